@@ -1,0 +1,113 @@
+"""Two-period difference-in-differences on a person-level panel.
+
+With one baseline and one follow-up, DiD is a regression of each person's change on the
+treatment indicator (plus covariates, when parallel trends are only plausible conditional
+on them). Standard errors are heteroskedasticity-robust (HC1), or cluster-robust (CR1, with
+a t distribution on G-1 degrees of freedom) when people are grouped in classes, schools or
+sites, because people in one cluster share shocks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from evaluations.estimators.result import EffectEstimate, hedges_g, normal_inference
+
+ASSUMPTIONS = (
+    "Parallel trends: without the programme, the two groups' average outcomes would have changed by the same amount",
+    "No anticipation: the baseline survey was taken before the programme could change anything",
+    "Stable composition: the people answering both waves represent their group",
+    "No spill-overs: the programme did not change outcomes in the comparison group",
+)
+COVARIATE_ASSUMPTION = "Parallel trends hold conditional on the listed covariates (linear in them)"
+
+
+@dataclass(frozen=True)
+class HeterogeneityTest:
+    modifier: str
+    statistic: float
+    df: int
+    p_value: float
+
+
+def _fit(wide: pd.DataFrame, design_cols: list[str], weights: np.ndarray | None, clustered: bool):
+    y = wide["y1"] - wide["y0"]
+    X = sm.add_constant(wide[design_cols].astype(float), has_constant="add")
+    model = sm.WLS(y, X, weights=weights) if weights is not None else sm.OLS(y, X)
+    if clustered:
+        groups = pd.factorize(wide["cluster"])[0]
+        return model.fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": True}), int(groups.max() + 1)
+    return model.fit(cov_type="HC1"), None
+
+
+def _usable_covariates(wide: pd.DataFrame, covariates: list[str]) -> list[str]:
+    # A covariate constant in the sample (e.g. everyone female in a subgroup) cannot be adjusted for.
+    return [c for c in covariates if wide[c].nunique() > 1]
+
+
+def did_two_period(wide: pd.DataFrame, *, outcome: str, covariates: list[str] = (), cluster: bool = False,
+                   weights: np.ndarray | None = None, units: str = "scale points", subgroup: str = "all",
+                   estimand: str = "ATT", estimator: str | None = None,
+                   extra_assumptions: tuple[str, ...] = ()) -> EffectEstimate:
+    """DiD from a one-row-per-person table with columns y0, y1, treated (and cluster, covariates)."""
+    covs = _usable_covariates(wide, list(covariates))
+    n_t, n_c = int((wide["treated"] == 1).sum()), int((wide["treated"] == 0).sum())
+    if n_t < 2 or n_c < 2:
+        raise ValueError(f"{outcome}: difference-in-differences needs at least 2 people in each group with "
+                         f"both waves; found {n_t} programme and {n_c} comparison")
+    res, n_clusters = _fit(wide, ["treated"] + covs, weights, cluster)
+    est, se = float(res.params["treated"]), float(res.bse["treated"])
+    lo, hi, p = normal_inference(est, se, df=(n_clusters - 1) if n_clusters else None)
+    sd_t = float(wide.loc[wide["treated"] == 1, "y0"].std())
+    sd_c = float(wide.loc[wide["treated"] == 0, "y0"].std())
+    g, g_lo, g_hi = hedges_g(est, (lo, hi), sd_t, sd_c, n_t, n_c)
+    name = estimator or ("Difference-in-differences" + (" with covariates" if covs else "")
+                         + (", cluster-robust SE" if cluster else ", robust SE"))
+    assumptions = ASSUMPTIONS + ((COVARIATE_ASSUMPTION,) if covs else ()) + tuple(extra_assumptions)
+    return EffectEstimate(
+        outcome=outcome, estimand=estimand, estimator=name, estimate=est, std_error=se, ci_low=lo, ci_high=hi,
+        p_value=p, n_treated=n_t, n_comparison=n_c, effect_size=g, effect_size_ci_low=g_lo, effect_size_ci_high=g_hi,
+        units=units, subgroup=subgroup, n_clusters=n_clusters, assumptions=assumptions)
+
+
+def subgroup_effects(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list[str], cluster: bool,
+                     units: str, min_per_group: int = 10) -> tuple[list[EffectEstimate], HeterogeneityTest | None]:
+    """Group average effects for each level of `modifier`, and a test that they differ.
+
+    Levels with fewer than `min_per_group` people in either group are not estimated at all:
+    an estimate from so few people would be both unstable and disclosive.
+    """
+    estimates = []
+    levels = [lv for lv in pd.unique(wide[modifier].dropna())]
+    usable = []
+    for level in sorted(levels, key=str):
+        part = wide[wide[modifier] == level]
+        if (part["treated"] == 1).sum() < min_per_group or (part["treated"] == 0).sum() < min_per_group:
+            continue
+        covs = [c for c in covariates if c != modifier]
+        estimates.append(did_two_period(part, outcome=outcome, covariates=covs, cluster=cluster, units=units,
+                                        subgroup=f"{modifier}={_label(level)}", estimand="CATE"))
+        usable.append(level)
+    if len(usable) < 2:
+        return estimates, None
+    data = wide[wide[modifier].isin(usable)].copy()
+    dummies = pd.get_dummies(data[modifier].astype(str), prefix="m", drop_first=True, dtype=float)
+    inter = dummies.mul(data["treated"], axis=0).add_prefix("t_x_")
+    covs = _usable_covariates(data, [c for c in covariates if c != modifier])
+    data = pd.concat([data, dummies, inter], axis=1)
+    res, _ = _fit(data, ["treated"] + list(dummies) + list(inter) + covs, None, cluster)
+    names = list(inter.columns)
+    r = np.zeros((len(names), len(res.params)))
+    for i, n in enumerate(names):
+        r[i, list(res.params.index).index(n)] = 1
+    wald = res.wald_test(r, scalar=True, use_f=False)
+    return estimates, HeterogeneityTest(modifier, float(wald.statistic), len(names), float(wald.pvalue))
+
+
+def _label(level) -> str:
+    if isinstance(level, float) and level.is_integer():
+        return str(int(level))
+    return str(level)

@@ -1,0 +1,109 @@
+"""Data contracts: Great Expectations suites generated from the manifest and the measure bank.
+
+The suite is built fresh from evaluation.yaml each run, so the contract is exactly what the
+charity registered. Column-map expectations return the failing row indices, which is how
+a bad row is moved to quarantine with its reason instead of failing the whole evaluation.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # offline: no usage statistics
+
+import great_expectations as gx  # noqa: E402
+import pandas as pd  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+
+from evaluations.measures import Measure  # noqa: E402
+from evaluations.registry import Manifest  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One rule of the contract, in words a charity can act on."""
+
+    name: str
+    column: str
+    expectation: object  # a gx.expectations.Expectation
+    reason: str  # why a failing row is quarantined
+    structural: bool = False
+
+
+@dataclass
+class ContractOutcome:
+    name: str
+    column: str
+    passed: bool
+    structural: bool
+    reason: str
+    failing_index: list = field(default_factory=list)
+    unexpected_values: list = field(default_factory=list)
+
+
+def row_level_suite(manifest: Manifest, measures: dict[str, Measure]) -> list[Expectation]:
+    """Expectations checked row by row on the coerced table (missing values are allowed here)."""
+    d = manifest.design
+    E = gx.expectations
+    rules = [
+        Expectation("treatment_is_0_or_1", d.treatment, E.ExpectColumnValuesToBeInSet(column=d.treatment, value_set=[0, 1]),
+                    f"'{d.treatment}' must be 1 (took part) or 0 (comparison)"),
+        Expectation("treatment_recorded", d.treatment, E.ExpectColumnValuesToNotBeNull(column=d.treatment),
+                    f"'{d.treatment}' is empty: say whether this person took part"),
+        Expectation("unit_id_recorded", d.unit_id, E.ExpectColumnValuesToNotBeNull(column=d.unit_id),
+                    f"'{d.unit_id}' is empty: every row needs the respondent's id"),
+        Expectation("one_row_per_unit_and_wave", d.unit_id,
+                    E.ExpectCompoundColumnsToBeUnique(column_list=[d.unit_id, d.wave]),
+                    "the same person has different answers twice in one wave: keep the right one and delete the other"),
+    ]
+    for cov in d.covariates:
+        rules.append(Expectation(f"{cov}_recorded", cov, E.ExpectColumnValuesToNotBeNull(column=cov),
+                                 f"covariate '{cov}' is empty, so this row cannot be compared like with like"))
+    for col, (lo, hi) in manifest.valid_ranges.items():
+        rules.append(Expectation(f"{col}_in_range", col, E.ExpectColumnValuesToBeBetween(column=col, min_value=lo, max_value=hi),
+                                 f"'{col}' is outside the plausible range {lo:g} to {hi:g} given in evaluation.yaml"))
+    for o in manifest.outcomes:
+        m = measures[o.measure]
+        if m.valid_codes is not None:
+            exp = E.ExpectColumnValuesToBeInSet(column=o.column, value_set=m.valid_codes)
+            reason = f"'{o.column}' is not one of the valid codes {m.valid_codes} for {m.name!r} (or a missing-value code)"
+        else:
+            exp = E.ExpectColumnValuesToBeBetween(column=o.column, min_value=m.min, max_value=m.max)
+            reason = f"'{o.column}' is outside the possible range {m.min:g} to {m.max:g} for {m.name!r}"
+        rules.append(Expectation(f"{o.column}_valid", o.column, exp, reason))
+    return rules
+
+
+def structural_suite(manifest: Manifest) -> list[Expectation]:
+    """Expectations on the whole table: failing any stops this evaluation (and only this one)."""
+    d = manifest.design
+    E = gx.expectations
+    required = list(dict.fromkeys(d.design_columns + [o.column for o in manifest.outcomes]))
+    rules = [Expectation(f"column_{c}_exists", c, E.ExpectColumnToExist(column=c),
+                         f"column '{c}' named in evaluation.yaml is not in the data", structural=True)
+             for c in required]
+    rules.append(Expectation("not_empty", "", E.ExpectTableRowCountToBeBetween(min_value=1),
+                             "the data files hold no rows", structural=True))
+    rules.append(Expectation("known_wave_labels", d.wave, E.ExpectColumnValuesToBeInSet(column=d.wave, value_set=d.wave_labels),
+                             f"'{d.wave}' holds a wave label that is not in evaluation.yaml ({', '.join(d.wave_labels)})",
+                             structural=True))
+    return rules
+
+
+def run_suite(df: pd.DataFrame, rules: list[Expectation]) -> list[ContractOutcome]:
+    """Validate `df` with Great Expectations and return each rule's outcome with failing row indices."""
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    batch = (context.data_sources.add_pandas("intake").add_dataframe_asset("survey")
+             .add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": df}))
+    present = set(df.columns)
+    outcomes = []
+    for rule in rules:
+        if not rule.structural and rule.column and rule.column not in present:
+            continue  # reported by the structural column_<name>_exists rule instead
+        res = batch.validate(rule.expectation, result_format="COMPLETE")
+        info = res.result or {}
+        outcomes.append(ContractOutcome(
+            rule.name, rule.column, bool(res.success), rule.structural, rule.reason,
+            list(info.get("unexpected_index_list") or []), list(info.get("unexpected_list") or [])[:5]))
+    return outcomes

@@ -1,0 +1,304 @@
+"""Evaluation manifests (evaluation.yaml) and the registry folder that holds them.
+
+A manifest says what a programme is, how it was evaluated and where its survey files
+are. Everything the pipeline does is driven from it; nothing is guessed from the data.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REGISTRY_ENV = "COMMONGROUND_REGISTRY"
+DEFAULT_REGISTRY = REPO_ROOT / "datasets" / "evaluations"
+MANIFEST_NAME = "evaluation.yaml"
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+class ManifestError(Exception):
+    """A user error in a manifest or registry: carries every problem found, each with its fix."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.path = Path(path)
+        self.problems = problems
+        super().__init__(f"{path}:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class Family(str, Enum):
+    exchange_visit = "exchange_visit"
+    school_linking = "school_linking"
+    youth_social_action = "youth_social_action"
+    intergenerational = "intergenerational"
+    other = "other"
+
+
+class DesignType(str, Enum):
+    rct = "rct"
+    matched_did = "matched_did"
+    did = "did"
+    matching = "matching"
+    pre_post = "pre_post"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Programme(_Strict):
+    name: str
+    family: Family
+    organisation: str
+    places: list[str] = Field(min_length=1)
+    start_date: date
+    end_date: date
+    cost_per_participant_gbp: float | None = Field(default=None, ge=0)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _dates_in_order(self):
+        if self.end_date < self.start_date:
+            raise ValueError("programme.end_date is before programme.start_date; swap them")
+        return self
+
+
+class Design(_Strict):
+    type: DesignType
+    unit_id: str
+    treatment: str
+    wave: str
+    baseline: str | None = None
+    follow_up: str | None = None
+    waves: list[str] | None = None
+    first_treated: str | None = None
+    cluster: str | None = None
+    covariates: list[str] = Field(default_factory=list)
+    effect_modifiers: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _waves_consistent(self):
+        staggered = self.first_treated is not None
+        if staggered:
+            if not self.waves or len(self.waves) < 3:
+                raise ValueError(
+                    "design.first_treated is set (a staggered roll-out), so design.waves must list "
+                    "three or more wave labels in time order")
+            if self.type not in (DesignType.did, DesignType.matched_did):
+                raise ValueError("a staggered roll-out (design.first_treated) needs design.type: did")
+        else:
+            if not (self.baseline and self.follow_up):
+                raise ValueError(
+                    "design.baseline and design.follow_up must both name a wave label "
+                    "(or set design.waves and design.first_treated for a staggered roll-out)")
+            if self.baseline == self.follow_up:
+                raise ValueError("design.baseline and design.follow_up must be different wave labels")
+        if len(set(self.wave_labels)) != len(self.wave_labels):
+            raise ValueError("design.waves lists the same wave twice")
+        return self
+
+    @property
+    def staggered(self) -> bool:
+        return self.first_treated is not None
+
+    @property
+    def wave_labels(self) -> list[str]:
+        return list(self.waves) if self.waves else [self.baseline, self.follow_up]
+
+    @property
+    def design_columns(self) -> list[str]:
+        cols = [self.unit_id, self.treatment, self.wave, self.first_treated, self.cluster]
+        return [c for c in cols if c] + list(self.covariates) + [
+            m for m in self.effect_modifiers if m not in self.covariates]
+
+
+class Outcome(_Strict):
+    column: str
+    measure: str
+    primary: bool = False
+
+
+class DataFile(_Strict):
+    path: str
+    layout: Literal["long", "wide"] = "long"
+    sheet: str | None = None
+    header_rows: int = Field(default=1, ge=1, le=5)
+    # wide layout: outcome columns are named <column><suffix> for each wave label
+    wave_suffixes: dict[str, str] | None = None
+    # original column name -> name used in the manifest
+    rename: dict[str, str] = Field(default_factory=dict)
+    # identifier columns the charity asks us to drop at intake instead of refusing the file
+    drop_columns: list[str] = Field(default_factory=list)
+
+    @property
+    def format(self) -> str:
+        suffix = Path(self.path).suffix.lower().lstrip(".")
+        return {"xls": "xlsx"}.get(suffix, suffix)
+
+    @field_validator("path")
+    @classmethod
+    def _relative_inside(cls, v: str) -> str:
+        p = Path(v)
+        if p.is_absolute() or ".." in p.parts:
+            raise ValueError(
+                f"files path {v!r} points outside the evaluation folder; put the file beside "
+                "evaluation.yaml and give its name relative to that folder")
+        if p.suffix.lower() not in {".csv", ".xlsx", ".sav", ".dta"}:
+            raise ValueError(f"files path {v!r}: the format must be .csv, .xlsx, .sav or .dta")
+        return v
+
+    @model_validator(mode="after")
+    def _wide_needs_suffixes(self):
+        if self.layout == "wide" and not self.wave_suffixes:
+            raise ValueError(f"file {self.path}: layout 'wide' needs wave_suffixes (wave label -> column suffix)")
+        return self
+
+
+class Manifest(_Strict):
+    id: str
+    title: str
+    synthetic: bool = False
+    programme: Programme
+    design: Design
+    outcomes: list[Outcome] = Field(min_length=1)
+    files: list[DataFile] = Field(min_length=1)
+    missing_codes: list[float | int | str] = Field(default_factory=list)
+    # plausible range of numeric covariates, e.g. {age: [15, 17]}; values outside are quarantined
+    valid_ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    seed: int = 20240101
+    contact: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not SLUG.match(v):
+            raise ValueError(f"id {v!r} must be a slug: lower-case letters, digits and single hyphens, e.g. 'ncs-2024'")
+        return v
+
+    @model_validator(mode="after")
+    def _outcomes_consistent(self):
+        if not any(o.primary for o in self.outcomes):
+            raise ValueError("mark at least one outcome as primary: true (the registered primary outcome)")
+        cols = [o.column for o in self.outcomes]
+        if len(set(cols)) != len(cols):
+            raise ValueError("the same outcome column is listed twice under outcomes")
+        if self.design.staggered:
+            for f in self.files:
+                if f.layout == "wide":
+                    raise ValueError("staggered roll-outs need long-layout files (one row per unit and wave)")
+        for col, (lo, hi) in self.valid_ranges.items():
+            if col not in self.design.covariates:
+                raise ValueError(f"valid_ranges.{col}: only covariates can have a range; add {col!r} to design.covariates")
+            if lo > hi:
+                raise ValueError(f"valid_ranges.{col}: the lower bound {lo} is above the upper bound {hi}")
+        for f in self.files:
+            if f.wave_suffixes and set(f.wave_suffixes) != set(self.design.wave_labels):
+                raise ValueError(
+                    f"file {f.path}: wave_suffixes must give a suffix for each wave "
+                    f"{self.design.wave_labels}, got {sorted(f.wave_suffixes)}")
+        return self
+
+    @property
+    def primary_outcomes(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.primary]
+
+    def analysis_plan(self) -> dict:
+        """What is registered in advance: the design and the primary outcomes."""
+        return {
+            "design": self.design.model_dump(mode="json"),
+            "primary_outcomes": [o.model_dump(mode="json") for o in self.primary_outcomes],
+        }
+
+
+def _describe(err: ValidationError) -> list[str]:
+    problems = []
+    for e in err.errors():
+        where = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            msg = "is required but missing; add it (see `commonground new` for a commented template)"
+        elif e["type"] == "extra_forbidden":
+            msg = "is not a known field; check the spelling against `commonground new`"
+        elif e["type"] == "enum":
+            msg = f"{msg} (got {e.get('input')!r})"
+        problems.append(f"{where}: {msg}" if where else msg)
+    return problems
+
+
+def load_manifest(path: Path | str) -> Manifest:
+    """Read and validate one evaluation.yaml (or the folder holding it)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    if not path.exists():
+        raise ManifestError(path, [f"no {MANIFEST_NAME} here; create one with `commonground new <id>`"])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ManifestError(path, [f"{where}not valid YAML ({getattr(e, 'problem', e)}); check indentation and quotes"]) from None
+    except UnicodeDecodeError:
+        raise ManifestError(path, ["is not UTF-8 text; save it as UTF-8"]) from None
+    if not isinstance(raw, dict):
+        raise ManifestError(path, ["must be a YAML mapping of fields (id, title, programme, design, ...)"])
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as e:
+        raise ManifestError(path, _describe(e)) from None
+    if manifest.id != path.parent.name and path.parent.name != "":
+        # The folder name is the partition key users see in Dagster; keep them aligned.
+        raise ManifestError(path, [f"id {manifest.id!r} differs from its folder name {path.parent.name!r}; rename one to match"])
+    return manifest
+
+
+def registry_path(override: Path | str | None = None) -> Path:
+    """Where registered evaluations live: a flag, else $COMMONGROUND_REGISTRY, else the sample library."""
+    if override:
+        return Path(override).resolve()
+    if os.environ.get(REGISTRY_ENV):
+        return Path(os.environ[REGISTRY_ENV]).resolve()
+    return DEFAULT_REGISTRY
+
+
+def evaluation_dirs(registry: Path | str) -> list[Path]:
+    registry = Path(registry)
+    if not registry.is_dir():
+        return []
+    return sorted(p for p in registry.iterdir() if (p / MANIFEST_NAME).is_file())
+
+
+def evaluation_ids(registry: Path | str) -> list[str]:
+    return [p.name for p in evaluation_dirs(registry)]
+
+
+def content_hash(evaluation_dir: Path | str) -> str:
+    """SHA-256 over the manifest and every data file it names (missing files hash as absent)."""
+    evaluation_dir = Path(evaluation_dir)
+    h = hashlib.sha256()
+    manifest_path = evaluation_dir / MANIFEST_NAME
+    h.update(manifest_path.read_bytes())
+    try:
+        manifest = load_manifest(manifest_path)
+        names = sorted(f.path for f in manifest.files)
+    except ManifestError:
+        names = []
+    for name in names:
+        h.update(name.encode())
+        f = evaluation_dir / name
+        h.update(file_hash(f).encode() if f.is_file() else b"<missing>")
+    return h.hexdigest()
+
+
+def file_hash(path: Path | str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
