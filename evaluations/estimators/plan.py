@@ -21,6 +21,11 @@ from evaluations.measures import Measure
 from evaluations.registry import Manifest
 
 
+TABLE_COLUMNS = ["outcome", "kind", "subgroup", "estimand", "estimator", "estimate", "std_error", "ci_low",
+                 "ci_high", "p_value", "statistic", "df", "n_treated", "n_comparison", "effect_size",
+                 "effect_size_ci_low", "effect_size_ci_high", "units", "n_clusters", "assumptions"]
+
+
 @dataclass
 class Impacts:
     estimates: list[EffectEstimate] = field(default_factory=list)
@@ -28,8 +33,31 @@ class Impacts:
     heterogeneity: list[tuple[str, HeterogeneityTest]] = field(default_factory=list)  # (outcome, test)
     staggered: dict[str, StaggeredResult] = field(default_factory=dict)  # outcome -> group-time detail
 
-    def estimates_table(self) -> pd.DataFrame:
-        return pd.DataFrame([e.as_row() for e in self.estimates + self.subgroups])
+    def to_table(self) -> pd.DataFrame:
+        """One tidy table (like broom's): effects, subgroup effects, event-time effects and tests.
+
+        `kind` says what a row is: overall, subgroup, event_time, group_time, heterogeneity_test
+        or pre_trend_test. Tests carry statistic, df and p_value; effects carry the rest.
+        """
+        rows = [{**e.as_row(), "kind": "overall"} for e in self.estimates]
+        rows += [{**e.as_row(), "kind": "subgroup"} for e in self.subgroups]
+        for outcome, test in self.heterogeneity:
+            rows.append({"outcome": outcome, "kind": "heterogeneity_test", "subgroup": test.modifier,
+                         "statistic": test.statistic, "df": test.df, "p_value": test.p_value})
+        for outcome, detail in self.staggered.items():
+            for a in detail.by_event_time:
+                if a.label.startswith("e="):
+                    rows.append({"outcome": outcome, "kind": "event_time", "subgroup": a.label, "estimate": a.estimate,
+                                 "std_error": a.std_error, "ci_low": a.ci_low, "ci_high": a.ci_high})
+            for c in detail.group_time:
+                rows.append({"outcome": outcome, "kind": "group_time", "subgroup": f"g={c.group},t={c.time}",
+                             "estimate": c.att, "std_error": c.std_error, "ci_low": c.ci_low, "ci_high": c.ci_high,
+                             "n_treated": c.n_group, "n_comparison": c.n_control})
+            if detail.pre_trend_test is not None:
+                t = detail.pre_trend_test
+                rows.append({"outcome": outcome, "kind": "pre_trend_test", "subgroup": "all",
+                             "statistic": t.statistic, "df": t.df, "p_value": t.p_value})
+        return pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS)
 
 
 def estimate_impacts(panel: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]) -> Impacts:

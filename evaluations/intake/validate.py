@@ -37,6 +37,7 @@ class Validation:
     quarantine: pd.DataFrame
     checks: list[ContractOutcome]
     missing_answers: dict[str, int]  # outcome -> answers given as a missing-value code ("don't know")
+    registered: dict[str, int]  # people per group in the files, before anything was set aside
 
 
 def declared_columns(manifest: Manifest) -> list[str]:
@@ -179,7 +180,10 @@ def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]
             f"too few rows left: the {names[g]} group has {int(groups.get(g, 0))} people after "
             f"{len(quarantined)} rows were quarantined; at least {MIN_UNITS_PER_GROUP} are needed "
             "(see the quarantine table for what to fix)" for g in few])
-    return Validation(valid.reset_index(drop=True), _quarantine_table(df, bad, manifest), checks, missing_answers)
+    registered = df.groupby(d.treatment)[d.unit_id].nunique()
+    registered = {"programme": int(registered.get(1.0, 0)), "comparison": int(registered.get(0.0, 0))}
+    return Validation(valid.reset_index(drop=True), _quarantine_table(df, bad, manifest), checks, missing_answers,
+                      registered)
 
 
 def _pandas_check(name: str, bad: list[dict]) -> ContractOutcome:

@@ -1,0 +1,118 @@
+"""Figures for the evidence pages, drawn only from a disclosure-controlled record.
+
+PNG files are written without timestamps so the same record gives the same bytes.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+INK, ACCENT, MUTED = "#1b2a41", "#c0392b", "#8a94a6"
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _names(record: dict) -> dict[str, str]:
+    return {o["column"]: o["measure_name"] for o in record["outcomes"]}
+
+
+def effects_figure(record: dict, path: Path) -> Path | None:
+    """Standardised effect (Hedges' g) with 95% interval for every outcome."""
+    rows = [e for e in record["estimates"] if e["effect_size"] is not None]
+    if not rows:
+        return None
+    names = _names(record)
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(rows) + 1.4))
+    for i, e in enumerate(reversed(rows)):
+        ax.errorbar(e["effect_size"], i, xerr=[[e["effect_size"] - e["effect_size_ci_low"]],
+                                               [e["effect_size_ci_high"] - e["effect_size"]]],
+                    fmt="o", color=ACCENT if e["outcome"] == record["primary_outcome"] else INK, capsize=4)
+    ax.set_yticks(range(len(rows)), [names[e["outcome"]] for e in reversed(rows)])
+    ax.axvline(0, color=MUTED, lw=1, ls="--")
+    ax.set_xlabel("Effect size (Hedges' g) with 95% interval; right of the line = better")
+    ax.set_title("Effect on each outcome")
+    return _save(fig, path)
+
+
+def subgroup_figure(record: dict, path: Path) -> Path | None:
+    rows = [e for e in record["subgroups"] if e["estimate"] is not None]
+    if not rows:
+        return None
+    names = _names(record)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4))
+    for i, e in enumerate(reversed(rows)):
+        ax.errorbar(e["effect_size"], i, xerr=[[e["effect_size"] - e["effect_size_ci_low"]],
+                                               [e["effect_size_ci_high"] - e["effect_size"]]],
+                    fmt="o", color=INK, capsize=3)
+    ax.set_yticks(range(len(rows)), [f"{names[e['outcome']]}: {e['subgroup'].replace('=', ' = ')}" for e in reversed(rows)])
+    ax.axvline(0, color=MUTED, lw=1, ls="--")
+    ax.set_xlabel("Effect size (Hedges' g) with 95% interval")
+    ax.set_title("Effects for different groups of participants")
+    return _save(fig, path)
+
+
+def event_study_figure(record: dict, path: Path) -> Path | None:
+    series = record.get("event_study") or {}
+    if not series:
+        return None
+    names = _names(record)
+    fig, axes = plt.subplots(1, len(series), figsize=(5.2 * len(series), 3.6), squeeze=False)
+    for ax, (outcome, points) in zip(axes[0], series.items()):
+        pts = [p for p in points if p["estimate"] is not None]
+        x = [p["event_time"] for p in pts]
+        ax.errorbar(x, [p["estimate"] for p in pts],
+                    yerr=[[p["estimate"] - p["ci_low"] for p in pts], [p["ci_high"] - p["estimate"] for p in pts]],
+                    fmt="o-", color=INK, capsize=3)
+        ax.axhline(0, color=MUTED, lw=1, ls="--")
+        ax.axvline(-0.5, color=ACCENT, lw=1)
+        ax.set_xlabel("Waves since the programme started at the site (negative = before)")
+        ax.set_title(names[outcome], fontsize=10)
+    axes[0][0].set_ylabel("Effect (scale points), 95% interval")
+    return _save(fig, path)
+
+
+def balance_figure(record: dict, path: Path) -> Path | None:
+    """Love plot: standardised mean differences between the groups at baseline."""
+    rows = record["diagnostics"]["balance"]
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(rows) + 1.4))
+    for i, r in enumerate(reversed(rows)):
+        ax.plot(r["smd"], i, "o", color=INK)
+    ax.set_yticks(range(len(rows)), [r["variable"] for r in reversed(rows)])
+    for x in (-0.25, 0.25):
+        ax.axvline(x, color=ACCENT, lw=1, ls=":")
+    ax.axvline(0, color=MUTED, lw=1)
+    ax.set_xlabel("Standardised mean difference at baseline (programme - comparison)")
+    ax.set_title("Balance between the groups before the programme")
+    return _save(fig, path)
+
+
+def flow_figure(record: dict, path: Path) -> Path:
+    """Participant flow: registered, baseline, follow-up and analysed, per group."""
+    stages = [("registered", "In the data files"), ("baseline", "Answered at baseline"),
+              ("follow_up", "Answered at follow-up"), ("analysed", "Analysed (both waves)")]
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    ax.set_axis_off()
+    for col, (group, title) in enumerate((("programme", "Programme group"), ("comparison", "Comparison group"))):
+        x = 0.25 + 0.5 * col
+        ax.text(x, 0.97, title, ha="center", va="top", fontsize=11, weight="bold", color=INK)
+        for row, (key, label) in enumerate(stages):
+            y = 0.8 - row * 0.22
+            value = record["flow"][group][key]
+            ax.text(x, y, f"{label}\n{value:,}" if isinstance(value, int) else f"{label}\n{value}",
+                    ha="center", va="center", fontsize=10, color=INK,
+                    bbox={"boxstyle": "round,pad=0.5", "fc": "#eef2f7", "ec": INK})
+            if row:
+                ax.annotate("", xy=(x, y + 0.075), xytext=(x, y + 0.145),
+                            arrowprops={"arrowstyle": "->", "color": MUTED})
+    return _save(fig, path)

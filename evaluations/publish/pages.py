@@ -1,0 +1,262 @@
+"""MyST Markdown pages of the evidence book, written only from disclosure-controlled records.
+
+One module formats every number (`fmt_*`), so a page and its record can be checked against
+each other and the same value never reads two ways in two places.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from evaluations.disclosure import SUPPRESSED
+from evaluations.publish import figures
+
+SYNTHETIC_BANNER = (
+    ":::{warning} Synthetic data\n"
+    "This evaluation is **synthetic**: the programme, the organisation and every respondent are invented, "
+    "and the data were simulated with known true effects to demonstrate the pipeline. "
+    "It is not evidence about any real programme.\n:::\n")
+DESIGN_NAMES = {
+    "rct": "Randomised controlled trial",
+    "matched_did": "Matched comparison group, before and after (difference-in-differences)",
+    "did": "Comparison group, before and after (difference-in-differences)",
+    "matching": "Matched comparison group, after only",
+    "pre_post": "Before and after, no comparison group",
+}
+FAMILY_NAMES = {
+    "exchange_visit": "Community exchange visit",
+    "school_linking": "School linking",
+    "youth_social_action": "Youth social action (NCS-style)",
+    "intergenerational": "Intergenerational contact",
+    "other": "Other",
+}
+
+
+# ------------------------------------------------------------------ number formats
+
+def decimals(outcome: dict) -> int:
+    """Percentage points and wide scales (0-100) read best with one decimal, short scales with two."""
+    wide = outcome["units"] == "percentage points" or (outcome["scale_max"] - outcome["scale_min"]) >= 20
+    return 1 if wide else 2
+
+
+def fmt_num(value, places: int = 2) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{places}f}".replace("-", "−")
+
+
+def fmt_ci(low, high, places: int = 2) -> str:
+    if low is None or high is None:
+        return "–"
+    return f"{fmt_num(low, places)} to {fmt_num(high, places)}"
+
+
+def fmt_p(p) -> str:
+    if p is None:
+        return "–"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_count(n) -> str:
+    if n is None:
+        return "–"
+    return n if isinstance(n, str) else f"{n:,}"
+
+
+def padlocks(n: int) -> str:
+    return "●" * n + "○" * (5 - n)
+
+
+# ------------------------------------------------------------------ the summary
+
+def summary(record: dict) -> str:
+    outcome = next(o for o in record["outcomes"] if o["column"] == record["primary_outcome"])
+    est = next(e for e in record["estimates"] if e["outcome"] == outcome["column"])
+    places = decimals(outcome)
+    name = outcome["measure_name"].lower()
+    scale = ("" if outcome["units"] == "percentage points"
+             else f" on a {outcome['scale_min']:g}–{outcome['scale_max']:g} scale")
+    mdes = (record["diagnostics"]["mdes_achieved"] or {}).get(outcome["column"])
+    rating = record["rating"]
+    if est["estimate"] is None:
+        what = f"Too few people took part to report an effect on {name}."
+    elif est["ci_low"] > 0 or est["ci_high"] < 0:
+        direction = "better" if est["estimate"] > 0 else "worse"
+        what = (f"People who took part did **{direction}** on {name} than similar people who did not: "
+                f"a difference of **{fmt_num(abs(est['estimate']), places)} {est['units']}**{scale} "
+                f"(95% interval {fmt_ci(est['ci_low'], est['ci_high'], places)}; "
+                f"effect size {fmt_num(est['effect_size'])}).")
+    else:
+        what = (f"**We cannot tell** whether the programme changed {name}: the estimate was "
+                f"{fmt_num(est['estimate'], places)} {est['units']}{scale}, but the 95% interval "
+                f"({fmt_ci(est['ci_low'], est['ci_high'], places)}) includes no effect at all.")
+        if mdes is not None and mdes >= 0.5:
+            what += (f" Too few people took part to tell: the study could only reliably detect effects of "
+                     f"{fmt_num(mdes)} standard deviations or more.")
+    sure = f"**How sure we are:** {rating['padlocks']} of 5 padlocks {padlocks(rating['padlocks'])}."
+    cost = record["programme"].get("cost_per_participant_gbp")
+    cost_text = f" **Cost:** about £{cost:,.0f} per participant." if cost is not None else ""
+    return f"{what}\n\n{sure}{cost_text}"
+
+
+# ------------------------------------------------------------------ evaluation page
+
+def _impact_table(record: dict) -> str:
+    names = {o["column"]: o for o in record["outcomes"]}
+    lines = ["| Outcome | Effect (95% interval) | Effect size g (95% interval) | p | Programme n | Comparison n |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for e in record["estimates"]:
+        o = names[e["outcome"]]
+        places = decimals(o)
+        primary = " (primary)" if o["primary"] else ""
+        effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {e['units']}"
+                  if e["estimate"] is not None else e["suppression_reason"])
+        lines.append(f"| {o['measure_name']}{primary} | {effect} | {fmt_num(e['effect_size'])} "
+                     f"({fmt_ci(e['effect_size_ci_low'], e['effect_size_ci_high'])}) | {fmt_p(e['p_value'])} | "
+                     f"{fmt_count(e['n_treated'])} | {fmt_count(e['n_comparison'])} |")
+    return "\n".join(lines)
+
+
+def _subgroup_table(record: dict) -> str:
+    names = {o["column"]: o for o in record["outcomes"]}
+    lines = ["| Outcome | Group | Effect (95% interval) | Effect size g | Programme n | Comparison n |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for e in record["subgroups"]:
+        o = names[e["outcome"]]
+        places = decimals(o)
+        effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)})"
+                  if e["estimate"] is not None else e["suppression_reason"])
+        lines.append(f"| {o['measure_name']} | {e['subgroup'].replace('=', ' = ')} | {effect} | "
+                     f"{fmt_num(e['effect_size'])} | {fmt_count(e['n_treated'])} | {fmt_count(e['n_comparison'])} |")
+    tests = record["heterogeneity_tests"]
+    if tests:
+        lines += ["", "Do the effects really differ between groups? A test of the difference "
+                  "(a small p, below 0.05, suggests they do):", ""]
+        lines += [f"- {names[t['outcome']]['measure_name']} by {t['modifier']}: p = {fmt_p(t['p_value'])}"
+                  for t in tests]
+    return "\n".join(lines)
+
+
+def _figure(path: Path | None, page_dir: Path, alt: str, caption: str) -> str:
+    if path is None:
+        return ""
+    rel = Path("..") / path.relative_to(page_dir.parent)
+    return f"```{{figure}} {rel.as_posix()}\n:alt: {alt}\n:width: 100%\n\n{caption}\n```\n"
+
+
+def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: Path) -> Path:
+    """Write the evaluation's page and its figures; return the page path."""
+    rid = record["id"]
+    figs = {
+        "effects": figures.effects_figure(record, figure_dir / f"{rid}-effects.png"),
+        "subgroups": figures.subgroup_figure(record, figure_dir / f"{rid}-subgroups.png"),
+        "event": figures.event_study_figure(record, figure_dir / f"{rid}-event-study.png"),
+        "balance": figures.balance_figure(record, figure_dir / f"{rid}-balance.png"),
+        "flow": figures.flow_figure(record, figure_dir / f"{rid}-flow.png"),
+    }
+    p, d, r, dq, diag = record["programme"], record["design"], record["rating"], record["data_quality"], record["diagnostics"]
+    flow = record["flow"]
+    parts = [f"# {record['title']}\n"]
+    if record["synthetic"]:
+        parts.append(SYNTHETIC_BANNER)
+    parts += [
+        "## In brief\n", summary(record), "",
+        f"*{p['name']}*, run by {p['organisation']} in {', '.join(p['places'])}, "
+        f"{p['start_date']} to {p['end_date']}. {p.get('description', '')}\n",
+        "## Impact on each outcome\n",
+        "Effects are differences in how much each outcome changed for people who took part compared with "
+        "the comparison group, on the outcome's own scale, oriented so that a positive number is an improvement.\n",
+        _impact_table(record), "",
+        _figure(figs["effects"], page_dir, "Effect sizes with 95% intervals for each outcome",
+                "Effect on each outcome, standardised so outcomes can be compared. The primary outcome is in red."),
+    ]
+    if figs["event"]:
+        parts += ["### Effects over time\n",
+                  "The programme started at different sites at different times. Each point is the average "
+                  "effect a given number of waves after a site started; points before zero are checks that "
+                  "the groups were moving in parallel before the programme.\n",
+                  _figure(figs["event"], page_dir, "Event-study plot of effects by waves since start",
+                          "Effects by time since the programme started (95% intervals).")]
+    if record["subgroups"]:
+        parts += ["## For whom did it work?\n", _subgroup_table(record), "",
+                  _figure(figs["subgroups"], page_dir, "Effect sizes by subgroup", "Effects for each group of participants.")]
+    parts += [
+        "## Who took part\n",
+        _figure(figs["flow"], page_dir, "Participant flow diagram", "How many people were in the files, answered each "
+                "survey and were analysed. Counts under 10 are not shown."),
+        "| | Programme | Comparison |", "| --- | --- | --- |",
+        *[f"| {label} | {fmt_count(flow['programme'][k])} | {fmt_count(flow['comparison'][k])} |"
+          for k, label in (("registered", "In the data files"), ("baseline", "Answered at baseline"),
+                           ("follow_up", "Answered at follow-up"), ("analysed", "Analysed (primary outcome)"))],
+        "",
+        "## How sure are we?\n",
+        f"**{r['padlocks']} of 5 padlocks** {padlocks(r['padlocks'])} — Maryland Scientific Methods Scale "
+        f"{r['sms_reason']}\n",
+        f"The starting rating is the weakest of design, sample size and attrition ({r['initial']} of 5):\n",
+        *[f"- {reason}" for reason in r["reasons"]], "",
+        ("Then one padlock is taken off for each problem found:\n\n" + "\n".join(f"- {x}" for x in r["downgrades"])
+         if r["downgrades"] else "No problems were found that lower the rating further."), "",
+        "## Diagnostics\n",
+        f"- Design: {DESIGN_NAMES[d['type']]}.",
+        f"- Attrition: {_pct(diag['attrition']['overall'])} overall; {_pct(diag['attrition']['programme'])} in the "
+        f"programme group and {_pct(diag['attrition']['comparison'])} in the comparison group.",
+        f"- Minimum detectable effect size: {fmt_num(diag['mdes_planned'])} planned from the baseline sample; "
+        + ", ".join(f"{fmt_num(v)} achieved for {k}" for k, v in diag["mdes_achieved"].items()) + ".",
+    ]
+    if diag["n_clusters"]:
+        parts.append(f"- Clusters ({d['cluster']}): {diag['n_clusters']}; uncertainty allows for people in one cluster being alike.")
+    for outcome, t in diag["pre_trend_tests"].items():
+        parts.append(f"- Pre-programme trends in {outcome}: p = {fmt_p(t['p_value'])} "
+                     f"({'groups were already diverging' if t['p_value'] < 0.05 else 'no sign of diverging trends'}).")
+    parts += ["", _figure(figs["balance"], page_dir, "Love plot of standardised differences at baseline",
+                          "Standardised differences between the groups before the programme; dotted lines at ±0.25."),
+              "## Data quality\n",
+              f"- Rows read: {fmt_count(dq['rows_read'])}; rows set aside for a data problem: {fmt_count(dq['rows_set_aside'])}. "
+              f"Every row is accounted for: {'yes' if dq['reconciled'] else 'NO'}.",
+              *[f"- Set aside by check `{k}`: {fmt_count(v)}" for k, v in dq["set_aside_by_check"].items()],
+              *[f"- “Don't know” or refused answers to {k}: {fmt_count(v)}" for k, v in dq["dont_know_answers"].items()],
+              "", "## Provenance and downloads\n",
+              f"- Code version: `{record['provenance']['code_version']}`",
+              f"- Pipeline run: `{record['provenance'].get('run_id', 'n/a')}`",
+              *[f"- `{f['path']}` sha256 `{f['sha256'][:16]}…`" for f in record["provenance"]["data_files"]],
+              f"- Download the disclosure-safe record: {{download}}`JSON <../records/{rid}.json>`, "
+              f"{{download}}`CSV <../records/{rid}.csv>`", ""]
+    page = page_dir / f"{rid}.md"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text("\n".join(x for x in parts if x is not None) + "\n", encoding="utf-8")
+    return page
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{x:.0%}"
+
+
+# ------------------------------------------------------------------ library pages
+
+def toolkit_page(records: list[dict], path: Path) -> Path:
+    """One row per evaluation: family, effect on the primary outcome, rating, cost, n."""
+    lines = ["# Toolkit: what works\n",
+             "Each row is one registered evaluation. Effects are on the primary outcome; the padlocks say "
+             "how far the result can be trusted (0 to 5). Synthetic evaluations are marked and are not evidence.\n",
+             "| Evaluation | Programme type | Primary outcome | Effect (95% interval) | Effect size | Evidence | "
+             "Cost per participant | People analysed |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for rec in sorted(records, key=lambda r: r["title"]):
+        o = next(x for x in rec["outcomes"] if x["column"] == rec["primary_outcome"])
+        e = next(x for x in rec["estimates"] if x["outcome"] == o["column"])
+        places = decimals(o)
+        cost = rec["programme"].get("cost_per_participant_gbp")
+        n = [rec["flow"][g]["analysed"] for g in ("programme", "comparison")]
+        total = sum(n) if all(isinstance(x, int) for x in n) else SUPPRESSED
+        effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {e['units']}"
+                  if e["estimate"] is not None else "not shown: too few people")
+        lines.append(
+            f"| [{rec['title']}](evaluations/{rec['id']}.md){' *(synthetic)*' if rec['synthetic'] else ''} | "
+            f"{FAMILY_NAMES[rec['programme']['family']]} | {o['measure_name']} | {effect} | {fmt_num(e['effect_size'])} | "
+            f"{rec['rating']['padlocks']}/5 {padlocks(rec['rating']['padlocks'])} | "
+            f"{'£' + format(cost, ',.0f') if cost is not None else '–'} | {fmt_count(total)} |")
+    if not records:
+        lines.append("| *No evaluations have been published yet.* | | | | | | | |")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

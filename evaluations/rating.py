@@ -1,0 +1,98 @@
+"""Evidence strength: a 0-5 padlock rating in the manner of the EEF's, and the Maryland SMS level.
+
+The initial rating is the weakest of three things, each scored 0-5 as in the EEF's
+padlock guidance: the design, the minimum detectable effect size the achieved sample could
+find, and attrition. Each problem found in the diagnostics then takes off one padlock.
+Every step is kept as a plain-English reason so readers can see why.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from evaluations.registry import DesignType, Manifest
+
+DESIGN_PADLOCKS = {
+    DesignType.rct: (5, "a randomised controlled trial"),
+    DesignType.matched_did: (4, "a comparison group matched on baseline characteristics, compared over time (matched difference-in-differences)"),
+    DesignType.did: (4, "a comparison group compared over time (difference-in-differences)"),
+    DesignType.matching: (3, "a matched comparison group observed only after the programme"),
+    DesignType.pre_post: (0, "no comparison group (before and after only), so change cannot be attributed to the programme"),
+}
+# Maryland Scientific Methods Scale (Sherman et al. 1997; What Works Centre for Local Economic Growth)
+SMS_LEVEL = {
+    DesignType.rct: (5, "random assignment to the programme"),
+    DesignType.matched_did: (4, "before and after, against a comparison group matched on observed characteristics"),
+    DesignType.did: (3, "before and after, against a comparison group"),
+    DesignType.matching: (3, "against a comparison group, controlling for observed characteristics"),
+    DesignType.pre_post: (2, "before and after, with no comparison group"),
+}
+MDES_BANDS = [(0.2, 5), (0.3, 4), (0.4, 3), (0.5, 2), (0.6, 1)]  # MDES below the bound -> padlocks
+ATTRITION_BANDS = [(0.10, 5), (0.20, 4), (0.30, 3), (0.40, 2), (0.50, 1)]
+FEW_CLUSTERS = 20  # cluster-robust inference is unreliable with fewer clusters (Cameron & Miller 2015)
+DIFFERENTIAL_ATTRITION = 0.10
+
+
+@dataclass(frozen=True)
+class Rating:
+    padlocks: int
+    design_padlocks: int
+    mdes_padlocks: int
+    attrition_padlocks: int
+    initial: int
+    downgrades: tuple[str, ...]
+    reasons: tuple[str, ...]
+    sms_level: int
+    sms_reason: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _band(value: float, bands) -> int:
+    if value is None or not math.isfinite(value):
+        return 0
+    return next((p for bound, p in bands if value < bound), 0)
+
+
+def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | None = None,
+         failed_refutations: list[str] | None = None) -> Rating:
+    d = manifest.design
+    design_p, design_words = DESIGN_PADLOCKS[d.type]
+    mdes = max(diagnostics["mdes_achieved"].values(), default=math.inf)
+    mdes_p = _band(mdes, MDES_BANDS)
+    overall = diagnostics["attrition"]["overall_attrition"]
+    attr_p = _band(overall, ATTRITION_BANDS)
+    initial = min(design_p, mdes_p, attr_p)
+    reasons = [
+        f"Design: {design_words} (at most {design_p} padlocks).",
+        f"Sample size: the smallest effect this analysis could reliably detect is {mdes:.2f} standard deviations "
+        f"(at most {mdes_p} padlocks; 5 needs under 0.2).",
+        f"Attrition: {overall:.0%} of people who answered at baseline did not answer at follow-up "
+        f"(at most {attr_p} padlocks; 5 needs 10% or less).",
+    ]
+    downgrades = []
+    smd = diagnostics.get("max_abs_smd_covariates")
+    if smd is not None and math.isfinite(smd) and smd > diagnostics["imbalance_threshold"] and d.type != DesignType.rct:
+        downgrades.append(f"The groups differed at baseline: the largest standardised difference in a "
+                          f"characteristic was {smd:.2f} (more than {diagnostics['imbalance_threshold']}).")
+    diff = diagnostics["attrition"].get("differential_attrition")
+    if diff is not None and math.isfinite(diff) and diff > DIFFERENTIAL_ATTRITION:
+        downgrades.append(f"Attrition differed between the groups by {diff:.0%} points, so the people left may "
+                          "no longer be comparable.")
+    n_clusters = diagnostics.get("n_clusters")
+    if n_clusters is not None and n_clusters < FEW_CLUSTERS:
+        downgrades.append(f"Only {n_clusters} clusters: with fewer than {FEW_CLUSTERS}, the uncertainty "
+                          "intervals are themselves uncertain.")
+    for outcome, test in diagnostics.get("pre_trend_tests", {}).items():
+        if test["p_value"] < 0.05:
+            downgrades.append(f"Before the programme, the groups' {outcome} was already moving apart "
+                              f"(pre-trend test p = {test['p_value']:.3f}), which undermines the comparison.")
+    for name in failed_refutations or []:
+        downgrades.append(f"A robustness check failed: {name}.")
+    for change in plan_deviations or []:
+        downgrades.append(f"The analysis differs from the registered plan: {change}.")
+    padlocks = max(0, initial - len(downgrades))
+    sms, sms_words = SMS_LEVEL[d.type]
+    return Rating(padlocks, design_p, mdes_p, attr_p, initial, tuple(downgrades), tuple(reasons), sms,
+                  f"Level {sms}: {sms_words}.")

@@ -1,0 +1,155 @@
+"""EvidenceRecord: the published, machine-readable result of one evaluation.
+
+Everything on an evaluation's page comes from its record, and every number in the record
+has passed disclosure control. Records carry the hashes of the data and the code they
+came from, so a reader can tell exactly what produced them.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evaluations import disclosure
+from evaluations.measures import DOMAINS, Measure
+from evaluations.rating import Rating
+from evaluations.registry import REPO_ROOT, Manifest, file_hash
+
+SCHEMA = "commonground.evidence_record/1"
+
+
+def clean(value):
+    """JSON-ready: numpy scalars to Python, NaN and infinity to None, tuples to lists."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """The git commit when there is one, plus a hash of the analysis code as it is on disk."""
+    h = hashlib.sha256()
+    for path in sorted((REPO_ROOT / "evaluations").rglob("*.py")):
+        h.update(path.relative_to(REPO_ROOT).as_posix().encode())
+        h.update(path.read_bytes())
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                                text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{commit or 'no-git'}+src.{h.hexdigest()[:12]}"
+
+
+def data_hashes(folder: Path, manifest: Manifest) -> list[dict]:
+    files = [{"path": "evaluation.yaml", "sha256": file_hash(Path(folder) / "evaluation.yaml")}]
+    files += [{"path": f.path, "sha256": file_hash(Path(folder) / f.path)} for f in manifest.files]
+    return files
+
+
+def participant_flow(registered: dict[str, int], attrition: dict, analysed: dict[str, int]) -> dict:
+    flow = {}
+    for group in ("programme", "comparison"):
+        a = attrition[group]
+        flow[group] = {k: disclosure.count(v) for k, v in {
+            "registered": registered.get(group, 0), "baseline": a["baseline"], "follow_up": a["follow_up"],
+            "analysed": analysed.get(group, 0)}.items()}
+    return flow
+
+
+def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates: pd.DataFrame, diagnostics: dict,
+                 rating: Rating, registered: dict[str, int], reconciliation: pd.DataFrame, quarantine: pd.DataFrame,
+                 missing_answers: dict[str, int], provenance: dict) -> dict:
+    primary = manifest.primary_outcomes[0].column
+    overall = estimates[estimates["kind"] == "overall"]
+    primary_est = overall[overall["outcome"] == primary].iloc[0]
+    outcomes = []
+    for o in manifest.outcomes:
+        m = measures[o.measure]
+        outcomes.append({"column": o.column, "measure": m.id, "measure_name": m.name, "domain": m.domain,
+                         "domain_name": DOMAINS[m.domain], "primary": o.primary, "question": m.question,
+                         "higher_is_better": m.higher_is_better, "response_type": m.response_type,
+                         "units": m.units, "scale_min": m.min, "scale_max": m.max})
+    effect_cols = [c for c in estimates.columns if c not in ("kind", "statistic", "df")]
+    overall_rows = disclosure.suppress_estimates(overall[effect_cols])
+    subgroup_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "subgroup", effect_cols])
+    att = diagnostics["attrition"]
+    reasons = quarantine.groupby("check").size().to_dict() if len(quarantine) else {}
+    record = {
+        "schema": SCHEMA,
+        "id": manifest.id,
+        "title": manifest.title,
+        "synthetic": manifest.synthetic,
+        "programme": manifest.programme.model_dump(mode="json"),
+        "design": {**manifest.design.model_dump(mode="json"), "type": manifest.design.type.value,
+                   "staggered": manifest.design.staggered},
+        "outcomes": outcomes,
+        "primary_outcome": primary,
+        "estimates": overall_rows.to_dict(orient="records"),
+        "subgroups": subgroup_rows.to_dict(orient="records"),
+        "heterogeneity_tests": diagnostics["heterogeneity_tests"],
+        "event_study": _event_study(estimates),
+        "flow": participant_flow(registered, att, {"programme": int(primary_est["n_treated"]),
+                                                   "comparison": int(primary_est["n_comparison"])}),
+        "data_quality": {
+            "rows_read": int(reconciliation["read"].sum()),
+            "rows_validated": int(reconciliation["validated"].sum()),
+            "rows_set_aside": disclosure.count(int(reconciliation["quarantined"].sum())),
+            "set_aside_by_check": {k: disclosure.count(v) for k, v in sorted(reasons.items())},
+            "dont_know_answers": {k: disclosure.count(v) for k, v in missing_answers.items()},
+            "reconciled": bool((reconciliation["read"] == reconciliation["validated"] + reconciliation["quarantined"]).all()),
+        },
+        "diagnostics": {
+            "balance": diagnostics["balance"],
+            "max_abs_smd_covariates": diagnostics["max_abs_smd_covariates"],
+            "attrition": {"overall": att["overall_attrition"], "differential": att["differential_attrition"],
+                          "programme": att["programme"]["attrition_rate"],
+                          "comparison": att["comparison"]["attrition_rate"]},
+            "n_clusters": diagnostics["n_clusters"],
+            "mdes_planned": diagnostics["mdes_planned"],
+            "mdes_achieved": diagnostics["mdes_achieved"],
+            "pre_trend_tests": diagnostics["pre_trend_tests"],
+        },
+        "rating": rating.as_dict(),
+        "provenance": provenance,
+    }
+    record = clean(record)
+    leaks = disclosure.check_no_small_numbers(record)
+    if leaks:
+        raise AssertionError(f"disclosure check failed for {manifest.id}: {leaks}")
+    return record
+
+
+def _event_study(estimates: pd.DataFrame) -> dict:
+    """Event-time effects of staggered designs. Each averages cohorts that passed disclosure
+    control as whole cohorts (sites), so the points are not person-level cells."""
+    rows = estimates[estimates["kind"] == "event_time"]
+    cells = estimates[estimates["kind"] == "group_time"]
+    small = set(cells.loc[cells["n_treated"] < disclosure.THRESHOLD, "outcome"])
+    rows = rows[~rows["outcome"].isin(small)]  # a cohort of fewer than 10 people would be disclosed
+    return {outcome: [{"event_time": int(r.subgroup.removeprefix("e=")), "estimate": r.estimate,
+                       "ci_low": r.ci_low, "ci_high": r.ci_high} for r in part.itertuples()]
+            for outcome, part in rows.groupby("outcome", sort=False)}
+
+
+def estimates_csv(record: dict) -> pd.DataFrame:
+    """The record's estimates as one flat, disclosure-safe table (the download on each page)."""
+    rows = pd.DataFrame(record["estimates"] + record["subgroups"])
+    rows.insert(0, "evaluation_id", record["id"])
+    rows.insert(1, "synthetic", record["synthetic"])
+    rows["padlocks"] = record["rating"]["padlocks"]
+    rows["sms_level"] = record["rating"]["sms_level"]
+    rows["code_version"] = record["provenance"].get("code_version")
+    return rows
