@@ -17,7 +17,6 @@ import pandas as pd
 
 from evaluations import disclosure
 from evaluations.measures import DOMAINS, Measure
-from evaluations.rating import Rating
 from evaluations.registry import REPO_ROOT, Manifest, file_hash
 
 SCHEMA = "commonground.evidence_record/1"
@@ -70,8 +69,8 @@ def participant_flow(registered: dict[str, int], attrition: dict, analysed: dict
 
 
 def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates: pd.DataFrame, diagnostics: dict,
-                 rating: Rating, registered: dict[str, int], reconciliation: pd.DataFrame, quarantine: pd.DataFrame,
-                 missing_answers: dict[str, int], provenance: dict) -> dict:
+                 rating: dict, intake: dict, provenance: dict) -> dict:
+    """`intake` is the report from `evaluations.intake.validate.intake_report`."""
     primary = manifest.primary_outcomes[0].column
     overall = estimates[estimates["kind"] == "overall"]
     primary_est = overall[overall["outcome"] == primary].iloc[0]
@@ -86,7 +85,6 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
     overall_rows = disclosure.suppress_estimates(overall[effect_cols])
     subgroup_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "subgroup", effect_cols])
     att = diagnostics["attrition"]
-    reasons = quarantine.groupby("check").size().to_dict() if len(quarantine) else {}
     record = {
         "schema": SCHEMA,
         "id": manifest.id,
@@ -101,15 +99,14 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
         "subgroups": subgroup_rows.to_dict(orient="records"),
         "heterogeneity_tests": diagnostics["heterogeneity_tests"],
         "event_study": _event_study(estimates),
-        "flow": participant_flow(registered, att, {"programme": int(primary_est["n_treated"]),
+        "flow": participant_flow(intake["registered"], att, {"programme": int(primary_est["n_treated"]),
                                                    "comparison": int(primary_est["n_comparison"])}),
         "data_quality": {
-            "rows_read": int(reconciliation["read"].sum()),
-            "rows_validated": int(reconciliation["validated"].sum()),
-            "rows_set_aside": disclosure.count(int(reconciliation["quarantined"].sum())),
-            "set_aside_by_check": {k: disclosure.count(v) for k, v in sorted(reasons.items())},
-            "dont_know_answers": {k: disclosure.count(v) for k, v in missing_answers.items()},
-            "reconciled": bool((reconciliation["read"] == reconciliation["validated"] + reconciliation["quarantined"]).all()),
+            "rows_read": intake["rows_read"],
+            "rows_set_aside": disclosure.count(intake["rows_quarantined"]),
+            "set_aside_by_check": {k: disclosure.count(v) for k, v in intake["quarantined_by_check"].items()},
+            "dont_know_answers": {k: disclosure.count(v) for k, v in intake["missing_answers"].items()},
+            "reconciled": intake["reconciled"],
         },
         "diagnostics": {
             "balance": diagnostics["balance"],
@@ -122,7 +119,7 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
             "mdes_achieved": diagnostics["mdes_achieved"],
             "pre_trend_tests": diagnostics["pre_trend_tests"],
         },
-        "rating": rating.as_dict(),
+        "rating": rating,
         "provenance": provenance,
     }
     record = clean(record)

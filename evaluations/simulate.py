@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,8 @@ import pandas as pd
 import pyreadstat
 import yaml
 
-from evaluations.registry import REPO_ROOT
+from evaluations.registration import REGISTRATION_NAME, registration_document
+from evaluations.registry import REPO_ROOT, load_manifest
 
 TRUTH_DIR = REPO_ROOT / "datasets" / "sample_truth"
 DONT_KNOW = -9
@@ -465,6 +467,10 @@ def write_evaluation(sim: SimulatedEvaluation, registry: Path, truth_dir: Path) 
     for name, df in sim.files.items():
         spec = next(f for f in sim.manifest["files"] if f["path"] == name)
         write_file(df, folder / name, sim.value_labels, spec.get("sheet"))
+    # Registered before the programme started, as a charity using Common Ground would.
+    started = datetime.fromisoformat(sim.manifest["programme"]["start_date"]).replace(tzinfo=timezone.utc)
+    doc = registration_document(load_manifest(folder), started)
+    (folder / REGISTRATION_NAME).write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     Path(truth_dir).mkdir(parents=True, exist_ok=True)
     (Path(truth_dir) / f"{sim.manifest['id']}.json").write_text(json.dumps(sim.truth, indent=2, sort_keys=True) + "\n")
     return folder

@@ -68,7 +68,6 @@ Everything here is pure: DataFrame and spec in, frozen results out, no I/O.
 from __future__ import annotations
 
 import copy
-import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -79,17 +78,11 @@ from scipy.special import expit
 
 from evaluations.estimators.result import EffectEstimate, hedges_g, normal_inference
 
-logging.getLogger("dowhy").setLevel(logging.ERROR)
-
-from dowhy import CausalModel  # noqa: E402
-from dowhy.causal_estimator import CausalEstimate  # noqa: E402
-from dowhy.causal_estimators.propensity_score_estimator import PropensityScoreEstimator  # noqa: E402
-from dowhy.causal_refuters import (  # noqa: E402
-    refute_data_subset,
-    refute_placebo_treatment,
-    refute_random_common_cause,
-)
-from dowhy.causal_refuters.placebo_treatment_refuter import PlaceboType  # noqa: E402
+from dowhy import CausalModel
+from dowhy.causal_estimator import CausalEstimate
+from dowhy.causal_estimators.propensity_score_estimator import PropensityScoreEstimator
+from dowhy.causal_refuters import refute_data_subset, refute_placebo_treatment, refute_random_common_cause
+from dowhy.causal_refuters.placebo_treatment_refuter import PlaceboType
 
 __all__ = [
     "METHODS",
@@ -728,7 +721,7 @@ def _check_spec(k: int, caliper: Optional[float]) -> None:
         raise ValueError(f"caliper must be positive (SDs of the logit propensity score) or None, got {caliper!r}.")
 
 
-def _check_ps_overlap(lp: np.ndarray, d: np.ndarray, treatment: str) -> None:
+def _check_ps_overlap(lp: np.ndarray, d: np.ndarray, treatment: str, weighting: bool = False) -> None:
     lt, lc = lp[d == 1], lp[d == 0]
     if lt.min() > lc.max() or lt.max() < lc.min():
         raise ValueError(
@@ -736,7 +729,7 @@ def _check_ps_overlap(lp: np.ndarray, d: np.ndarray, treatment: str) -> None:
             f"({expit(lt.min()):.3g} to {expit(lt.max()):.3g}) and comparison units' "
             f"({expit(lc.min()):.3g} to {expit(lc.max()):.3g}) do not overlap."
         )
-    if np.max(lc) > 30:  # a comparison unit with e(x) > 1 - 1e-13 gets an unbounded odds weight
+    if weighting and np.max(lc) > 30:  # a comparison unit with e(x) > 1 - 1e-13 gets an unbounded odds weight
         raise ValueError(
             f"No overlap: a comparison unit has a propensity score for {treatment!r} of essentially 1, so it "
             "cannot be weighted; revise the covariates or restrict the sample."
@@ -860,7 +853,7 @@ def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
 
     # overlap on the propensity score before handing over to DoWhy
     ps_model = LogitPropensityModel().fit(data[covariates], d)
-    _check_ps_overlap(ps_model.decision_function(data[covariates]), d, treatment)
+    _check_ps_overlap(ps_model.decision_function(data[covariates]), d, treatment, weighting=method != "matching")
 
     identified, est = _dowhy_estimate(data, outcome=outcome, treatment=treatment, covariates=covariates,
                                       method=method, k=k, caliper=caliper, replace=replace)
@@ -1007,7 +1000,7 @@ def refute(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: list[s
     covariates = list(covariates)
     d = data[treatment].to_numpy().astype(int)
     ps_model = LogitPropensityModel().fit(data[covariates], d)
-    _check_ps_overlap(ps_model.decision_function(data[covariates]), d, treatment)
+    _check_ps_overlap(ps_model.decision_function(data[covariates]), d, treatment, weighting=method != "matching")
     identified, est = _dowhy_estimate(data, outcome=outcome, treatment=treatment, covariates=covariates,
                                       method=method, k=k, caliper=caliper, replace=replace)
     n = int(num_simulations)

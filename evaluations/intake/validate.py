@@ -225,3 +225,20 @@ def reconcile(raw: pd.DataFrame, valid: pd.DataFrame, quarantine: pd.DataFrame, 
     if not lost.empty:
         raise AssertionError(f"reconciliation failed: rows unaccounted for\n{lost}")
     return table
+
+
+def intake_report(validation: Validation, reconciliation: pd.DataFrame) -> dict:
+    """What intake did, in numbers: the input to the published data-quality section."""
+    q = validation.quarantine
+    return {
+        "reconciliation": reconciliation.to_dict(orient="records"),
+        "rows_read": int(reconciliation["read"].sum()),
+        "rows_validated": int(reconciliation["validated"].sum()),
+        "rows_quarantined": int(reconciliation["quarantined"].sum()),
+        "reconciled": bool((reconciliation["read"] == reconciliation["validated"] + reconciliation["quarantined"]).all()),
+        "quarantined_by_check": {k: int(v) for k, v in sorted(q.groupby("check").size().items())} if len(q) else {},
+        "missing_answers": validation.missing_answers,
+        "registered": validation.registered,
+        "checks": [{"name": c.name, "column": c.column, "passed": c.passed, "failing_rows": len(c.failing_index)}
+                   for c in validation.checks],
+    }

@@ -1,0 +1,76 @@
+"""Resources chosen by deployment: where the registry, the warehouse and the book live.
+
+Embedded default: everything under the repository (registry = the sample library,
+warehouse/ for DuckDB and JSON, book/ for the Jupyter Book). Point them elsewhere with
+COMMONGROUND_REGISTRY, COMMONGROUND_WAREHOUSE and COMMONGROUND_BOOK.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext
+
+from evaluations.measures import Measure, load_measures
+from evaluations.registry import REPO_ROOT, Manifest, load_manifest, registry_path
+
+WAREHOUSE_ENV, BOOK_ENV = "COMMONGROUND_WAREHOUSE", "COMMONGROUND_BOOK"
+
+
+def warehouse_dir() -> Path:
+    return Path(os.environ.get(WAREHOUSE_ENV) or REPO_ROOT / "warehouse").resolve()
+
+
+def book_dir() -> Path:
+    return Path(os.environ.get(BOOK_ENV) or REPO_ROOT / "book").resolve()
+
+
+class RegistryResource(ConfigurableResource):
+    """The folder of registered evaluations (one sub-folder with evaluation.yaml each)."""
+
+    path: str
+
+    def folder(self, evaluation_id: str) -> Path:
+        return Path(self.path) / evaluation_id
+
+    def manifest(self, evaluation_id: str) -> Manifest:
+        return load_manifest(self.folder(evaluation_id))
+
+    def measures(self) -> dict[str, Measure]:
+        return load_measures()
+
+
+class BookResource(ConfigurableResource):
+    """The Jupyter Book source folder; pages go to <path>/generated, HTML to <path>/_build/html."""
+
+    path: str
+
+
+class JsonIOManager(ConfigurableIOManager):
+    """Small JSON documents (diagnostics, ratings, records): one file per asset and partition.
+
+    An unpartitioned asset reading a partitioned one gets {partition: document} for every
+    partition that has been materialised; an evaluation that failed is simply absent.
+    """
+
+    base_dir: str
+
+    def _path(self, asset_key, partition: str | None) -> Path:
+        return Path(self.base_dir, *asset_key.path, f"{partition or 'all'}.json")
+
+    def handle_output(self, context: OutputContext, obj) -> None:
+        partition = context.partition_key if context.has_partition_key else None
+        path = self._path(context.asset_key, partition)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False), encoding="utf-8")
+
+    def load_input(self, context: InputContext):
+        if context.has_partition_key:  # a partitioned asset reads its own partition upstream
+            return json.loads(self._path(context.asset_key, context.asset_partition_key).read_text(encoding="utf-8"))
+        docs = {}
+        for k in context.asset_partition_keys:
+            path = self._path(context.asset_key, k)
+            if path.exists():
+                docs[k] = json.loads(path.read_text(encoding="utf-8"))
+        return docs
