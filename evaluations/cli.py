@@ -16,8 +16,8 @@ from evaluations.registry import REGISTRY_ENV, REPO_ROOT, SLUG, ManifestError, e
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Common Ground: evaluate social-integration programmes and publish what works.")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # messages hold paths: never wrap or cut them
+err = Console(stderr=True, soft_wrap=True)
 DAGSTER_HOME_DEFAULT = REPO_ROOT / ".dagster_home"
 DAGSTER_YAML = """# Embedded default: SQLite storage in this folder, one run at a time (DuckDB has one writer).
 run_queue:

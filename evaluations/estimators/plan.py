@@ -2,8 +2,11 @@
 
 Defaults by design (what a methodologist would reach for first):
 - rct: difference-in-differences on the two waves (equivalent to a change-score analysis);
-- did / matched_did with two waves: regression DiD on each person's change, adjusting for
-  the covariates, cluster-robust when a cluster is named;
+- did with two waves: regression DiD on each person's change, adjusting for the covariates,
+  cluster-robust when a cluster is named;
+- matched_did: match each participant to comparison people with similar covariates and
+  baseline score (propensity score, caliper 0.2 SD), then compare their changes, with
+  Abadie-Imbens standard errors (the design of the NCS evaluations);
 - did with a staggered roll-out: Callaway-Sant'Anna group-time effects, never-treated comparison;
 - effect modifiers: group average effects per level with a test of heterogeneity.
 """
@@ -13,12 +16,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from evaluations.estimators.did import HeterogeneityTest, did_two_period, subgroup_effects
+from evaluations.estimators.did import HeterogeneityTest, did_two_period, matched_did, subgroup_effects
 from evaluations.estimators.result import EffectEstimate
 from evaluations.estimators.staggered import StaggeredResult, staggered_effect
 from evaluations.intake.panel import two_period_wide
 from evaluations.measures import Measure
-from evaluations.registry import Manifest
+from evaluations.registry import DesignType, Manifest
 
 
 TABLE_COLUMNS = ["outcome", "kind", "subgroup", "estimand", "estimator", "estimate", "std_error", "ci_low",
@@ -74,8 +77,12 @@ def estimate_impacts(panel: pd.DataFrame, manifest: Manifest, measures: dict[str
             out.staggered[o.column] = detail
             continue
         wide = two_period_wide(panel, o.column, manifest)
-        out.estimates.append(did_two_period(wide, outcome=o.column, covariates=d.covariates, cluster=clustered,
-                                            units=units))
+        if d.type == DesignType.matched_did:
+            out.estimates.append(matched_did(wide, outcome=o.column, covariates=d.covariates, seed=manifest.seed,
+                                             units=units))
+        else:
+            out.estimates.append(did_two_period(wide, outcome=o.column, covariates=d.covariates,
+                                                cluster=clustered, units=units))
         for modifier in d.effect_modifiers:
             subs, test = subgroup_effects(wide, outcome=o.column, modifier=modifier, covariates=d.covariates,
                                           cluster=clustered, units=units)

@@ -12,6 +12,7 @@ import hmac
 import os
 import re
 
+import numpy as np
 import pandas as pd
 
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError
@@ -57,20 +58,20 @@ def _identifying(values: pd.Series, col: str, declared: set[str]) -> tuple[str |
             if pattern.search(col):
                 return kind, None
     text = values.astype(str).str.strip()
-    text = text[text != ""]
-    if text.empty:
+    present = text != ""
+    if not present.any():
         return None, None
     for kind, pattern in CONTENT_PATTERNS.items():
-        hits = text.str.match(pattern)
+        if kind == "a date of birth" and col in declared:
+            continue  # a declared date column (e.g. survey date) is expected to hold dates
+        hits = text.str.match(pattern) & present
         if hits.any():
-            if kind == "a date of birth" and col in declared:
-                continue  # a declared date column (e.g. survey date) is expected to hold dates
-            return kind, int(hits.to_numpy().nonzero()[0][0])
+            return kind, int(np.flatnonzero(hits.to_numpy())[0])
     if col not in declared:
         # Free text: long answers with several words are where people write names and stories.
         wordy = text.str.len().gt(40) & text.str.count(" ").ge(5)
-        if wordy.mean() > 0.2:
-            return "free text", int(wordy.to_numpy().nonzero()[0][0])
+        if wordy[present].mean() > 0.2:
+            return "free text", int(np.flatnonzero(wordy.to_numpy())[0])
     return None, None
 
 

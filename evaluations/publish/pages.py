@@ -11,7 +11,7 @@ from evaluations.disclosure import SUPPRESSED
 from evaluations.publish import figures
 
 SYNTHETIC_BANNER = (
-    ":::{warning} Synthetic data\n"
+    ":::{admonition} Synthetic data\n:class: warning\n"
     "This evaluation is **synthetic**: the programme, the organisation and every respondent are invented, "
     "and the data were simulated with known true effects to demonstrate the pipeline. "
     "It is not evidence about any real programme.\n:::\n")

@@ -1,0 +1,65 @@
+"""After a full run (as `make run` does): the book has a page per evaluation, matching its record."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+SAMPLES = ["intergenerational-2023", "ncs-youth-2024", "school-linking-2024", "town-exchange-2023"]
+
+
+def page(lib, evaluation_id):
+    return (lib["html"] / "generated" / "evaluations" / f"{evaluation_id}.html").read_text(encoding="utf-8")
+
+
+def text_of(html):
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#8722;", "−")
+
+
+def test_one_page_per_registered_evaluation(published_library):
+    pages = sorted(p.stem for p in (published_library["html"] / "generated" / "evaluations").glob("*.html"))
+    assert pages == SAMPLES
+    toolkit = (published_library["html"] / "generated" / "toolkit.html").read_text(encoding="utf-8")
+    for evaluation_id in SAMPLES:
+        assert f'href="evaluations/{evaluation_id}.html"' in toolkit
+
+
+@pytest.mark.parametrize("evaluation_id", SAMPLES)
+def test_page_shows_its_record_and_figures(published_library, evaluation_id):
+    html = page(published_library, evaluation_id)
+    record = json.loads((published_library["book"] / "generated" / "records" / f"{evaluation_id}.json").read_text())
+    text = text_of(html)
+    assert "Synthetic data" in text and "not evidence about any real programme" in text
+    for est in record["estimates"]:
+        outcome = next(o for o in record["outcomes"] if o["column"] == est["outcome"])
+        places = 1 if outcome["units"] == "percentage points" or outcome["scale_max"] - outcome["scale_min"] >= 20 else 2
+        shown = f"{est['estimate']:.{places}f} ({est['ci_low']:.{places}f} to {est['ci_high']:.{places}f})"
+        assert shown.replace("-", "−") in text, shown
+        assert f"{est['n_treated']:,}" in text and f"{est['n_comparison']:,}" in text
+    assert f"{record['rating']['padlocks']} of 5 padlocks" in text
+    images = re.findall(r'<img[^>]+src="([^"]+)"', html)
+    assert len(images) >= 3  # effects, flow and balance at least
+    for src in images:
+        assert (published_library["html"] / "generated" / "evaluations" / src).resolve().is_file(), src
+    for fmt in ("json", "csv"):
+        assert re.search(rf'href="[^"]*_downloads/[^"]+/{evaluation_id}\.{fmt}"', html)
+
+
+def test_staggered_page_has_an_event_study(published_library):
+    assert "intergenerational-2023-event-study.png" in page(published_library, "intergenerational-2023")
+
+
+def test_nothing_loads_from_the_internet(published_library):
+    for path in published_library["html"].rglob("*.html"):
+        html = path.read_text(encoding="utf-8")
+        remote = re.findall(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(https?:)?//', html)
+        assert not remote, (path, remote)
+
+
+def test_runs_are_recorded_in_the_project_dagster_instance(published_library):
+    with DagsterInstance.from_config(str(published_library["dagster_home"])) as instance:
+        runs = instance.get_runs(RunsFilter(job_name="evaluation_job", statuses=[DagsterRunStatus.SUCCESS]))
+        assert sorted(r.tags["dagster/partition"] for r in runs) == SAMPLES
+        assert instance.get_runs(RunsFilter(job_name="book_job", statuses=[DagsterRunStatus.SUCCESS]))
