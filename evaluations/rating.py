@@ -14,7 +14,7 @@ from evaluations.registry import DesignType, Manifest
 
 DESIGN_PADLOCKS = {
     DesignType.rct: (5, "a randomised controlled trial"),
-    DesignType.matched_did: (4, "a comparison group matched on baseline characteristics, compared over time (matched difference-in-differences)"),
+    DesignType.matched_did: (4, "a comparison group made comparable on baseline characteristics, compared over time (matched or doubly robust difference-in-differences)"),
     DesignType.did: (4, "a comparison group compared over time (difference-in-differences)"),
     DesignType.matching: (3, "a matched comparison group observed only after the programme"),
     DesignType.pre_post: (0, "no comparison group (before and after only), so change cannot be attributed to the programme"),

@@ -4,9 +4,9 @@ Defaults by design (what a methodologist would reach for first):
 - rct: difference-in-differences on the two waves (equivalent to a change-score analysis);
 - did with two waves: regression DiD on each person's change, adjusting for the covariates,
   cluster-robust when a cluster is named;
-- matched_did: match each participant to comparison people with similar covariates and
-  baseline score (propensity score, caliper 0.2 SD), then compare their changes, with
-  Abadie-Imbens standard errors (the design of the NCS evaluations);
+- matched_did: doubly robust DiD (Sant'Anna & Zhao 2020): comparison people re-weighted by
+  propensity score to resemble participants, plus an outcome regression, on each person's
+  change; seeded bootstrap standard errors;
 - did with a staggered roll-out: Callaway-Sant'Anna group-time effects, never-treated comparison;
 - effect modifiers: group average effects per level with a test of heterogeneity.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from evaluations.estimators.did import HeterogeneityTest, did_two_period, matched_did, subgroup_effects
+from evaluations.estimators.did import HeterogeneityTest, did_two_period, doubly_robust_did, subgroup_effects
 from evaluations.estimators.result import EffectEstimate
 from evaluations.estimators.staggered import StaggeredResult, staggered_effect
 from evaluations.intake.panel import two_period_wide
@@ -78,7 +78,7 @@ def estimate_impacts(panel: pd.DataFrame, manifest: Manifest, measures: dict[str
             continue
         wide = two_period_wide(panel, o.column, manifest)
         if d.type == DesignType.matched_did:
-            out.estimates.append(matched_did(wide, outcome=o.column, covariates=d.covariates, seed=manifest.seed,
+            out.estimates.append(doubly_robust_did(wide, outcome=o.column, covariates=d.covariates, seed=manifest.seed,
                                              units=units))
         else:
             out.estimates.append(did_two_period(wide, outcome=o.column, covariates=d.covariates,

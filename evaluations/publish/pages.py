@@ -17,7 +17,7 @@ SYNTHETIC_BANNER = (
     "It is not evidence about any real programme.\n:::\n")
 DESIGN_NAMES = {
     "rct": "Randomised controlled trial",
-    "matched_did": "Matched comparison group, before and after (difference-in-differences)",
+    "matched_did": "Comparison group made comparable on baseline characteristics, before and after (doubly robust difference-in-differences)",
     "did": "Comparison group, before and after (difference-in-differences)",
     "matching": "Matched comparison group, after only",
     "pre_post": "Before and after, no comparison group",
