@@ -9,7 +9,7 @@ import pytest
 
 from evaluations.registry import DEFAULT_REGISTRY, REPO_ROOT
 
-BOOK_SOURCES = ["_config.yml", "_toc.yml", "intro.md", "methods.md", "glossary.md"]
+BOOK_SOURCES = ["_config.yml", "_toc.yml", "intro.md", "methods.md", "glossary.md", "_static"]
 TRUTH_DIR = REPO_ROOT / "datasets" / "sample_truth"
 
 
@@ -20,7 +20,11 @@ def truth(evaluation_id: str) -> dict:
 def copy_book_sources(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in BOOK_SOURCES:
-        shutil.copy2(REPO_ROOT / "book" / name, target / name)
+        source = REPO_ROOT / "book" / name
+        if source.is_dir():
+            shutil.copytree(source, target / name)
+        else:
+            shutil.copy2(source, target / name)
     return target
 
 

@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from evaluations.publish.pages import evaluation_page, toolkit_page
+from evaluations.measures import load_measures
+from evaluations.publish.library import gap_map_page, measure_page, measures_index, toolkit_page
+from evaluations.publish.pages import evaluation_page
 from evaluations.records import estimates_csv
 from evaluations.registry import REPO_ROOT
 
@@ -46,7 +48,15 @@ def remove_stale(keep_ids: set[str], book_dir: Path = BOOK_DIR) -> list[str]:
 
 
 def write_library(records: list[dict], book_dir: Path = BOOK_DIR) -> list[Path]:
-    return [toolkit_page(records, generated_dir(book_dir) / "toolkit.md")]
+    """Pages across evaluations: the toolkit, the gap map, and a page per measure in the bank."""
+    gen = generated_dir(book_dir)
+    measures = load_measures()
+    summaries, pages = {}, []
+    for m in measures.values():
+        page, summaries[m.id] = measure_page(m, records, gen / "measures", gen / "figures")
+        pages.append(page)
+    return [toolkit_page(records, gen / "toolkit.md"), gap_map_page(records, gen / "gap_map.md"),
+            measures_index(measures, summaries, gen / "measures.md"), *pages]
 
 
 def build(book_dir: Path = BOOK_DIR) -> Path:

@@ -116,3 +116,22 @@ def flow_figure(record: dict, path: Path) -> Path:
                 ax.annotate("", xy=(x, y + 0.075), xytext=(x, y + 0.145),
                             arrowprops={"arrowstyle": "->", "color": MUTED})
     return _save(fig, path)
+
+
+def forest_figure(rows: list[dict], pooled, path: Path, title: str) -> Path:
+    """Forest plot: each evaluation's effect size with its interval, and the pooled diamond."""
+    n = len(rows) + (1 if pooled else 0)
+    fig, ax = plt.subplots(figsize=(7.5, 0.55 * n + 1.5))
+    for i, r in enumerate(rows):
+        y = n - 1 - i
+        ax.errorbar(r["g"], y, xerr=[[r["g"] - r["low"]], [r["high"] - r["g"]]], fmt="s", color=INK, capsize=3)
+    labels = [r["label"] for r in rows]
+    if pooled:
+        ax.fill([pooled.ci_low, pooled.estimate, pooled.ci_high, pooled.estimate], [0, 0.25, 0, -0.25],
+                color=ACCENT)
+        labels.append("Pooled (random effects)")
+    ax.set_yticks(range(n), list(reversed(labels)))
+    ax.axvline(0, color=MUTED, lw=1, ls="--")
+    ax.set_xlabel("Effect size (Hedges' g) with 95% interval; right of the line = better")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)

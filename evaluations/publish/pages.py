@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluations.disclosure import SUPPRESSED
 from evaluations.publish import figures
 
 SYNTHETIC_BANNER = (
@@ -229,34 +228,3 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
 
 def _pct(x) -> str:
     return "–" if x is None else f"{x:.0%}"
-
-
-# ------------------------------------------------------------------ library pages
-
-def toolkit_page(records: list[dict], path: Path) -> Path:
-    """One row per evaluation: family, effect on the primary outcome, rating, cost, n."""
-    lines = ["# Toolkit: what works\n",
-             "Each row is one registered evaluation. Effects are on the primary outcome; the padlocks say "
-             "how far the result can be trusted (0 to 5). Synthetic evaluations are marked and are not evidence.\n",
-             "| Evaluation | Programme type | Primary outcome | Effect (95% interval) | Effect size | Evidence | "
-             "Cost per participant | People analysed |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for rec in sorted(records, key=lambda r: r["title"]):
-        o = next(x for x in rec["outcomes"] if x["column"] == rec["primary_outcome"])
-        e = next(x for x in rec["estimates"] if x["outcome"] == o["column"])
-        places = decimals(o)
-        cost = rec["programme"].get("cost_per_participant_gbp")
-        n = [rec["flow"][g]["analysed"] for g in ("programme", "comparison")]
-        total = sum(n) if all(isinstance(x, int) for x in n) else SUPPRESSED
-        effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {e['units']}"
-                  if e["estimate"] is not None else "not shown: too few people")
-        lines.append(
-            f"| [{rec['title']}](evaluations/{rec['id']}.md){' *(synthetic)*' if rec['synthetic'] else ''} | "
-            f"{FAMILY_NAMES[rec['programme']['family']]} | {o['measure_name']} | {effect} | {fmt_num(e['effect_size'])} | "
-            f"{rec['rating']['padlocks']}/5 {padlocks(rec['rating']['padlocks'])} | "
-            f"{'£' + format(cost, ',.0f') if cost is not None else '–'} | {fmt_count(total)} |")
-    if not records:
-        lines.append("| *No evaluations have been published yet.* | | | | | | | |")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path

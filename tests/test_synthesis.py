@@ -1,0 +1,41 @@
+"""Random-effects meta-analysis, checked against a published result."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evaluations.synthesis import effect_size_variance, random_effects
+
+# BCG vaccine trials (Colditz et al. 1994), as shipped in R metafor's dat.bcg:
+# tpos, tneg (vaccinated), cpos, cneg (not vaccinated).
+BCG = [(4, 119, 11, 128), (6, 300, 29, 274), (3, 228, 11, 209), (62, 13536, 248, 12619),
+       (33, 5036, 47, 5761), (180, 1361, 372, 1079), (8, 2537, 10, 619), (505, 87886, 499, 87892),
+       (29, 7470, 45, 7232), (17, 1699, 65, 1600), (186, 50448, 141, 27197), (5, 2493, 3, 2338),
+       (27, 16886, 29, 17825)]
+
+
+def test_matches_metafor_dersimonian_laird_on_the_bcg_trials():
+    a, b, c, d = np.array(BCG, float).T
+    yi = np.log((a / (a + b)) / (c / (c + d)))          # log risk ratios, as escalc(measure="RR")
+    vi = 1 / a - 1 / (a + b) + 1 / c - 1 / (c + d)
+    m = random_effects(yi, vi)
+    # rma(yi, vi, data=dat, method="DL"): estimate -0.7141, se 0.1787, tau^2 0.3088, I^2 92.12%, Q 152.2330
+    assert m.estimate == pytest.approx(-0.7141, abs=5e-5)
+    assert m.std_error == pytest.approx(0.1787, abs=5e-5)
+    assert m.tau2 == pytest.approx(0.3088, abs=5e-5)
+    assert m.i2 == pytest.approx(92.12, abs=5e-3)
+    assert m.q == pytest.approx(152.2330, abs=5e-4)
+    assert m.ci_low == pytest.approx(-1.0644, abs=5e-5) and m.ci_high == pytest.approx(-0.3638, abs=5e-5)
+
+
+def test_identical_studies_show_no_heterogeneity_and_pool_to_their_value():
+    m = random_effects([0.3, 0.3, 0.3], [0.01, 0.02, 0.04])
+    assert m.tau2 == 0 and m.i2 == 0 and m.estimate == pytest.approx(0.3)
+    # fixed-effect variance: 1 / (100 + 50 + 25)
+    assert m.std_error == pytest.approx((1 / 175) ** 0.5)
+
+
+def test_needs_two_studies_and_recovers_variance_from_an_interval():
+    with pytest.raises(ValueError, match="at least two studies"):
+        random_effects([0.2], [0.01])
+    assert effect_size_variance(0.2 - 1.959964 * 0.1, 0.2 + 1.959964 * 0.1) == pytest.approx(0.01, rel=1e-5)
