@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test dev book clean
+.PHONY: install run test browser dev book clean
 
 install: $(STAMP)
 
@@ -20,8 +20,15 @@ run: install
 	$(BIN)/commonground run
 	@echo "Open book/_build/html/index.html"
 
-test: install
+test: install browser
 	$(BIN)/python -m pytest
+
+# The browser tests drive Debian's chromium (no browser is ever downloaded by a test tool).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # The Dagster UI on http://127.0.0.1:3000 with the project's own instance (runs from `make run` show up).
 dev: install

@@ -9,7 +9,7 @@ import pytest
 
 from evaluations.registry import DEFAULT_REGISTRY, REPO_ROOT
 
-BOOK_SOURCES = ["_config.yml", "_toc.yml", "intro.md", "methods.md", "glossary.md", "_static"]
+BOOK_SOURCES = ["_config.yml", "_toc.yml", "intro.md", "methods.md", "glossary.md", "_static", "_ext", "_extra"]
 TRUTH_DIR = REPO_ROOT / "datasets" / "sample_truth"
 
 

@@ -56,6 +56,8 @@ def test_nothing_loads_from_the_internet(published_library):
         html = path.read_text(encoding="utf-8")
         remote = re.findall(r'<(?:script|link|img|iframe)[^>]+(?:src|href)="(https?:)?//', html)
         assert not remote, (path, remote)
+        inline = [s for s in re.findall(r"<script[^>]*>(.*?)</script>", html, flags=re.S) if "http" in s]
+        assert not inline, (path, inline)  # e.g. a CDN address for Thebe that a click would fetch
 
 
 def test_runs_are_recorded_in_the_project_dagster_instance(published_library):

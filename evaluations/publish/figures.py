@@ -4,6 +4,7 @@ PNG files are written without timestamps so the same record gives the same bytes
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -125,7 +126,7 @@ def forest_figure(rows: list[dict], pooled, path: Path, title: str) -> Path:
     for i, r in enumerate(rows):
         y = n - 1 - i
         ax.errorbar(r["g"], y, xerr=[[r["g"] - r["low"]], [r["high"] - r["g"]]], fmt="s", color=INK, capsize=3)
-    labels = [r["label"] for r in rows]
+    labels = [textwrap.fill(r["label"], 48) for r in rows]
     if pooled:
         ax.fill([pooled.ci_low, pooled.estimate, pooled.ci_high, pooled.estimate], [0, 0.25, 0, -0.25],
                 color=ACCENT)
