@@ -65,3 +65,41 @@ def test_runs_are_recorded_in_the_project_dagster_instance(published_library):
         runs = instance.get_runs(RunsFilter(job_name="evaluation_job", statuses=[DagsterRunStatus.SUCCESS]))
         assert sorted(r.tags["dagster/partition"] for r in runs) == SAMPLES
         assert instance.get_runs(RunsFilter(job_name="book_job", statuses=[DagsterRunStatus.SUCCESS]))
+
+
+def test_changing_one_evaluation_regenerates_only_its_pages_and_the_library(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from evaluations.registry import DEFAULT_REGISTRY
+    from tests.conftest import copy_book_sources
+
+    registry = tmp_path / "registry"
+    for evaluation_id in ("school-linking-2024", "town-exchange-2023"):
+        shutil.copytree(DEFAULT_REGISTRY / evaluation_id, registry / evaluation_id)
+    book = copy_book_sources(tmp_path / "book")
+    env = {**os.environ, "COMMONGROUND_REGISTRY": str(registry), "COMMONGROUND_WAREHOUSE": str(tmp_path / "wh"),
+           "COMMONGROUND_BOOK": str(book), "DAGSTER_HOME": str(tmp_path / "dh")}
+    cli = str(Path(sys.executable).parent / "commonground")
+    assert subprocess.run([cli, "run"], env=env, capture_output=True, timeout=600).returncode == 0
+    gen = book / "generated"
+
+    def stamps(pattern):
+        return {p.name: p.stat().st_mtime_ns for p in gen.rglob(pattern)}
+
+    before = {**stamps("school-linking-2024*"), **stamps("town-exchange-2023*"), "toolkit.md": (gen / "toolkit.md").stat().st_mtime_ns}
+    manifest = registry / "town-exchange-2023" / "evaluation.yaml"
+    m = yaml.safe_load(manifest.read_text())
+    m["title"] = "Town exchange: warmth across the referendum divide (revised title)"
+    manifest.write_text(yaml.safe_dump(m, sort_keys=False))
+    assert subprocess.run([cli, "run", "town-exchange-2023"], env=env, capture_output=True, timeout=600).returncode == 0
+    after = {**stamps("school-linking-2024*"), **stamps("town-exchange-2023*"), "toolkit.md": (gen / "toolkit.md").stat().st_mtime_ns}
+    changed = sorted(k for k in before if before[k] != after[k])
+    assert changed and all(k.startswith("town-exchange-2023") or k == "toolkit.md" for k in changed), changed
+    assert "town-exchange-2023.md" in changed and "toolkit.md" in changed
+    assert "(revised title)" in (book / "_build" / "html" / "generated" / "toolkit.html").read_text()
