@@ -6,6 +6,12 @@ Rules (as in the UK Data Service / ONS output-checking practice for safe outputs
   cells, the next smallest cell is suppressed too (secondary suppression);
 - no row-level data is ever published.
 Suppressed values are replaced by None and the reason is kept next to them.
+
+Why not ACRO (AI-SDC's output checker) at run time: for frequency tables its rule is this
+threshold rule (it suppresses the same cells; tests/test_disclosure.py checks them side by
+side), and its strength, a log of outputs for a human checker in a trusted research
+environment, is not the publishing step here. The published numbers are model estimates
+with their group sizes, which the threshold on n per group covers.
 """
 from __future__ import annotations
 

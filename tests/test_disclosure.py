@@ -91,3 +91,29 @@ def test_planted_names_emails_and_ids_appear_nowhere_published(tmp_path):
             assert hits == 0, (schema, table, column)
     page = (tmp_path / "book" / "_build" / "html" / "generated" / "evaluations" / "town-exchange-2023.html").read_text()
     assert "Lambeth-Boston" in page  # the evaluation itself was published
+
+
+def test_threshold_rule_agrees_with_acro(tmp_path, monkeypatch):
+    """ACRO (AI-SDC's output checker) applied to the same frequency tables suppresses the same cells."""
+    import logging
+
+    import numpy as np
+    from acro import ACRO
+
+    monkeypatch.chdir(tmp_path)  # ACRO may write its session files in the working directory
+    logging.getLogger("acro").setLevel(logging.ERROR)
+    rng = np.random.default_rng(7)
+    acro = ACRO(suppress=True)
+    checked = 0
+    for _ in range(20):
+        counts = rng.integers(1, 30, size=(2, 3))
+        rows = [(g, w) for gi, g in enumerate(["programme", "comparison"]) for wi, w in enumerate(["base", "mid", "follow"])
+                for _ in range(counts[gi, wi])]
+        df = pd.DataFrame(rows, columns=["group", "wave"])
+        theirs = acro.crosstab(df["group"], df["wave"])
+        for g in theirs.index:
+            for w in theirs.columns:
+                ours = disclosure.count(int(((df["group"] == g) & (df["wave"] == w)).sum()))
+                assert (ours == disclosure.SUPPRESSED) == bool(pd.isna(theirs.loc[g, w])), (g, w, ours, theirs.loc[g, w])
+                checked += 1
+    assert checked == 120
