@@ -56,8 +56,8 @@ def check_evaluation(path: Path | str) -> CheckReport:
         return report
     q = result.quarantine
     for row in q.head(20).to_dict("records"):
-        report.notes.append(f"{folder / row[SOURCE_FILE]}, row {row[SOURCE_ROW]}, column '{row['column']}': "
-                            f"{row['reason']} (set aside)")
+        column = f", column '{row['column']}'" if row["column"] else ""
+        report.notes.append(f"{folder / row[SOURCE_FILE]}, row {row[SOURCE_ROW]}{column}: {row['reason']} (set aside)")
     if len(q) > 20:
         report.notes.append(f"... and {len(q) - 20} more rows set aside; `commonground run` lists them all in the quarantine table")
     d = manifest.design

@@ -11,6 +11,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape  # user text ('[/]' in a data value) must print as written, not as markup
 
 from evaluations.registry import REGISTRY_ENV, REPO_ROOT, SLUG, ManifestError, evaluation_ids, registry_path
 
@@ -32,7 +33,7 @@ RegistryOption = typer.Option(None, "--registry", "-r", help=f"Registry folder (
 
 
 def fail(message: str) -> None:
-    err.print(f"[bold red]Error:[/] {message}", highlight=False)
+    err.print(f"[bold red]Error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(2)
 
 
@@ -107,8 +108,8 @@ def new(evaluation_id: str = typer.Argument(..., help="Slug for the new evaluati
         fail(f"{folder / 'evaluation.yaml'} already exists; edit it, or choose another id.")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "evaluation.yaml").write_text(TEMPLATE.format(id=evaluation_id), encoding="utf-8")
-    out.print(f"Created {folder / 'evaluation.yaml'}. Put the survey files beside it, then run "
-              f"`commonground check {folder}`.")
+    out.print(escape(f"Created {folder / 'evaluation.yaml'}. Put the survey files beside it, then run "
+                     f"`commonground check {folder}`."))
 
 
 def _report(path: Path):
@@ -116,7 +117,7 @@ def _report(path: Path):
 
     report = check_evaluation(path)
     for note in report.notes:
-        out.print(f"  • {note}", highlight=False)
+        out.print(f"  • {escape(note)}", highlight=False)
     if report.mdes is not None:
         out.print(f"  • The planned sample can detect effects of about {report.mdes:.2f} standard deviations "
                   "(80% power, 5% significance).", highlight=False)
@@ -130,9 +131,9 @@ def check(path: Path = typer.Argument(..., help="An evaluation folder or its eva
     if not report.ok:
         err.print(f"[bold red]{len(report.problems)} problem(s) to fix:[/]")
         for p in report.problems:
-            err.print(f"  • {p}", highlight=False)
+            err.print(f"  • {escape(p)}", highlight=False)
         raise typer.Exit(2)
-    out.print(f"[green]✓[/] {path}: ready to register.")
+    out.print(f"[green]✓[/] {escape(str(path))}: ready to register.")
 
 
 @app.command()
@@ -145,11 +146,11 @@ def register(path: Path = typer.Argument(..., help="An evaluation folder to copy
     if not report.ok:
         err.print(f"[bold red]Not registered: {len(report.problems)} problem(s) to fix:[/]")
         for p in report.problems:
-            err.print(f"  • {p}", highlight=False)
+            err.print(f"  • {escape(p)}", highlight=False)
         raise typer.Exit(2)
     target, doc = do_register(path, _use_registry(registry))
     note = f" ({len(doc['amendments'])} amendment(s) to the plan since)" if doc["amendments"] else ""
-    out.print(f"[green]✓[/] Registered {report.manifest.id} in {target}; analysis plan {doc['plan_sha256'][:12]} "
+    out.print(f"[green]✓[/] Registered {report.manifest.id} in {escape(str(target))}; analysis plan {doc['plan_sha256'][:12]} "
               f"recorded {doc['registered_at']}{note}.")
 
 
@@ -188,7 +189,7 @@ def run(ids: list[str] = typer.Argument(None, help="Evaluation ids (default: eve
                 out.print(f"[green]✓[/] {key} (run {result.run_id[:8]})")
             else:
                 failed.append(key)
-                out.print(f"[red]✗[/] {key}: {_failure_message(result)}", highlight=False)
+                out.print(f"[red]✗[/] {key}: {escape(_failure_message(result))}", highlight=False)
         status.update("Building the evidence book…")
         book_result = defs.resolve_job_def("book_job").execute_in_process(instance=instance, raise_on_error=False,
                                                                           run_config=QUIET)
@@ -196,7 +197,7 @@ def run(ids: list[str] = typer.Argument(None, help="Evaluation ids (default: eve
         fail(f"the book did not build: {_failure_message(book_result)}")
     from orchestration.resources import book_dir
 
-    out.print(f"[green]✓[/] Evidence book: {book_dir() / '_build' / 'html' / 'index.html'}")
+    out.print(f"[green]✓[/] Evidence book: {escape(str(book_dir() / '_build' / 'html' / 'index.html'))}")
     if failed:
         fail(f"{len(failed)} evaluation(s) stopped on a data problem: {', '.join(failed)}. "
              "Fix what each message says, then run them again; the others were published.")
@@ -224,7 +225,7 @@ def book(registry: Optional[Path] = RegistryOption):
         instance=DagsterInstance.get(), raise_on_error=False, run_config=QUIET)
     if not result.success:
         fail(f"the book did not build: {_failure_message(result)}")
-    out.print(f"[green]✓[/] Evidence book: {book_dir() / '_build' / 'html' / 'index.html'}")
+    out.print(f"[green]✓[/] Evidence book: {escape(str(book_dir() / '_build' / 'html' / 'index.html'))}")
 
 
 @app.command()
@@ -239,14 +240,14 @@ def simulate(registry: Optional[Path] = RegistryOption,
         fail(f"no sample called {', '.join(unknown)}; choose from {', '.join(SAMPLES)}.")
     folders = simulate_library(registry_path(registry), truth or TRUTH_DIR, only)
     for f in folders:
-        out.print(f"[green]✓[/] {f} (synthetic)")
+        out.print(f"[green]✓[/] {escape(str(f))} (synthetic)")
 
 
 def main() -> None:
     try:
         app()
     except ManifestError as e:
-        err.print(f"[bold red]Error:[/] {e}", highlight=False)
+        err.print(f"[bold red]Error:[/] {escape(str(e))}", highlight=False)
         sys.exit(2)
 
 

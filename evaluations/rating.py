@@ -57,6 +57,15 @@ def _band(value: float, bands) -> int:
 
 def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | None = None,
          failed_refutations: list[str] | None = None) -> Rating:
+    """Padlocks and SMS level from the diagnostics.
+
+    `failed_refutations` defaults to the diagnostics' own ``failed_refutations`` (DoWhy
+    refuters run by run_diagnostics for selection-on-observables designs); pass a list to
+    override it. Limited propensity-score overlap (diagnostics ``overlap.limited``) takes off
+    a padlock for designs whose comparison rests on the covariates (matched_did, matching).
+    """
+    if failed_refutations is None:
+        failed_refutations = diagnostics.get("failed_refutations") or []
     d = manifest.design
     design_p, design_words = DESIGN_PADLOCKS[d.type]
     mdes = max(diagnostics["mdes_achieved"].values(), default=math.inf)
@@ -88,6 +97,9 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
         if test["p_value"] < 0.05:
             downgrades.append(f"Before the programme, the groups' {outcome} was already moving apart "
                               f"(pre-trend test p = {test['p_value']:.3f}), which undermines the comparison.")
+    overlap = diagnostics.get("overlap") or {}
+    if overlap.get("limited") and d.type in (DesignType.matched_did, DesignType.matching):
+        downgrades.append("Limited overlap: " + "; ".join(overlap.get("reasons", [])) + ".")
     for name in failed_refutations or []:
         downgrades.append(f"A robustness check failed: {name}.")
     for change in plan_deviations or []:

@@ -6,19 +6,43 @@ import math
 import pandas as pd
 
 from evaluations.diagnostics.attrition import attrition
-from evaluations.diagnostics.balance import IMBALANCE_SMD, standardised_mean_differences
+from evaluations.diagnostics.balance import (IMBALANCE_SMD, att_odds_weights, balance_before_after,
+                                             standardised_mean_differences)
+from evaluations.diagnostics.overlap import overlap as propensity_overlap
 from evaluations.diagnostics.power import achieved_mdes, planned_mdes
-from evaluations.registry import Manifest
+from evaluations.diagnostics.refutation import failed as failed_refutations
+from evaluations.diagnostics.refutation import refutations
+from evaluations.registry import DesignType, Manifest
+
+WEIGHTED_DESIGNS = (DesignType.matched_did,)  # designs whose estimator re-weights the comparison group
+OVERLAP_DESIGNS = (DesignType.matched_did, DesignType.matching)  # designs whose comparison rests on overlap
 
 
 def _cluster_count(value) -> int | None:
     return int(value) if pd.notna(value) else None
 
 
+def _analysed_sample(panel: pd.DataFrame, manifest: Manifest, outcome: str) -> pd.DataFrame:
+    """One row per person analysed for `outcome` (both waves), or the baseline rows of a staggered design."""
+    from evaluations.intake.panel import two_period_wide
+
+    if manifest.design.staggered:
+        first = panel[panel["period"] == 1].drop_duplicates("unit")
+        return first.assign(y0=first[outcome], y1=first[outcome]).reset_index(drop=True)
+    return two_period_wide(panel, outcome, manifest)
+
+
 def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFrame) -> dict:
     """Everything the rating and the page need, as plain JSON-ready values.
 
     `estimates` is the tidy table from `Impacts.to_table()`.
+
+    Besides balance at baseline, attrition, clusters, MDES and the tests, it reports:
+    `overlap` (propensity-score histogram safe to publish, people outside common support,
+    Crump trimming counts, and whether overlap is `limited`), `balance_after` (love-plot
+    data: SMDs before and after the estimator's weights, for re-weighting designs),
+    `refutations` and `failed_refutations` (DoWhy's refuters of selection-on-observables
+    estimates), and the unpublished DiD cross-check of the subgroup analysis.
     """
     d = manifest.design
     baseline = panel[panel["period"] == 1]
@@ -30,7 +54,27 @@ def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataF
     n_c = int(baseline.loc[baseline["treated"] == 0, "unit"].nunique())
     primary = {o.column for o in manifest.primary_outcomes}
     overall = estimates[(estimates["kind"] == "overall") & estimates["outcome"].isin(primary)]
-    tests = estimates[estimates["kind"].isin(["pre_trend_test", "heterogeneity_test"])]
+    tests = estimates[estimates["kind"].isin(["pre_trend_test", "heterogeneity_test", "heterogeneity_check"])]
+
+    primary_column = manifest.primary_outcomes[0].column
+    sample = _analysed_sample(panel, manifest, primary_column)
+    covs = [c for c in d.covariates if c in sample.columns]
+    overlap = propensity_overlap(sample, covs) if covs else None
+    if overlap is not None:
+        overlap["sample"] = f"people analysed for the primary outcome ({primary_column})"
+        overlap["applies"] = d.type in OVERLAP_DESIGNS
+    balance_after, weights_used = [], None
+    if d.type in WEIGHTED_DESIGNS and covs and not d.staggered:
+        baseline_outcomes = baseline.drop_duplicates("unit").set_index("unit")[[o.column for o in manifest.outcomes]]
+        frame = sample.join(baseline_outcomes, on="unit", rsuffix="_baseline")
+        variables = covs + [o.column for o in manifest.outcomes if o.column in frame.columns]
+        table = balance_before_after(frame, variables, att_odds_weights(frame, covs))
+        balance_after = table.to_dict(orient="records")
+        weights_used = ("ATT odds weights e/(1-e) for comparison people from the doubly robust estimator's "
+                        f"propensity score on {', '.join(covs)}, in the sample analysed for {primary_column}")
+    refuted = refutations({o: _analysed_sample(panel, manifest, o) for o in sorted(primary)}, manifest)
+    heterogeneity = tests[tests["kind"] == "heterogeneity_test"]
+    checks = tests[tests["kind"] == "heterogeneity_check"]
     return {
         "balance": balance.to_dict(orient="records"),
         "max_abs_smd_covariates": _max_abs(balance[balance["variable"].isin(d.covariates)]["smd"]),
@@ -44,9 +88,33 @@ def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataF
         "pre_trend_tests": {r.outcome: {"statistic": r.statistic, "df": int(r.df), "p_value": r.p_value}
                             for r in tests[tests["kind"] == "pre_trend_test"].itertuples()},
         "heterogeneity_tests": [{"outcome": r.outcome, "modifier": r.subgroup, "statistic": r.statistic,
-                                 "df": int(r.df), "p_value": r.p_value}
-                                for r in tests[tests["kind"] == "heterogeneity_test"].itertuples()],
+                                 "df": int(r.df), "p_value": r.p_value, "method": _text(r.estimator)}
+                                for r in heterogeneity.itertuples()],
+        "heterogeneity_checks": [_check_row(r, heterogeneity) for r in checks.itertuples()],
+        "subgroups_skipped": [{"outcome": r.outcome, "subgroup": r.subgroup, "reason": r.estimator}
+                              for r in estimates[estimates["kind"] == "subgroup_skipped"].itertuples()],
+        "overlap": overlap,
+        "balance_after": balance_after,
+        "balance_after_weights": weights_used,
+        "max_abs_smd_covariates_after": _max_abs(pd.Series([r["smd_after"] for r in balance_after
+                                                            if r["variable"] in d.covariates], dtype=float)),
+        "refutations": refuted,
+        "failed_refutations": failed_refutations(refuted),
     }
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _check_row(r, published: pd.DataFrame) -> dict:
+    """The DiD interaction test beside the published EconML test: do they reach the same verdict at 5%?"""
+    match = published[(published["outcome"] == r.outcome) & (published["subgroup"] == r.subgroup)]
+    agrees = None
+    if len(match):
+        agrees = bool((match["p_value"].iloc[0] < 0.05) == (r.p_value < 0.05))
+    return {"outcome": r.outcome, "modifier": r.subgroup, "statistic": r.statistic, "df": int(r.df),
+            "p_value": r.p_value, "method": _text(r.estimator), "same_verdict_as_published": agrees}
 
 
 def _max_abs(values: pd.Series) -> float:

@@ -28,3 +28,27 @@ def standardised_mean_differences(df: pd.DataFrame, columns: list[str], weights:
                      "mean_comparison": float(np.average(xc, weights=wc)),
                      "smd": float(diff / sd) if sd > 0 else 0.0})
     return pd.DataFrame(rows, columns=["variable", "mean_treated", "mean_comparison", "smd"])
+
+
+def att_odds_weights(df: pd.DataFrame, covariates: list[str]) -> np.ndarray:
+    """The doubly robust / IPW estimators' ATT weights: 1 for participants, e/(1-e) for comparison people.
+
+    `e` is the same logistic propensity score on the covariates that
+    evaluations.estimators.matching fits (so balance after weighting is the balance those
+    estimators achieved).
+    """
+    from evaluations.diagnostics.overlap import propensity_scores
+
+    ps = propensity_scores(df, covariates)
+    treated = (df["treated"] == 1).to_numpy()
+    return np.where(treated, 1.0, ps / (1 - ps))
+
+
+def balance_before_after(df: pd.DataFrame, columns: list[str], weights: np.ndarray) -> pd.DataFrame:
+    """Love-plot data: each variable's SMD before and after weighting, on the same SD scale."""
+    before = standardised_mean_differences(df, columns)
+    after = standardised_mean_differences(df, columns, weights)
+    merged = before.merge(after, on="variable", suffixes=("_before", "_after"))
+    merged = merged.rename(columns={"mean_treated_before": "mean_treated"})
+    return merged[["variable", "mean_treated", "mean_comparison_before", "mean_comparison_after", "smd_before",
+                   "smd_after"]]

@@ -27,10 +27,13 @@ COVARIATE_ASSUMPTION = "Parallel trends hold conditional on the listed covariate
 
 @dataclass(frozen=True)
 class HeterogeneityTest:
+    """A test that a programme's effect differs between the levels of a modifier."""
+
     modifier: str
     statistic: float
     df: int
     p_value: float
+    method: str = "Wald test of treatment x modifier interactions in the DiD regression"
 
 
 def _fit(wide: pd.DataFrame, design_cols: list[str], weights: np.ndarray | None, clustered: bool):
@@ -74,20 +77,21 @@ def did_two_period(wide: pd.DataFrame, *, outcome: str, covariates: list[str] = 
 
 
 def doubly_robust_did(wide: pd.DataFrame, *, outcome: str, covariates: list[str], seed: int,
-                      units: str = "scale points") -> EffectEstimate:
+                      units: str = "scale points", cluster: bool = False) -> EffectEstimate:
     """Doubly robust difference-in-differences (Sant'Anna & Zhao 2020, panel data).
 
     The ATT of each person's change, re-weighting comparison people to resemble participants
     on the covariates (propensity score) and adjusting with an outcome regression: right if
     either model is. Seeded bootstrap standard errors re-fit both models in each replicate.
-    In simulations of the NCS-style sample, 1:1 matching on the baseline score gave
-    Abadie-Imbens intervals that were too narrow (83% coverage), this estimator's were not.
+    With ``cluster`` (a ``cluster`` column: classes, schools, sites) the bootstrap resamples
+    whole clusters, since people in one cluster share shocks, and the interval uses t on
+    G-1 degrees of freedom.
     """
     from evaluations.estimators.matching import estimate_att  # DoWhy is slow to import; only this path needs it
 
     data = wide.assign(change=wide["y1"] - wide["y0"])
     est = estimate_att(data, outcome="change", treatment="treated", covariates=_usable_covariates(data, list(covariates)),
-                       method="doubly_robust", seed=seed, units=units)
+                       method="doubly_robust", seed=seed, units=units, cluster="cluster" if cluster else None)
     sd_t = float(data.loc[data["treated"] == 1, "y0"].std())
     sd_c = float(data.loc[data["treated"] == 0, "y0"].std())
     g, g_lo, g_hi = hedges_g(est.estimate, (est.ci_low, est.ci_high), sd_t, sd_c, est.n_treated, est.n_comparison)

@@ -783,26 +783,41 @@ def _assumptions(covariates, method: str, n_trimmed: int = 0, n_treated: int = 0
 
 
 def _estimator_name(method: str, k: int, caliper: Optional[float], replace: bool, ps_adjustment: bool,
-                    n_bootstrap: int) -> str:
+                    n_bootstrap: int, n_clusters: Optional[int] = None) -> str:
+    boot = f"{'cluster ' if n_clusters else ''}bootstrap SE, {n_bootstrap} replicates"
     if method == "matching":
         cal = "no caliper" if caliper is None else f"caliper {caliper:g} SD"
         rep = "with replacement" if replace else "without replacement"
         se = "Abadie-Imbens SE" + (", adjusted for the estimated score" if ps_adjustment else "")
         return f"Propensity-score matching (1:{k} NN, {cal}, {rep}; {se})"
     if method == "ipw":
-        return f"Inverse-probability weighting for the ATT (odds weights; bootstrap SE, {n_bootstrap} replicates)"
-    return ("Doubly robust AIPW for the ATT (logit score + linear outcome model; "
-            f"bootstrap SE, {n_bootstrap} replicates)")
+        return f"Inverse-probability weighting for the ATT (odds weights; {boot})"
+    return f"Doubly robust AIPW for the ATT (logit score + linear outcome model; {boot})"
 
 
 # --------------------------------------------------------------------------- bootstrap (IPW, DR)
 
 
 def _bootstrap_se(y: np.ndarray, d: np.ndarray, A: np.ndarray, beta0: np.ndarray, method: str,
-                  n_bootstrap: int, seed: int, ridge: float) -> float:
-    """SD of the estimate over a seeded, arm-stratified bootstrap that re-fits every model."""
+                  n_bootstrap: int, seed: int, ridge: float, clusters: np.ndarray | None = None) -> float:
+    """SD of the estimate over a seeded bootstrap that re-fits every model.
+
+    Without clusters, participants and comparison units are resampled separately (arm-
+    stratified). With ``clusters`` (integer codes), whole clusters are resampled, within
+    strata of clusters holding only participants, only comparison units, or both, so that
+    shocks shared within a cluster enter the standard error.
+    """
     rng = np.random.default_rng(seed)
-    t_idx, c_idx = np.flatnonzero(d == 1), np.flatnonzero(d == 0)
+    if clusters is None:
+        strata = [np.flatnonzero(d == 1), np.flatnonzero(d == 0)]
+        members = None
+    else:
+        order = np.argsort(clusters, kind="stable")
+        bounds = np.flatnonzero(np.diff(clusters[order])) + 1
+        members = np.split(order, bounds)  # positions of each cluster's people
+        share = np.array([d[m].mean() for m in members])
+        strata = [np.flatnonzero(share == 1), np.flatnonzero(share == 0), np.flatnonzero((share > 0) & (share < 1))]
+        strata = [s for s in strata if len(s)]
     estimates = np.empty(n_bootstrap)
     # standardise with the full-sample moments, as the full-sample fit did, so beta0 is a warm start
     mean = A.mean(axis=0)
@@ -810,8 +825,12 @@ def _bootstrap_se(y: np.ndarray, d: np.ndarray, A: np.ndarray, beta0: np.ndarray
     sd = np.where(sd > 0, sd, 1.0)
     Z = np.column_stack([np.ones(len(A)), (A - mean) / sd])
     for b in range(n_bootstrap):
-        idx = np.concatenate([rng.choice(t_idx, len(t_idx)), rng.choice(c_idx, len(c_idx))])
+        picked = np.concatenate([rng.choice(s, len(s)) for s in strata])
+        idx = picked if members is None else np.concatenate([members[c] for c in picked])
         Ab, Zb, yb, db = A[idx], Z[idx], y[idx], d[idx]
+        if db.min() == db.max():  # a resample without one of the groups
+            estimates[b] = np.nan
+            continue
         beta = _newton_logit(Zb, db.astype(float), beta0.copy(), ridge, max_iter=50, tol=1e-7)
         ps = expit(Zb @ beta)
         if method == "ipw":
@@ -832,7 +851,7 @@ def _bootstrap_se(y: np.ndarray, d: np.ndarray, A: np.ndarray, beta0: np.ndarray
 def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: list[str],
                  method: str = "matching", k: int = 1, caliper: float | None = 0.2, replace: bool = True,
                  seed: int = 0, n_bootstrap: int = 200, units: str = "scale points",
-                 ps_adjustment: bool = True, ai_neighbours: int = 2) -> EffectEstimate:
+                 ps_adjustment: bool = True, ai_neighbours: int = 2, cluster: str | None = None) -> EffectEstimate:
     """Estimate the average effect of the programme on those who took part (ATT).
 
     Runs DoWhy's CausalModel(common_causes=covariates) -> identify_effect (back-door)
@@ -847,11 +866,27 @@ def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
     caliper are left out of ``n_treated`` (which counts analysed participants only), and
     their number is stated in the overlap assumption; :func:`matched_sample` lists them.
 
+    ``cluster`` names a column of cluster ids (schools, sites) for ``"ipw"`` and
+    ``"doubly_robust"``: the bootstrap then resamples whole clusters and the interval uses
+    a t distribution on G-1 degrees of freedom. Matching has no cluster-robust variance
+    here, so asking for one is an error rather than a silently too-narrow interval.
+
     Raises ValueError naming the column for missing columns, missing values, a
     non-numeric column, a non-binary treatment, or no overlap.
     """
     _check_method(method)
     _check_spec(k, caliper)
+    clusters = None
+    if cluster is not None:
+        if method == "matching":
+            raise ValueError("Cluster-robust standard errors are not available for matching; use "
+                             "method='doubly_robust' or 'ipw' (cluster bootstrap) for clustered data.")
+        if cluster not in df.columns:
+            raise ValueError(f"Cluster column {cluster!r} not found in the data; available columns: "
+                             f"{', '.join(map(str, df.columns))}.")
+        if df[cluster].isna().any():
+            raise ValueError(f"Cluster column {cluster!r} has missing values; every row needs a cluster.")
+        clusters = pd.factorize(df[cluster])[0]
     if method != "matching" and (int(n_bootstrap) != n_bootstrap or n_bootstrap < 20):
         raise ValueError(f"n_bootstrap must be a whole number of at least 20, got {n_bootstrap!r}.")
     data = _validate(df, treatment=treatment, covariates=covariates, outcome=outcome)
@@ -895,7 +930,7 @@ def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
         sd_c = _weighted_sd(y[kw > 0], kw[kw > 0])
     else:
         se = _bootstrap_se(y, d, frame[sorted(covariates, key=str)].to_numpy(dtype=float), fitted.coef_std_,
-                           method, int(n_bootstrap), seed, fitted.ridge)
+                           method, int(n_bootstrap), seed, fitted.ridge, clusters)
         n_treated = int(d.sum())
         n_trimmed = 0
         n_comparison = int((1 - d).sum())
@@ -903,12 +938,13 @@ def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
         c = d == 0
         sd_c = _weighted_sd(y[c], ps[c] / (1 - ps[c]))
 
-    ci_low, ci_high, p = normal_inference(value, se)
+    n_clusters = int(clusters.max()) + 1 if clusters is not None else None
+    ci_low, ci_high, p = normal_inference(value, se, df=(n_clusters - 1) if n_clusters else None)
     g, g_low, g_high = hedges_g(value, (ci_low, ci_high), sd_t, sd_c, n_treated, n_comparison)
     return EffectEstimate(
         outcome=outcome,
         estimand="ATT",
-        estimator=_estimator_name(method, k, caliper, replace, ps_adjustment, int(n_bootstrap)),
+        estimator=_estimator_name(method, k, caliper, replace, ps_adjustment, int(n_bootstrap), n_clusters),
         estimate=value,
         std_error=se,
         ci_low=ci_low,
@@ -920,6 +956,7 @@ def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
         effect_size_ci_low=g_low,
         effect_size_ci_high=g_high,
         units=units,
+        n_clusters=n_clusters,
         assumptions=_assumptions(covariates, method, n_trimmed, int(d.sum())),
     )
 

@@ -1,14 +1,28 @@
 """Pick the estimators an evaluation's design calls for and run them on its panel.
 
 Defaults by design (what a methodologist would reach for first):
-- rct: difference-in-differences on the two waves (equivalent to a change-score analysis);
+- rct: ANCOVA of the follow-up score on the baseline score and covariates (robust, or
+  cluster-robust with t on G-1 df), estimand ATE; a plain difference in means when no one
+  has a baseline score. The difference in means is also kept as a sensitivity row;
 - did with two waves: regression DiD on each person's change, adjusting for the covariates,
   cluster-robust when a cluster is named;
 - matched_did: doubly robust DiD (Sant'Anna & Zhao 2020): comparison people re-weighted by
   propensity score to resemble participants, plus an outcome regression, on each person's
-  change; seeded bootstrap standard errors;
+  change; seeded bootstrap standard errors (resampling whole clusters when a cluster is named);
 - did with a staggered roll-out: Callaway-Sant'Anna group-time effects, never-treated comparison;
-- effect modifiers: group average effects per level with a test of heterogeneity.
+- effect modifiers (two-period designs): EconML group average effects per level of each
+  modifier with a test that they differ (heterogeneity.py): LinearDML, saturated in the
+  modifier, with linear nuisance models below 2,000 people and gradient boosting from 2,000.
+  These are the published subgroup rows (kind "subgroup", "heterogeneity_test"). Beside
+  them, unpublished cross-checks (kind "subgroup_check", "heterogeneity_check"): subgroup
+  DiD regressions per level with the DiD interaction Wald test, and from 2,000 people the
+  CausalForestDML's doubly robust group averages with their Wald test.
+  Why these are published (benchmarks/monte_carlo.py, 500 replications each; see
+  benchmarks/README.md): with linear trends LinearDML GATEs and subgroup DiD agree (same
+  RMSE, coverage 93-95%, test size 4%); when trends and selection are non-linear in the
+  covariates, subgroup DiD and LinearDML with linear nuisances are biased while LinearDML
+  with boosting nuisances is not; the forest's doubly robust GATEs are valid but over-cover
+  (97-99%) with intervals about 45% wider, so they are kept as a cross-check.
 """
 from __future__ import annotations
 
@@ -17,6 +31,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from evaluations.estimators.did import HeterogeneityTest, did_two_period, doubly_robust_did, subgroup_effects
+from evaluations.estimators.heterogeneity import SMALL_SAMPLE, group_average_effects
+from evaluations.estimators.rct import ancova, difference_in_means
 from evaluations.estimators.result import EffectEstimate
 from evaluations.estimators.staggered import StaggeredResult, staggered_effect
 from evaluations.intake.panel import two_period_wide
@@ -32,21 +48,35 @@ TABLE_COLUMNS = ["outcome", "kind", "subgroup", "estimand", "estimator", "estima
 @dataclass
 class Impacts:
     estimates: list[EffectEstimate] = field(default_factory=list)
-    subgroups: list[EffectEstimate] = field(default_factory=list)
+    subgroups: list[EffectEstimate] = field(default_factory=list)  # published: EconML group average effects
     heterogeneity: list[tuple[str, HeterogeneityTest]] = field(default_factory=list)  # (outcome, test)
     staggered: dict[str, StaggeredResult] = field(default_factory=dict)  # outcome -> group-time detail
+    subgroup_checks: list[EffectEstimate] = field(default_factory=list)  # subgroup DiD per level
+    heterogeneity_checks: list[tuple[str, HeterogeneityTest]] = field(default_factory=list)  # DiD interaction test
+    sensitivity: list[EffectEstimate] = field(default_factory=list)  # e.g. the trial's difference in means
+    skipped_subgroups: list[tuple[str, str, str]] = field(default_factory=list)  # (outcome, modifier, level)
 
     def to_table(self) -> pd.DataFrame:
         """One tidy table (like broom's): effects, subgroup effects, event-time effects and tests.
 
-        `kind` says what a row is: overall, subgroup, event_time, group_time, heterogeneity_test
-        or pre_trend_test. Tests carry statistic, df and p_value; effects carry the rest.
+        `kind` says what a row is: overall, subgroup, event_time, group_time, heterogeneity_test,
+        pre_trend_test; and rows that are not published: subgroup_check and heterogeneity_check
+        (the DiD cross-check of the EconML subgroup rows), sensitivity (another estimator of an
+        overall effect) and subgroup_skipped (a level with fewer than 10 people in a group, no
+        numbers). Tests carry statistic, df, p_value and the test's name in `estimator`;
+        effects carry the rest.
         """
         rows = [{**e.as_row(), "kind": "overall"} for e in self.estimates]
         rows += [{**e.as_row(), "kind": "subgroup"} for e in self.subgroups]
-        for outcome, test in self.heterogeneity:
-            rows.append({"outcome": outcome, "kind": "heterogeneity_test", "subgroup": test.modifier,
-                         "statistic": test.statistic, "df": test.df, "p_value": test.p_value})
+        rows += [{**e.as_row(), "kind": "subgroup_check"} for e in self.subgroup_checks]
+        rows += [{**e.as_row(), "kind": "sensitivity"} for e in self.sensitivity]
+        for kind, tests in (("heterogeneity_test", self.heterogeneity), ("heterogeneity_check", self.heterogeneity_checks)):
+            for outcome, test in tests:
+                rows.append({"outcome": outcome, "kind": kind, "subgroup": test.modifier, "estimator": test.method,
+                             "statistic": test.statistic, "df": test.df, "p_value": test.p_value})
+        for outcome, modifier, level in self.skipped_subgroups:
+            rows.append({"outcome": outcome, "kind": "subgroup_skipped", "subgroup": f"{modifier}={level}",
+                         "estimator": "not estimated: fewer than 10 people in a group"})
         for outcome, detail in self.staggered.items():
             for a in detail.by_event_time:
                 if a.label.startswith("e="):
@@ -77,16 +107,59 @@ def estimate_impacts(panel: pd.DataFrame, manifest: Manifest, measures: dict[str
             out.staggered[o.column] = detail
             continue
         wide = two_period_wide(panel, o.column, manifest)
-        if d.type == DesignType.matched_did:
+        if d.type == DesignType.rct:
+            trial = follow_up_wide(panel, o.column, manifest)
+            if trial["y0"].notna().any():
+                out.estimates.append(ancova(trial, outcome=o.column, covariates=d.covariates, cluster=clustered,
+                                            units=units))
+                out.sensitivity.append(difference_in_means(trial, outcome=o.column, cluster=clustered, units=units))
+            else:
+                out.estimates.append(difference_in_means(trial, outcome=o.column, cluster=clustered, units=units))
+        elif d.type == DesignType.matched_did:
             out.estimates.append(doubly_robust_did(wide, outcome=o.column, covariates=d.covariates, seed=manifest.seed,
-                                             units=units))
+                                                   units=units, cluster=clustered))
         else:
             out.estimates.append(did_two_period(wide, outcome=o.column, covariates=d.covariates,
                                                 cluster=clustered, units=units))
+        if not d.effect_modifiers:
+            continue
+        for result in group_average_effects(wide, outcome=o.column, modifiers=d.effect_modifiers,
+                                            covariates=d.covariates, cluster=clustered, seed=manifest.seed,
+                                            units=units):
+            out.subgroups.extend(result.gates)
+            if result.test:
+                out.heterogeneity.append((o.column, result.test))
+            out.skipped_subgroups += [(o.column, result.modifier, level) for level in result.skipped_levels]
         for modifier in d.effect_modifiers:
             subs, test = subgroup_effects(wide, outcome=o.column, modifier=modifier, covariates=d.covariates,
                                           cluster=clustered, units=units)
-            out.subgroups.extend(subs)
+            out.subgroup_checks.extend(subs)
             if test:
-                out.heterogeneity.append((o.column, test))
+                out.heterogeneity_checks.append((o.column, test))
+        if len(wide) >= SMALL_SAMPLE:
+            for result in group_average_effects(wide, outcome=o.column, modifiers=d.effect_modifiers,
+                                                covariates=d.covariates, cluster=clustered, seed=manifest.seed,
+                                                units=units, method="forest"):
+                out.subgroup_checks.extend(result.gates)
+                if result.test:
+                    out.heterogeneity_checks.append((o.column, result.test))
     return out
+
+
+def follow_up_wide(panel: pd.DataFrame, outcome: str, manifest: Manifest) -> pd.DataFrame:
+    """One row per person with a follow-up answer: y1, and y0 where they answered at baseline (else NaN).
+
+    A trial analyses everyone followed up, not only complete pairs; covariates come from the
+    baseline row where there is one, else from the follow-up row.
+    """
+    d = manifest.design
+    base, follow = 1, len(d.wave_labels)
+    keep = ["treated"] + [c for c in ("cluster",) if c in panel.columns] + list(
+        dict.fromkeys(list(d.covariates) + list(d.effect_modifiers)))
+    first = panel[panel["period"] == base].drop_duplicates("unit").set_index("unit")
+    last = panel[(panel["period"] == follow) & panel[outcome].notna()].drop_duplicates("unit").set_index("unit")
+    wide = last[keep].copy()
+    wide.update(first[keep].reindex(wide.index), overwrite=True)
+    wide["y0"] = first[outcome].reindex(wide.index)
+    wide["y1"] = last[outcome]
+    return wide.reset_index()

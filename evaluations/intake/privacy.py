@@ -7,6 +7,7 @@ hash, so the same person links across waves but cannot be traced back without th
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -57,22 +58,48 @@ def _identifying(values: pd.Series, col: str, declared: set[str]) -> tuple[str |
         for kind, pattern in NAME_PATTERNS.items():
             if pattern.search(col):
                 return kind, None
-    text = values.astype(str).str.strip()
-    present = text != ""
+    # Each distinct value is looked at once: a million rows hold few distinct answers.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype(str).str.strip()
+    counts = np.bincount(codes[codes >= 0], minlength=len(text))
+    present = (text != "").to_numpy()
     if not present.any():
         return None, None
-    for kind, pattern in CONTENT_PATTERNS.items():
-        if kind == "a date of birth" and col in declared:
-            continue  # a declared date column (e.g. survey date) is expected to hold dates
-        hits = text.str.match(pattern) & present
+
+    def first_row(hits: np.ndarray) -> int:
+        return int(np.flatnonzero(np.isin(codes, np.flatnonzero(hits)))[0])
+
+    # One pass with every pattern: the first kind that any value holds, at its first row.
+    kinds = [k for k in CONTENT_PATTERNS if not (k == "a date of birth" and col in declared)]
+    # (a declared date column, e.g. the survey date, is expected to hold dates)
+    found = text[present].map(_content_kind(tuple(kinds)))
+    for kind in kinds:
+        hits = np.zeros(len(text), dtype=bool)
+        hits[np.flatnonzero(present)] = (found == kind).to_numpy()
         if hits.any():
-            return kind, int(np.flatnonzero(hits.to_numpy())[0])
+            return kind, first_row(hits)
     if col not in declared:
         # Free text: long answers with several words are where people write names and stories.
-        wordy = text.str.len().gt(40) & text.str.count(" ").ge(5)
-        if wordy[present].mean() > 0.2:
-            return "free text", int(np.flatnonzero(wordy.to_numpy())[0])
+        wordy = (text.str.len().gt(40) & text.str.count(" ").ge(5)).to_numpy(dtype=bool)
+        if counts[wordy & present].sum() > 0.2 * counts[present].sum():
+            return "free text", first_row(wordy)
     return None, None
+
+
+_CONTENT_GROUPS = {kind: f"k{i}" for i, kind in enumerate(CONTENT_PATTERNS)}
+
+
+@functools.lru_cache(maxsize=4)
+def _content_kind(kinds: tuple[str, ...]):
+    """A function naming the first kind of identifier (in CONTENT_PATTERNS order) a value is, or None."""
+    combined = re.compile("|".join(f"(?P<{_CONTENT_GROUPS[k]}>{CONTENT_PATTERNS[k].pattern})" for k in kinds), re.I)
+    # re.I is only safe because every pattern that is case-sensitive on its own matches digits alone
+    names = {_CONTENT_GROUPS[k]: k for k in kinds}
+
+    def kind(value: str):
+        m = combined.match(value)
+        return names[m.lastgroup] if m else None
+    return kind
 
 
 def pseudonym_key(synthetic: bool) -> bytes:
@@ -89,7 +116,12 @@ def pseudonym_key(synthetic: bool) -> bytes:
 
 def pseudonymise(ids: pd.Series, key: bytes, evaluation_id: str) -> pd.Series:
     """Keyed hash of each id; salted with the evaluation so ids do not link across evaluations."""
+    salted = hmac.new(key, f"{evaluation_id}:".encode(), hashlib.sha256)  # keyed once, copied per id
+
     def one(v: str) -> str:
-        return hmac.new(key, f"{evaluation_id}:{v}".encode(), hashlib.sha256).hexdigest()[:16]
-    uniques = {v: one(v) for v in pd.unique(ids)}
-    return ids.map(uniques)
+        h = salted.copy()
+        h.update(str(v).encode())
+        return h.hexdigest()[:16]
+    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    hashed = np.array([one(v) for v in uniques] + [np.nan], dtype=object)  # code -1 (missing) stays missing
+    return pd.Series(hashed[codes], index=ids.index, name=ids.name)

@@ -1,7 +1,12 @@
 """Read a charity's survey file into one long table of text values, with every row's origin.
 
 Everything is read as text: types are coerced later, explicitly, so a stray "n/a" in a
-number column becomes a quarantined row with its reason, never a silent cast.
+number column becomes a quarantined row with its reason, never a silent cast. Row numbers
+are the ones the charity sees when it opens the file: the spreadsheet row for CSV and
+Excel files (the header is row 1), the case number for SPSS and Stata files.
+
+Spreadsheet formulas are read as the formula text ("=1+1"), never evaluated and never
+replaced by the value Excel last cached, so a formula cell is set aside with its reason.
 """
 from __future__ import annotations
 
@@ -18,6 +23,9 @@ from evaluations.registry import DataFile, Manifest
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
 MAX_FILE_BYTES = 2 * 1024**3
+# The most characters a spreadsheet cell holds (Excel's limit): a longer CSV cell is not a survey answer.
+MAX_CELL_CHARS = 32_767
+DELIMITERS = [",", ";", "\t", "|"]
 
 
 class IntakeError(Exception):
@@ -25,78 +33,206 @@ class IntakeError(Exception):
 
     def __init__(self, file: str, problem: str, fix: str, row: int | None = None, column: str | None = None):
         self.file, self.problem, self.fix, self.row, self.column = file, problem, fix, row, column
-        where = file + (f", row {row}" if row is not None else "") + (f", column '{column}'" if column else "")
+        shown = f"'{column}'" if column and column.isprintable() else repr(column)  # no raw control characters
+        where = file + (f", row {row}" if row is not None else "") + (f", column {shown}" if column else "")
         super().__init__(f"{where}: {problem}. Fix: {fix}")
 
 
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
+# ------------------------------------------------------------------------------------ CSV
+
+SAVE_AS_UTF8 = "open it in Excel and save it again as 'CSV UTF-8 (Comma delimited)'"
+
+
 def _decode(raw: bytes, name: str) -> tuple[str, str]:
-    """UTF-8 (with or without a byte-order mark), else Windows-1252 as Excel writes it on UK PCs."""
+    """UTF-8 (with or without a byte-order mark), UTF-16, else Windows-1252 as Excel writes it on UK PCs."""
     if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8"), "utf-8-sig"
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "utf-16"
+        candidates = [("utf-8", raw[3:])]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = [("utf-16", raw)]
+    elif b"\x00" in raw[:4096]:
+        head = raw[:4096]
+        # UTF-16 saved without a byte-order mark: every other byte of plain text is zero
+        if len(raw) % 2 == 0 and not any(head[1::2]):
+            candidates = [("utf-16-le", raw)]
+        elif len(raw) % 2 == 0 and not any(head[0::2]):
+            candidates = [("utf-16-be", raw)]
+        else:
+            raise IntakeError(name, "this is not a text CSV file (it holds binary data)",
+                              "export the data as CSV, or name the real format (.xlsx, .sav, .dta) in files.path")
+    else:
+        candidates = [("utf-8", raw), ("cp1252", raw)]
+    for i, (encoding, data) in enumerate(candidates):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError as e:
+            if i + 1 < len(candidates):
+                continue
+            row = data[:e.start].decode(encoding, errors="replace").count("\n") + 1
+            tried = "UTF-8 or Windows-1252" if len(candidates) == 2 else encoding.upper()
+            raise IntakeError(name, f"the text cannot be read: byte 0x{data[e.start]:02X} is not {tried} text",
+                              SAVE_AS_UTF8, row=row) from None
+    raise AssertionError("unreachable")
+
+
+def _delimiter(header_line: str) -> str:
+    """The separator the header row uses most (Excel writes ';' where the decimal mark is a comma)."""
+    counts = {d: header_line.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties go to the earlier (more common) separator
+    return best if counts[best] else ","
+
+
+def _record_lengths(text: str, delimiter: str, name: str) -> np.ndarray:
+    """Cells per record (a spreadsheet row), checking quotes and cell sizes; the record number is the row."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    lengths: list[int] = []
+    add = lengths.append
+    previous = csv.field_size_limit(MAX_CELL_CHARS)
     try:
-        return raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as e:
-        raise IntakeError(name, f"the text encoding is not UTF-8 or Windows-1252 (byte {e.start})",
-                          "save the file as 'CSV UTF-8' from Excel") from None
+        for record in reader:
+            add(len(record))
+    except csv.Error as e:
+        row = len(lengths) + 1
+        message = str(e)
+        if "field larger than field limit" in message:
+            raise IntakeError(name, f"a cell is longer than {MAX_CELL_CHARS:,} characters, the most a spreadsheet "
+                                    "cell can hold, so it is not a survey answer",
+                              "remove the over-long text from that row (it was probably pasted by mistake), "
+                              "or check that every quote is closed", row=row) from None
+        if "unexpected end of data" in message:
+            raise IntakeError(name, "a quote (\") opened in this row is never closed, so the rest of the file "
+                                    "would be read as one cell",
+                              "close the quote, or remove it; a quote inside a cell is written twice (\"\")",
+                              row=row) from None
+        raise IntakeError(name, f"the CSV could not be parsed ({message})",
+                          "check the quotes in that row: a cell with a separator or quote in it is "
+                          "enclosed in quotes, and a quote inside it is written twice (\"\")", row=row) from None
+    finally:
+        csv.field_size_limit(previous)
+    return np.asarray(lengths, dtype=np.int64)
 
 
 def _read_csv(path: Path, spec: DataFile) -> pd.DataFrame:
     raw = path.read_bytes()
-    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise IntakeError(spec.path, "this is not a text CSV file (it holds binary data)",
-                          "export the data as CSV, or name the real format (.xlsx, .sav, .dta) in files.path")
     text, _ = _decode(raw, spec.path)
     if not text.strip():
         raise IntakeError(spec.path, "the file is empty", "send the file with its header row and data")
-    sample = text[:65536]
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise IntakeError(spec.path, "the file holds a NUL character (binary data) inside the text",
+                          SAVE_AS_UTF8 + "; a CSV holds only text", row=text.count("\n", 0, nul) + 1)
+    delimiter = _delimiter(text.lstrip("\r\n").split("\n", 1)[0])
+    lengths = _record_lengths(text, delimiter, spec.path)
+    # Records before the header (blank lines at the top) would shift every row number: refuse them.
+    if lengths[0] == 0:
+        raise IntakeError(spec.path, "the first row is blank; the header row must be row 1",
+                          "delete the blank rows above the header", row=1)
     try:
-        delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
-    try:
-        df = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                         skiprows=range(1, spec.header_rows), skip_blank_lines=True, engine="python")
-    except (pd.errors.ParserError, csv.Error) as e:
-        raise IntakeError(spec.path, f"the CSV could not be parsed ({str(e).strip()})",
-                          "check that every row has the same number of separators and quotes are closed") from None
-    # header is file row 1, extra header rows follow; pandas skipped blank lines, so count them back
-    df[SOURCE_ROW] = _csv_row_numbers(text, delimiter, spec.header_rows, len(df))
-    return df
+        df = pd.read_csv(io.StringIO(text), sep=delimiter, header=None, dtype=str, keep_default_na=False,
+                         na_filter=False, skip_blank_lines=False, engine="c")
+    except (pd.errors.ParserError, ValueError):
+        df = None
+    if df is None or len(df) != len(lengths):
+        # pandas and the csv module disagree on where records end (a stray quote mid-cell):
+        # the csv module's reading is the one whose row numbers were checked, so use it.
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        width = int(lengths.max())
+        df = pd.DataFrame([r + [""] * (width - len(r)) for r in records], dtype=object)
+    width = int(lengths[0])
+    header = [str(c) for c in df.iloc[0]]
+    body = df.iloc[spec.header_rows:]
+    body_lengths = lengths[spec.header_rows:]
+    blank = _blank_rows(body)
+    ragged = np.flatnonzero((body_lengths != width) & ~blank)
+    if len(ragged):
+        i = int(ragged[0])
+        raise IntakeError(spec.path, f"this row has {body_lengths[i]} cells but the header has {width}",
+                          f"check the separators ('{_show_delimiter(delimiter)}') and quotes on that row: a cell "
+                          "holding the separator must be enclosed in quotes", row=i + spec.header_rows + 1)
+    return _with_rows(body, header, blank, spec)
 
 
-def _csv_row_numbers(text: str, delimiter: str, header_rows: int, n: int) -> np.ndarray:
-    rows, line_no = [], 0
-    for record in csv.reader(io.StringIO(text), delimiter=delimiter):
-        line_no += 1
-        if line_no <= header_rows:
-            continue
-        if record and any(cell.strip() for cell in record):
-            rows.append(line_no)
-    rows = rows[:n] + list(range(line_no + 1, line_no + 1 + max(0, n - len(rows))))
-    return np.asarray(rows, dtype=np.int64)
+def _with_rows(body: pd.DataFrame, header: list[str], blank: np.ndarray, spec: DataFile) -> pd.DataFrame:
+    """The data rows under their header names, blank rows left out, each with its spreadsheet row number."""
+    keep = ~blank
+    for name in header:
+        if name.strip() in (SOURCE_ROW, SOURCE_FILE):
+            raise IntakeError(spec.path, f"the column name {name!r} is reserved for intake", "rename that column",
+                              row=1, column=name)
+    out = pd.DataFrame({i: body.iloc[:, i].to_numpy()[keep] for i in range(body.shape[1])})
+    out.columns = header
+    out[SOURCE_ROW] = np.flatnonzero(keep) + spec.header_rows + 1
+    return out
 
+
+def _show_delimiter(d: str) -> str:
+    return {"\t": "tab"}.get(d, d)
+
+
+def _blank_rows(df: pd.DataFrame) -> np.ndarray:
+    """Rows whose every cell is empty or spaces (a blank line or an empty spreadsheet row)."""
+    if df.shape[1] == 0 or len(df) == 0:
+        return np.ones(len(df), dtype=bool)
+    first = df.iloc[:, 0].to_numpy(dtype=object)
+    spaces = pd.Series(first, dtype=object).astype(str).str.isspace().to_numpy()
+    candidate = np.flatnonzero(pd.isna(first) | (first == "") | spaces)
+    blank = np.zeros(len(df), dtype=bool)
+    if len(candidate):
+        cells = df.iloc[candidate].map(_cell_text)  # only rows whose first cell is empty: few
+        blank[candidate] = cells.apply(lambda c: c.str.strip().eq(""), axis=0).all(axis=1).to_numpy()
+    return blank
+
+
+# ----------------------------------------------------------------------------------- Excel
 
 def _read_xlsx(path: Path, spec: DataFile) -> pd.DataFrame:
+    import openpyxl
+
     try:
-        sheets = pd.ExcelFile(path, engine="openpyxl")
-    except Exception as e:  # openpyxl raises many types for a corrupt file
+        # data_only=False: a formula cell reads as its formula text, never as a computed or cached value
+        book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except Exception as e:  # openpyxl and zipfile raise many types for a corrupt file
         raise IntakeError(spec.path, f"this is not a readable .xlsx workbook ({type(e).__name__})",
                           "open it in Excel and save it again as .xlsx") from None
-    sheet = spec.sheet or sheets.sheet_names[0]
-    if sheet not in sheets.sheet_names:
-        raise IntakeError(spec.path, f"there is no sheet named {sheet!r} (sheets: {', '.join(sheets.sheet_names)})",
-                          "set files.sheet in evaluation.yaml to one of those sheet names")
-    df = sheets.parse(sheet, dtype=object, header=0, skiprows=range(1, spec.header_rows), keep_default_na=False)
-    df = df.map(_cell_text)
-    df[SOURCE_ROW] = np.arange(len(df)) + spec.header_rows + 1
-    return df
+    try:
+        sheet = spec.sheet or book.sheetnames[0]
+        if sheet not in book.sheetnames:
+            raise IntakeError(spec.path, f"there is no sheet named {sheet!r} (sheets: {', '.join(book.sheetnames)})",
+                              "set files.sheet in evaluation.yaml to one of those sheet names")
+        ws = book[sheet]
+        ws.reset_dimensions()  # do not trust the stored sheet size: read every row that is there
+        try:
+            rows = [tuple(_formula_text(v) for v in r) for r in ws.iter_rows(values_only=True)]
+        except Exception as e:
+            raise IntakeError(spec.path, f"the sheet {sheet!r} could not be read ({type(e).__name__})",
+                              "open it in Excel and save it again as .xlsx") from None
+    finally:
+        book.close()
+    if not rows or not any(v is not None and str(v).strip() for v in rows[0]):
+        raise IntakeError(spec.path, f"the sheet {sheet!r} has no header in row 1",
+                          "put the column names in row 1 and the answers below them", row=1)
+    width = max(len(r) for r in rows)
+    grid = pd.DataFrame([r + (None,) * (width - len(r)) for r in rows], dtype=object)
+    header = [_cell_text(v) for v in grid.iloc[0]]
+    body = grid.iloc[spec.header_rows:]
+    body = pd.DataFrame({i: _texts(body.iloc[:, i]) for i in range(width)})
+    return _with_rows(body, header, _blank_rows(body), spec)
 
+
+def _formula_text(v):
+    # array and data-table formulas are objects holding their text
+    if v is not None and not isinstance(v, (str, int, float, bool)) and hasattr(v, "text"):
+        return f"={v.text}" if not str(v.text).startswith("=") else v.text
+    return v
+
+
+# ------------------------------------------------------------------------------ SPSS/Stata
 
 def _read_stat(path: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
     reader = pyreadstat.read_sav if spec.format == "sav" else pyreadstat.read_dta
@@ -109,24 +245,74 @@ def _read_stat(path: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
     # columns get their labels so waves and subgroups read as the charity named them.
     design = manifest.design
     labelled = {design.wave, design.first_treated, design.cluster, *design.effect_modifiers} - {None}
-    labelled = {spec.rename.get(c, c) for c in labelled} | labelled
-    out = pd.DataFrame({c: df[c].map(_cell_text) for c in df.columns})
+    wave_columns = {design.wave, design.first_treated} - {None}
+    waves = set(design.wave_labels)
+    out = pd.DataFrame({c: _texts(df[c]) for c in df.columns})
     for col in df.columns:
         labels = meta.variable_value_labels.get(col)
         target = spec.rename.get(col, col)
-        if labels and (col in labelled or target in labelled):
-            out[col] = [labels.get(v, _cell_text(v)) if v == v else "" for v in df[col]]
+        if not labels or target not in labelled:
+            continue
+        labels = {k: str(v).strip() for k, v in labels.items()}
+        if target in wave_columns:
+            codes = set(out[col]) - {""}
+            if codes <= waves and not (set(labels.values()) & waves):
+                continue  # evaluation.yaml names the waves by their codes, not their labels
+        out[col] = _texts(df[col], labels)
     out[SOURCE_ROW] = np.arange(len(df)) + 1  # statistical files have no header row: case number
-    return out
+    blank = _blank_rows(out.drop(columns=[SOURCE_ROW]))
+    return out.iloc[~blank].reset_index(drop=True)
 
+
+# -------------------------------------------------------------------------------- any file
 
 def _cell_text(v) -> str:
     """A spreadsheet or statistical-file cell as the text a person would type (3.0 -> "3")."""
-    if v is None or (isinstance(v, float) and np.isnan(v)):
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT:
         return ""
-    if isinstance(v, float) and v.is_integer():
+    if isinstance(v, float) and v.is_integer() and abs(v) < 1e16:
         return str(int(v))
     return str(v)
+
+
+def _texts(values: pd.Series, labels: dict | None = None) -> np.ndarray:
+    """A column as text, converting each distinct value once (fast on a million rows)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if labels:
+        texts = [labels.get(u, _cell_text(u)) for u in uniques]
+    else:
+        texts = [_cell_text(u) for u in uniques]
+    table = np.array(texts + [""], dtype=object)  # code -1 (missing) -> ""
+    return table[codes]
+
+
+def _column_names(df: pd.DataFrame, spec: DataFile) -> pd.DataFrame:
+    """Trimmed header names; a column with no header is named by its position (or dropped when empty)."""
+    names, keep = [], []
+    for i, c in enumerate(df.columns):
+        name = str(c).strip() if c is not None else ""
+        if c == SOURCE_ROW:
+            names.append(c)
+            keep.append(True)
+            continue
+        if not name:
+            name = f"(no header, column {_letters(i + 1)})"
+            keep.append(bool(pd.Series(df.iloc[:, i]).astype(str).str.strip().ne("").any()))
+        else:
+            keep.append(True)
+        names.append(name)
+    df = df.iloc[:, [i for i, k in enumerate(keep) if k]]
+    df.columns = [n for n, k in zip(names, keep) if k]
+    return df
+
+
+def _letters(n: int) -> str:
+    """1 -> A, 27 -> AA: the column letters a spreadsheet shows."""
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
 
 
 def read_file(folder: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
@@ -138,9 +324,14 @@ def read_file(folder: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
     if not path.is_file():
         raise IntakeError(spec.path, "the file named in evaluation.yaml is not there",
                           f"copy it into {folder} or correct files.path")
-    if path.stat().st_size > MAX_FILE_BYTES:
-        raise IntakeError(spec.path, "the file is larger than 2 GB", "split it into several files and list each one")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        shown, limit = (_size(size), _size(MAX_FILE_BYTES))
+        if shown == limit:  # close to the limit: say it in bytes
+            shown, limit = f"{size:,} bytes", f"{MAX_FILE_BYTES:,} bytes"
+        raise IntakeError(spec.path, f"the file is {shown}, above the intake limit of {limit}",
+                          "split it into several files (for example one per wave) and list each one under files")
+    if size == 0:
         raise IntakeError(spec.path, "the file is empty", "send the file with its header row and data")
     if spec.format == "csv":
         df = _read_csv(path, spec)
@@ -148,12 +339,21 @@ def read_file(folder: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
         df = _read_xlsx(path, spec)
     else:
         df = _read_stat(path, spec, manifest)
-    df.columns = [str(c).strip() for c in df.columns]
-    dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
-    if dupes:
-        raise IntakeError(spec.path, f"the header repeats the column name {dupes[0]!r}",
-                          "give every column a different name", column=dupes[0])
+    df = _column_names(df, spec)
+    originals = list(df.columns)
     df = df.rename(columns=spec.rename)
+    seen: dict[str, str] = {}
+    for original, name in zip(originals, df.columns):
+        if name in seen:
+            both = f"{seen[name]!r} and {original!r}" if seen[name] != original else f"{name!r} twice"
+            raise IntakeError(spec.path, f"the header has {both}, which both become column {name!r}",
+                              "give every column a different name (check files.rename in evaluation.yaml)",
+                              column=name)
+        seen[name] = original
+    if len(df) == 0:
+        raise IntakeError(spec.path, "the file has a header but no data rows",
+                          "put the survey answers under the header row, one row per person and wave",
+                          row=spec.header_rows + 1 if spec.format in ("csv", "xlsx") else 1)
     df[SOURCE_FILE] = spec.path
     return df.reset_index(drop=True)
 
@@ -162,7 +362,9 @@ def to_long(df: pd.DataFrame, spec: DataFile, manifest: Manifest) -> pd.DataFram
     """Wide files (one row per person, outcome columns suffixed by wave) become one row per person and wave.
 
     A wave row is kept when any of its outcome cells holds something; a person with no
-    follow-up answers simply has no follow-up row (that is attrition, counted later).
+    follow-up answers simply has no follow-up row (that is attrition, counted later). A
+    person with no answers in any wave keeps one row, in the first wave, so that nobody
+    in the file disappears without being counted.
     """
     if spec.layout == "long":
         return df
@@ -174,13 +376,19 @@ def to_long(df: pd.DataFrame, spec: DataFile, manifest: Manifest) -> pd.DataFram
         raise IntakeError(spec.path, f"the wide layout needs column {missing[0]!r}, which is not in the file",
                           "name each outcome column <outcome><wave suffix>, as files.wave_suffixes says",
                           column=missing[0])
-    unit_level = [c for c in df.columns if c not in wave_cols]
-    parts = []
+    unit_level = [c for c in df.columns if c not in wave_cols and c != design.wave]
+    answered = {}
     for label, sfx in spec.wave_suffixes.items():
-        part = df[unit_level].copy()
+        answered[label] = np.column_stack(
+            [df[f"{c}{sfx}"].astype(str).str.strip().ne("").to_numpy() for c in outcome_cols]).any(axis=1)
+    nothing = ~np.logical_or.reduce(list(answered.values()))
+    parts = []
+    for i, label in enumerate(design.wave_labels):
+        sfx = spec.wave_suffixes[label]
+        keep = answered[label] | (nothing if i == 0 else False)
+        part = df.loc[keep, unit_level].copy()
         for c in outcome_cols:
-            part[c] = df[f"{c}{sfx}"]
+            part[c] = df.loc[keep, f"{c}{sfx}"]
         part[design.wave] = label
-        answered = part[outcome_cols].apply(lambda s: s.astype(str).str.strip().ne("")).any(axis=1)
-        parts.append(part[answered])
+        parts.append(part)
     return pd.concat(parts, ignore_index=True)

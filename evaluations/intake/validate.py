@@ -2,16 +2,22 @@
 
 Every row read ends in exactly one place: the validated table or the quarantine (with the
 reason, file and row number). `reconcile` proves it, per file and wave.
+
+Work is done per distinct value where it can be (a million survey rows hold few distinct
+answers) and never row by row in Python, so intake stays fast at scale.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from evaluations.intake.contracts import ContractOutcome, row_level_suite, run_suite, structural_suite
+from evaluations.intake.panel import NEVER
 from evaluations.intake.privacy import pseudonym_key, pseudonymise, screen_columns
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, read_file, to_long
 from evaluations.measures import Measure
@@ -21,6 +27,9 @@ MIN_UNITS_PER_GROUP = 10
 TRUE_WORDS = {"1", "yes", "y", "true", "t", "treated", "treatment", "participant", "took part"}
 FALSE_WORDS = {"0", "no", "n", "false", "f", "comparison", "control", "did not take part"}
 QUARANTINE_COLUMNS = [SOURCE_FILE, SOURCE_ROW, "unit", "wave", "check", "column", "value", "reason"]
+MAX_SHOWN_VALUE = 200  # characters of a bad value kept in the quarantine table
+# Characters nobody types into a survey answer (tab, newline and carriage return are allowed).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class StructuralError(IntakeError):
@@ -44,6 +53,29 @@ def declared_columns(manifest: Manifest) -> list[str]:
     return list(dict.fromkeys(manifest.design.design_columns + [o.column for o in manifest.outcomes]))
 
 
+def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes per row and the distinct values as text, so a rule runs once per distinct value.
+
+    A missing value (None/NaN) gets the code of "" (the empty text), so every code is valid.
+    """
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = pd.Series(uniques, dtype=object).astype(str)
+    if (codes < 0).any():
+        empty = np.flatnonzero((texts == "").to_numpy())
+        if len(empty):
+            codes = np.where(codes < 0, empty[0], codes)
+        else:
+            texts = pd.concat([texts, pd.Series([""], dtype=object)], ignore_index=True)
+            codes = np.where(codes < 0, len(texts) - 1, codes)
+    return codes, texts
+
+
+def _stripped(values: pd.Series) -> pd.Series:
+    codes, uniques = _distinct(values)
+    return pd.Series(uniques.str.strip().to_numpy(dtype=object)[codes],
+                     index=values.index, name=values.name, dtype=object)
+
+
 def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
     """All data files as one long table of text, identifiers screened out, ids pseudonymised."""
     declared = declared_columns(manifest)
@@ -51,173 +83,327 @@ def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
     parts = []
     for spec in manifest.files:
         df = read_file(folder, spec, manifest)
-        df = screen_columns(df, spec.path, set(declared), set(spec.drop_columns))
+        # drop_columns may name a column as it is in the file or as it is renamed
+        drop = set(spec.drop_columns) | {spec.rename[c] for c in spec.drop_columns if c in spec.rename}
+        df = screen_columns(df, spec.path, set(declared), drop)
         df = to_long(df, spec, manifest)
         keep = [c for c in declared if c in df.columns] + [SOURCE_FILE, SOURCE_ROW]
         parts.append(df[keep])  # data minimisation: undeclared columns never reach the warehouse
+    # A column that some files have and others lack would read as empty in those: name the file.
+    for spec, part in zip(manifest.files, parts):
+        for col in declared:
+            if col not in part.columns and any(col in p.columns for p in parts):
+                raise IntakeError(spec.path, f"column '{col}' named in evaluation.yaml is not in this file, "
+                                             "though other files of this evaluation have it",
+                                  "add the column to this file, or map its name with files.rename", column=col)
     raw = pd.concat(parts, ignore_index=True)
-    unit = manifest.design.unit_id
-    if unit in raw.columns:
-        ids = raw[unit].astype(str).str.strip()
-        raw[unit] = pseudonymise(ids, key, manifest.id).where(ids != "", "")
     for col in declared:
         if col in raw.columns:
-            raw[col] = raw[col].astype(str).str.strip()
+            raw[col] = _stripped(raw[col])
+    unit = manifest.design.unit_id
+    if unit in raw.columns:
+        ids = raw[unit]
+        raw[unit] = pseudonymise(ids, key, manifest.id).where(ids != "", "")
     return raw
 
 
-def _missing_code_mask(values: pd.Series, codes: list) -> pd.Series:
-    texts = {str(c).strip().lower() for c in codes} | {_num_text(c) for c in codes}
-    return values.str.lower().isin(texts)
+def _missing_texts(codes: list) -> set[str]:
+    return {str(c).strip().lower() for c in codes} | {_num_text(c) for c in codes}
 
 
 def _num_text(code) -> str:
     try:
         f = float(code)
         return str(int(f)) if f.is_integer() else str(f)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return str(code).strip().lower()
 
 
-def _coerce(raw: pd.DataFrame, manifest: Manifest) -> tuple[pd.DataFrame, list[dict], dict[str, int]]:
-    """Explicit types: numbers stay numbers, missing codes become missing, anything else is quarantined."""
+def _blank_to_nan(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values, dtype=object)
+    return np.where(values == "", np.nan, values).astype(object)
+
+
+def _is_number(code) -> bool:
+    try:
+        return bool(np.isfinite(float(code)))
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _show(value: str) -> str:
+    return repr(value[:40] + ("…" if len(value) > 40 else ""))
+
+
+class _Quarantine:
+    """Rows set aside so far, in the order the problems were found (a row keeps its first reason)."""
+
+    def __init__(self, n: int):
+        self.parts: list[pd.DataFrame] = []
+        self.mask = np.zeros(n, dtype=bool)
+
+    def add(self, rows: np.ndarray, check: str, column: str, values, reasons) -> None:
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return
+        self.parts.append(pd.DataFrame({"position": rows, "check": check, "column": column,
+                                        "value": values, "reason": reasons}))
+        self.mask[rows] = True
+
+    def add_distinct(self, rows_mask: np.ndarray, codes: np.ndarray, uniques: pd.Series, check: str, column: str,
+                     reason: Callable[[str], str]) -> None:
+        """Flag rows by a per-row mask; the reason is written once per distinct value."""
+        rows = np.flatnonzero(rows_mask)
+        if not len(rows):
+            return
+        row_codes = codes[rows]
+        u = np.unique(row_codes)
+        texts = {c: str(uniques.iloc[c]) for c in u}
+        reasons = {c: reason(texts[c]) for c in u}
+        self.add(rows, check, column, [texts[c] for c in row_codes], [reasons[c] for c in row_codes])
+
+    def checks(self) -> dict[str, np.ndarray]:
+        out: dict[str, list] = {}
+        for p in self.parts:
+            out.setdefault(p["check"].iloc[0], []).append(p["position"].to_numpy())
+        return {k: np.concatenate(v) for k, v in out.items()}
+
+
+def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
+    """Explicit types: numbers stay numbers, missing codes become missing, anything else is quarantined.
+
+    Also returns the declared columns that hold nothing at all (every cell empty or a
+    missing-value code): a structural problem, reported with the others.
+    """
     d = manifest.design
-    df = raw.copy()
-    bad: list[dict] = []
+    columns = {c: raw[c].to_numpy() for c in raw.columns}
     missing_answers = {}
-    numeric = list(dict.fromkeys(list(d.covariates) + [o.column for o in manifest.outcomes]))  # valid_ranges keys are covariates
-    for col in numeric:
-        if col not in df.columns:
+    empty_columns = []
+    outcomes = [o.column for o in manifest.outcomes]
+    numeric = list(dict.fromkeys(list(d.covariates) + outcomes))  # valid_ranges keys are covariates
+    missing_texts = _missing_texts(manifest.missing_codes)
+    numeric_codes = np.array([float(c) for c in manifest.missing_codes if _is_number(c)], dtype=float)
+    for col in declared_columns(manifest):
+        if col not in raw.columns:
             continue
-        text = df[col]
-        is_missing = _missing_code_mask(text, manifest.missing_codes) | (text == "")
-        if col in {o.column for o in manifest.outcomes}:
-            missing_answers[col] = int((_missing_code_mask(text, manifest.missing_codes)).sum())
-        values = pd.to_numeric(text.where(~is_missing), errors="coerce")
-        not_number = values.isna() & ~is_missing
-        for i in np.flatnonzero(not_number.to_numpy()):
-            bad.append({"index": df.index[i], "check": f"{col}_is_a_number", "column": col, "value": text.iloc[i],
-                        "reason": f"'{col}' holds {text.iloc[i][:40]!r}, which is not a number or a missing-value code"})
-        df[col] = values
-    if d.treatment in df.columns:
-        t = df[d.treatment].str.lower()
-        coded = pd.Series(np.where(t.isin(TRUE_WORDS), 1.0, np.where(t.isin(FALSE_WORDS), 0.0, np.nan)), index=df.index)
-        for i in np.flatnonzero((coded.isna() & (t != "")).to_numpy()):
-            bad.append({"index": df.index[i], "check": "treatment_is_0_or_1", "column": d.treatment,
-                        "value": df[d.treatment].iloc[i],
-                        "reason": f"'{d.treatment}' holds {df[d.treatment].iloc[i][:40]!r}; use 1/yes for took part, 0/no for comparison"})
-        df[d.treatment] = coded
+        codes, u = _distinct(raw[col])
+        used = np.bincount(codes, minlength=len(u)) > 0  # distinct values some row holds
+        formula = u.str.startswith("=").to_numpy(dtype=bool)
+        control = u.str.contains(CONTROL_CHARACTERS).to_numpy(dtype=bool) & ~formula
+        q.add_distinct(formula[codes], codes, u, "formula_cell", col,
+                       lambda v: f"'{col}' holds the spreadsheet formula {_show(v)}; formulas are never "
+                                 "evaluated: type the value itself (in Excel: Copy, then Paste Special, Values)")
+        q.add_distinct(control[codes], codes, u, "control_characters", col,
+                       lambda v: f"'{col}' holds {_show(v)}, with a control character nobody types; "
+                                 "retype the value")
+        plain = ~formula & ~control
+        if col in numeric:
+            blank = (u == "").to_numpy(dtype=bool)
+            values = pd.Series(np.asarray(pd.to_numeric(u.where(plain & ~blank), errors="coerce"), dtype=float))
+            values[~np.isfinite(values.to_numpy())] = np.nan  # "inf" and "nan" are not answers
+            # a missing-value code given as text ("Don't know") or as any spelling of its number (-9, -9.0)
+            is_code = (u.str.lower().isin(missing_texts).to_numpy(dtype=bool)
+                       | np.isin(values.to_numpy(), numeric_codes)) & ~blank
+            is_missing = is_code | blank
+            if is_missing[used].all():
+                empty_columns.append(col)
+            if col in outcomes:
+                missing_answers[col] = int(is_code[codes].sum())
+            values[is_missing] = np.nan
+            not_number = values.isna().to_numpy() & ~is_missing & plain
+            q.add_distinct(not_number[codes], codes, u, f"{col}_is_a_number", col,
+                           lambda v: f"'{col}' holds {_show(v)}, which is not a number or a missing-value code")
+            columns[col] = values.to_numpy(dtype=float)[codes]
+        elif (u.to_numpy()[used] == "").all():
+            empty_columns.append(col)
+        if col == d.treatment:
+            lower = u.str.lower()
+            number = pd.Series(np.asarray(pd.to_numeric(u.where(plain), errors="coerce"), dtype=float))
+            coded = np.where(lower.isin(TRUE_WORDS) | (number == 1), 1.0,
+                             np.where(lower.isin(FALSE_WORDS) | (number == 0), 0.0, np.nan))
+            unknown = np.isnan(coded) & (u != "").to_numpy(dtype=bool) & plain
+            q.add_distinct(unknown[codes], codes, u, "treatment_is_0_or_1", col,
+                           lambda v: f"'{col}' holds {_show(v)}; use 1/yes for took part, 0/no for comparison")
+            columns[col] = np.asarray(coded, dtype=float)[codes]
+        elif col == d.first_treated:
+            known = u.isin(d.wave_labels).to_numpy(dtype=bool) | u.str.lower().isin(NEVER).to_numpy(dtype=bool)
+            q.add_distinct((~known & plain)[codes], codes, u, "first_treated_is_a_wave", col,
+                           lambda v: f"'{col}' holds {_show(v)}, which is not a wave label in evaluation.yaml "
+                                     f"({', '.join(d.wave_labels)}); leave it empty for a site that never started")
     for col in (d.unit_id, d.wave):
-        if col in df.columns:
-            df[col] = df[col].replace("", np.nan)
-    return df, bad, missing_answers
+        if col in columns:
+            columns[col] = _blank_to_nan(columns[col])
+    # one constructor call: a consolidated frame is not copied block by block by every later step
+    return pd.DataFrame(columns, index=raw.index), missing_answers, empty_columns
 
 
 def _structural_problems(raw: pd.DataFrame, manifest: Manifest) -> list[str]:
-    outcomes = run_suite(raw, structural_suite(manifest))
+    d = manifest.design
+    frame = raw
+    if d.wave in raw.columns:  # an empty wave is a row problem (quarantined), not an unknown label
+        frame = raw.copy(deep=False)
+        frame[d.wave] = _blank_to_nan(raw[d.wave].to_numpy())
+    outcomes = run_suite(frame, structural_suite(manifest))
     problems = []
     for o in outcomes:
         if o.passed:
             continue
         if o.failing_index:
-            rows = raw.loc[o.failing_index[:3]]
-            where = ", ".join(f"{f} row {r}" for f, r in zip(rows[SOURCE_FILE], rows[SOURCE_ROW]))
-            shown = ", ".join(repr(v) for v in o.unexpected_values[:3])
-            problems.append(f"{o.reason}: found {shown} ({where})")
+            rows = raw.loc[o.failing_index].drop_duplicates(subset=[o.column]).head(3)
+            shown = ", ".join(f"{v!r} ({f} row {r})" for v, f, r in zip(rows[o.column], rows[SOURCE_FILE], rows[SOURCE_ROW]))
+            problems.append(f"{o.reason}: found {shown}; use exactly the labels in evaluation.yaml "
+                            f"or correct design.waves / baseline / follow_up")
         else:
             problems.append(o.reason)
     return problems
 
 
+def _empty_column_problem(raw: pd.DataFrame, col: str) -> str:
+    files = ", ".join(sorted(raw[SOURCE_FILE].unique()))
+    return (f"column '{col}' is empty in every row of {files} (or holds only missing-value codes), so there is "
+            "nothing to analyse; fill it in, or take it out of evaluation.yaml")
+
+
 def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]) -> Validation:
     """Split raw rows into validated rows and quarantined rows, or raise StructuralError."""
+    raw = raw.reset_index(drop=True)
     problems = _structural_problems(raw, manifest)
+    d = manifest.design
+    q = _Quarantine(len(raw))
+    df, missing_answers, empty_columns = _coerce(raw, manifest, q)
+    problems += [_empty_column_problem(raw, c) for c in empty_columns]
     if problems:
         raise StructuralError(problems)
-    d = manifest.design
-    df, bad, missing_answers = _coerce(raw, manifest)
-    quarantined = {row["index"] for row in bad}
 
     # Exact duplicates (same answers, sent twice): keep the first, quarantine the copies.
-    content = [c for c in df.columns if c not in (SOURCE_ROW,)]
-    dup = df.duplicated(subset=content, keep="first")
-    first_row = df.groupby(content, dropna=False)[SOURCE_ROW].transform("first")
-    for idx in df.index[dup]:
-        bad.append({"index": idx, "check": "exact_duplicate", "column": "", "value": "",
-                    "reason": f"exact copy of {df.at[idx, SOURCE_FILE]} row {first_row[idx]}"})
-        quarantined.add(idx)
+    content = [c for c in df.columns if c != SOURCE_ROW]
+    group = df.groupby(content, dropna=False, sort=False).ngroup().to_numpy()
+    _, first_pos = np.unique(group, return_index=True)  # the first row of each distinct content
+    first = first_pos[group]
+    rows = np.flatnonzero(first != np.arange(len(df)))
+    if len(rows):
+        q.add(rows, "exact_duplicate", "", "",
+              [f"exact copy of {f} row {int(r)}" for f, r in
+               zip(df[SOURCE_FILE].to_numpy()[rows], df[SOURCE_ROW].to_numpy()[first[rows]])])
 
     # Treatment must not change within a person: quarantine every row of a person who switches.
-    live = df.drop(index=list(quarantined))
-    switching = live.groupby(d.unit_id)[d.treatment].nunique(dropna=True)
-    switchers = set(switching[switching > 1].index)
-    for idx in live.index[live[d.unit_id].isin(switchers)]:
-        bad.append({"index": idx, "check": "treatment_constant_within_unit", "column": d.treatment,
-                    "value": df.at[idx, d.treatment],
-                    "reason": f"this person is recorded as both taking part and not in '{d.treatment}'; "
-                              "correct the group in every wave"})
-        quarantined.add(idx)
+    unit_codes, _ = pd.factorize(df[d.unit_id], use_na_sentinel=True)
+    treatment = df[d.treatment].to_numpy(dtype=float)
+    live = ~q.mask & (unit_codes >= 0) & ~np.isnan(treatment)
+    if live.any():
+        per_unit = pd.DataFrame({"unit": unit_codes[live], "t": treatment[live]}).groupby("unit")["t"].agg(["min", "max"])
+        switchers = per_unit.index[per_unit["min"] != per_unit["max"]].to_numpy()
+        rows = np.flatnonzero(~q.mask & np.isin(unit_codes, switchers))
+        q.add(rows, "treatment_constant_within_unit", d.treatment, raw[d.treatment].to_numpy()[rows],
+              f"this person is recorded as both taking part and not in '{d.treatment}'; correct the group in every wave")
 
-    live = df.drop(index=list(quarantined))
+    live = df[~q.mask]
     checks = run_suite(live, row_level_suite(manifest, measures))
     for outcome in checks:
-        for idx in outcome.failing_index:
-            if idx in quarantined:
-                continue
-            value = live.at[idx, outcome.column] if outcome.column in live.columns else ""
-            bad.append({"index": idx, "check": outcome.name, "column": outcome.column, "value": value,
-                        "reason": outcome.reason})
-            quarantined.add(idx)
-    checks += [_pandas_check("exact_duplicate", bad), _pandas_check("treatment_constant_within_unit", bad)]
+        rows = np.asarray([i for i in outcome.failing_index], dtype=np.int64)
+        rows = rows[~q.mask[rows]] if len(rows) else rows
+        values = raw[outcome.column].to_numpy()[rows] if outcome.column in raw.columns else ""
+        q.add(rows, outcome.name, outcome.column, values, outcome.reason)
+    checks = _with_pandas_checks(checks, q)
 
-    valid = df.drop(index=list(quarantined))
-    groups = valid.groupby(d.treatment)[d.unit_id].nunique()
+    valid = df[~q.mask]
+    groups = _people_per_group(unit_codes[~q.mask], treatment[~q.mask])
     needed = [1.0] if d.type.value == "pre_post" else [0.0, 1.0]
     few = [g for g in needed if groups.get(g, 0) < MIN_UNITS_PER_GROUP]
     if few:
         names = {1.0: "programme", 0.0: "comparison"}
         raise StructuralError([
             f"too few rows left: the {names[g]} group has {int(groups.get(g, 0))} people after "
-            f"{len(quarantined)} rows were quarantined; at least {MIN_UNITS_PER_GROUP} are needed "
-            "(see the quarantine table for what to fix)" for g in few])
-    registered = df.groupby(d.treatment)[d.unit_id].nunique()
+            f"{int(q.mask.sum())} rows were quarantined; at least {MIN_UNITS_PER_GROUP} are needed "
+            f"({_main_reason(df, q, manifest)})" for g in few])
+    registered = _people_per_group(unit_codes, treatment)
     registered = {"programme": int(registered.get(1.0, 0)), "comparison": int(registered.get(0.0, 0))}
-    return Validation(valid.reset_index(drop=True), _quarantine_table(df, bad, manifest), checks, missing_answers,
+    return Validation(valid.reset_index(drop=True), _quarantine_table(df, q, manifest), checks, missing_answers,
                       registered)
 
 
-def _pandas_check(name: str, bad: list[dict]) -> ContractOutcome:
-    failing = [b["index"] for b in bad if b["check"] == name]
-    reason = {"exact_duplicate": "rows sent twice are kept once",
-              "treatment_constant_within_unit": "a person's group must not change between waves"}[name]
-    return ContractOutcome(name, "", not failing, False, reason, failing)
+def _people_per_group(unit_codes: np.ndarray, treatment: np.ndarray) -> dict[float, int]:
+    """Distinct people per treatment value (1.0 programme, 0.0 comparison)."""
+    ok = (unit_codes >= 0) & ~np.isnan(treatment)
+    pairs = pd.DataFrame({"u": unit_codes[ok], "t": treatment[ok]}).drop_duplicates()
+    return {float(k): int(v) for k, v in pairs["t"].value_counts().items()}
 
 
-def _quarantine_table(df: pd.DataFrame, bad: list[dict], manifest: Manifest) -> pd.DataFrame:
+def _main_reason(df: pd.DataFrame, q: _Quarantine, manifest: Manifest) -> str:
+    """The commonest reason rows were set aside, with its first row: what to fix first."""
+    table = _quarantine_table(df, q, manifest)
+    if table.empty:
+        return "no rows were set aside: the files hold too few people"
+    check, n = table["check"].value_counts().index[0], int(table["check"].value_counts().iloc[0])
+    first = table[table["check"] == check].iloc[0]
+    return (f"most often {check}, {n} row(s), e.g. {first[SOURCE_FILE]} row {first[SOURCE_ROW]}: {first['reason']}; "
+            "see the quarantine table for the rest")
+
+
+PANDAS_CHECKS = {
+    "exact_duplicate": "rows sent twice are kept once",
+    "treatment_constant_within_unit": "a person's group must not change between waves",
+    "formula_cell": "cells hold values, not spreadsheet formulas",
+    "control_characters": "cells hold no control characters",
+    "first_treated_is_a_wave": "the start wave is one of the waves",
+}
+
+
+def _with_pandas_checks(checks: list[ContractOutcome], q: _Quarantine) -> list[ContractOutcome]:
+    """The checks made in pandas (duplicates, coercion) reported beside the Great Expectations ones."""
+    found = q.checks()
+    by_name = {c.name: c for c in checks}
+    out = list(checks)
+    for name, rows in found.items():
+        if name in by_name:
+            continue  # already a Great Expectations rule (its failing rows are in it)
+        column = name.removesuffix("_is_a_number") if name.endswith("_is_a_number") else ""
+        reason = PANDAS_CHECKS.get(name, f"'{column}' holds numbers or missing-value codes")
+        out.append(ContractOutcome(name, column, False, False, reason, rows.tolist()))
+    for name in ("exact_duplicate", "treatment_constant_within_unit"):
+        if name not in found:
+            out.append(ContractOutcome(name, "", True, False, PANDAS_CHECKS[name], []))
+    coerced = found.get("treatment_is_0_or_1")
+    if coerced is not None and "treatment_is_0_or_1" in by_name:
+        c = by_name["treatment_is_0_or_1"]
+        c.failing_index = list(c.failing_index) + coerced.tolist()
+        c.passed = False
+    return out
+
+
+def _quarantine_table(df: pd.DataFrame, q: _Quarantine, manifest: Manifest) -> pd.DataFrame:
     d = manifest.design
-    seen, rows = set(), []
-    for b in bad:
-        if b["index"] in seen:
-            continue  # one reason per row: the first problem found
-        seen.add(b["index"])
-        r = df.loc[b["index"]]
-        rows.append({SOURCE_FILE: r[SOURCE_FILE], SOURCE_ROW: int(r[SOURCE_ROW]),
-                     "unit": "" if pd.isna(r[d.unit_id]) else str(r[d.unit_id]),
-                     "wave": "" if pd.isna(r[d.wave]) else str(r[d.wave]),
-                     "check": b["check"], "column": b["column"], "value": "" if pd.isna(b["value"]) else str(b["value"]),
-                     "reason": b["reason"]})
-    q = pd.DataFrame(rows, columns=QUARANTINE_COLUMNS)
-    return q.sort_values([SOURCE_FILE, SOURCE_ROW]).reset_index(drop=True)
+    if not q.parts:
+        return pd.DataFrame({c: pd.Series(dtype=np.int64 if c == SOURCE_ROW else object) for c in QUARANTINE_COLUMNS})
+    bad = pd.concat(q.parts, ignore_index=True).drop_duplicates("position", keep="first")  # one reason per row
+    pos = bad["position"].to_numpy()
+    unit = df[d.unit_id].to_numpy()[pos]
+    wave = df[d.wave].to_numpy()[pos]
+    value = bad["value"].astype(object).where(bad["value"].notna(), "").astype(str).str.slice(0, MAX_SHOWN_VALUE)
+    table = pd.DataFrame({
+        SOURCE_FILE: df[SOURCE_FILE].to_numpy()[pos],
+        SOURCE_ROW: df[SOURCE_ROW].to_numpy()[pos].astype(np.int64),
+        "unit": np.where(pd.isna(unit), "", unit.astype(str)),
+        "wave": np.where(pd.isna(wave), "", wave.astype(str)),
+        "check": bad["check"].to_numpy(), "column": bad["column"].to_numpy(), "value": value.to_numpy(),
+        "reason": bad["reason"].to_numpy()})
+    order = {w: i for i, w in enumerate(d.wave_labels)}
+    table["_order"] = table["wave"].map(order).fillna(-1)
+    table = table.sort_values([SOURCE_FILE, SOURCE_ROW, "_order"], kind="stable").drop(columns="_order")
+    return table.reset_index(drop=True)
 
 
 def reconcile(raw: pd.DataFrame, valid: pd.DataFrame, quarantine: pd.DataFrame, wave_col: str) -> pd.DataFrame:
     """Rows read = rows validated + rows quarantined, per file and wave. Raises if a row went missing."""
-    def count(df, wave, name):
-        return df.groupby([SOURCE_FILE, df[wave].fillna("(no wave)")]).size().rename(name)
+    def count(files, waves, name):
+        waves = np.asarray(waves, dtype=object)
+        waves = np.where(pd.isna(waves) | (waves == ""), "(no wave)", waves)
+        return pd.Series(1, index=pd.MultiIndex.from_arrays([np.asarray(files), waves])).groupby(
+            level=[0, 1]).size().rename(name)
 
-    table = pd.concat([count(raw.assign(**{wave_col: raw[wave_col].replace("", np.nan)}), wave_col, "read"),
-                       count(valid, wave_col, "validated"),
-                       count(quarantine.assign(wave=quarantine["wave"].replace("", np.nan)), "wave", "quarantined")],
+    table = pd.concat([count(raw[SOURCE_FILE], raw[wave_col], "read"),
+                       count(valid[SOURCE_FILE], valid[wave_col], "validated"),
+                       count(quarantine[SOURCE_FILE], quarantine["wave"], "quarantined")],
                       axis=1).fillna(0).astype(int)
     table.index.names = ["file", "wave"]
     table = table.reset_index()

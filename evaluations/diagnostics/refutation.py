@@ -1,0 +1,49 @@
+"""Refutations: DoWhy's robustness checks of a selection-on-observables estimate.
+
+For designs whose comparison rests on the covariates (matched_did, matching), the primary
+outcomes' estimates are re-run through DoWhy's refuters (evaluations.estimators.matching.
+refute): a placebo treatment (the treatment column randomly permuted: the effect should
+vanish), a random common cause (a made-up noise covariate added: the estimate should not
+move) and a data subset (random 80% subsets: the estimate should be stable). The estimator
+refuted is the one the design uses, the doubly robust ATT of each person's change (the
+doubly robust DiD), fitted through DoWhy. Verdicts follow DoWhy's own significance test
+(``passed`` when p >= 0.05), with 100 simulations so DoWhy uses its bootstrap-type test.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from evaluations.registry import DesignType, Manifest
+
+REFUTED_DESIGNS = (DesignType.matched_did, DesignType.matching)
+N_SIMULATIONS = 100
+
+
+def refutations(wides: dict[str, pd.DataFrame], manifest: Manifest, num_simulations: int = N_SIMULATIONS) -> list[dict]:
+    """Run the three refuters for each outcome in `wides` (outcome -> one-row-per-person table).
+
+    Returns plain dicts: name, outcome, verdict, new_effect, original_effect, p_value,
+    explanation, n_simulations. Empty for designs that do not rest on the covariates.
+    """
+    d = manifest.design
+    if d.type not in REFUTED_DESIGNS or d.staggered or not d.covariates:
+        return []
+    from evaluations.estimators.matching import refute  # DoWhy is slow to import
+
+    out = []
+    for outcome, wide in wides.items():
+        data = wide.assign(change=wide["y1"] - wide["y0"])
+        covs = [c for c in d.covariates if data[c].nunique() > 1]
+        if not covs:
+            continue
+        for r in refute(data, outcome="change", treatment="treated", covariates=covs, method="doubly_robust",
+                        seed=manifest.seed, num_simulations=num_simulations):
+            out.append({"name": r.name, "outcome": outcome, "verdict": r.verdict, "new_effect": r.new_effect,
+                        "original_effect": r.original_effect, "p_value": r.p_value,
+                        "explanation": r.explanation, "n_simulations": r.n_simulations})
+    return out
+
+
+def failed(refuted: list[dict]) -> list[str]:
+    """Names for the rating, e.g. "placebo treatment (mixing)"."""
+    return [f"{r['name']} ({r['outcome']})" for r in refuted if r["verdict"] != "passed"]

@@ -1,0 +1,206 @@
+"""EconML group average effects: known subgroup truths, a heterogeneity test with the right size,
+inference that reproduces EconML's own (and statsmodels' cluster-robust) numbers."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from evaluations.estimators import heterogeneity as H
+from evaluations.estimators.heterogeneity import group_average_effects
+from evaluations.intake.panel import build_panel, two_period_wide
+from evaluations.intake.validate import read_raw, validate
+from evaluations.measures import load_measures
+from evaluations.registry import DEFAULT_REGISTRY, load_manifest
+from tests.conftest import truth
+
+
+def sample_wides(evaluation_id: str) -> tuple[dict[str, pd.DataFrame], object]:
+    folder = DEFAULT_REGISTRY / evaluation_id
+    manifest, measures = load_manifest(folder), load_measures()
+    panel = build_panel(validate(read_raw(folder, manifest), manifest, measures).valid, manifest, measures)
+    return {o.column: two_period_wide(panel, o.column, manifest) for o in manifest.outcomes}, manifest
+
+
+def run(wide, manifest, outcome, **kw):
+    d = manifest.design
+    return group_average_effects(wide, outcome=outcome, modifiers=d.effect_modifiers, covariates=d.covariates,
+                                 cluster=d.cluster is not None, seed=manifest.seed, **kw)
+
+
+def simulate(n: int, seed: int, effects=(0.3, 0.3), n_clusters: int | None = None) -> pd.DataFrame:
+    """Change scores with selection and trends on the covariates; effect `effects[g]` in group g (0/1).
+
+    Trends depend on x1 and x2 and so does taking part, so an unadjusted comparison is biased.
+    With clusters, whole clusters take part and share a shock in their change.
+    """
+    rng = np.random.default_rng(seed)
+    g = rng.binomial(1, 0.45, n)
+    x1 = rng.normal(0, 1, n)
+    x2 = rng.binomial(1, 0.3, n)
+    if n_clusters:
+        cluster = rng.integers(0, n_clusters, n)
+        treated = rng.permutation(np.arange(n_clusters) % 2)[cluster]
+        shock = rng.normal(0, 0.3, n_clusters)[cluster]
+    else:
+        cluster = np.zeros(n, int)
+        treated = rng.binomial(1, 1 / (1 + np.exp(-(-0.2 + 0.6 * x1 - 0.5 * x2))))
+        shock = 0.0
+    tau = np.where(g == 1, effects[1], effects[0])
+    y0 = 3 + 0.5 * x1 + rng.normal(0, 0.7, n)
+    change = 0.1 + 0.3 * x1 - 0.2 * x2 + 0.1 * g + shock + tau * treated + rng.normal(0, 0.6, n)
+    return pd.DataFrame({"treated": treated, "x1": x1, "x2": x2, "g": g, "cluster": cluster, "y0": y0,
+                         "y1": y0 + change})
+
+
+# --------------------------------------------------------------------------- known truths
+
+
+@pytest.fixture(scope="module")
+def school():
+    return sample_wides("school-linking-2024")
+
+
+def test_school_linking_gates_cover_the_true_age_group_effects(school):
+    wides, manifest = school
+    true = truth("school-linking-2024")["subgroups"]
+    for outcome, wide in wides.items():
+        (result,) = run(wide, manifest, outcome)
+        assert result.method == "LinearDML" and len(wide) < H.SMALL_SAMPLE
+        assert [g.subgroup for g in result.gates] == ["age_group=10-11", "age_group=7-9"]
+        for g in result.gates:
+            assert g.estimand == "CATE" and g.n_clusters == 28 and "cluster-robust" in g.estimator
+            assert g.ci_low <= true[g.subgroup][outcome] <= g.ci_high, (outcome, g.subgroup, g.estimate)
+            assert min(g.n_treated, g.n_comparison) >= 10
+        if outcome == "comfort":  # true effects 0.52 (7-9) against 0.14 (10-11)
+            assert result.test.p_value < 0.05
+            assert result.test.df == 1 and "cluster-robust" in result.test.method
+
+
+def test_town_exchange_gates_cover_the_true_town_effects():
+    wides, manifest = sample_wides("town-exchange-2023")
+    true = truth("town-exchange-2023")["subgroups"]
+    (result,) = run(wides["thermometer"], manifest, "thermometer")
+    assert {g.subgroup for g in result.gates} == {"town=Boston", "town=Lambeth"}
+    for g in result.gates:
+        assert g.ci_low <= true[g.subgroup]["thermometer"] <= g.ci_high
+        assert g.n_clusters is None
+
+
+# --------------------------------------------------------------------------- the heterogeneity test
+
+
+def test_linear_dml_test_detects_real_heterogeneity_and_holds_its_size():
+    """40 simulated samples without heterogeneity and 40 with (effects 0.1 against 0.5)."""
+    null = [group_average_effects(simulate(600, s), outcome="y", modifiers=["g"], covariates=["x1", "x2"], seed=s)[0]
+            for s in range(40)]
+    alt = [group_average_effects(simulate(600, s, effects=(0.1, 0.5)), outcome="y", modifiers=["g"],
+                                 covariates=["x1", "x2"], seed=s)[0] for s in range(40)]
+    rejections = sum(r.test.p_value < 0.05 for r in null)
+    assert rejections <= 5  # expected 2; P(6 or more of 40 | size 5%) is about 1.4%
+    assert sum(r.test.p_value < 0.05 for r in alt) >= 36  # power about 0.98 at this n
+    # and the intervals cover the true group effects
+    covered = np.mean([g.ci_low <= (0.1 if g.subgroup == "g=0" else 0.5) <= g.ci_high for r in alt for g in r.gates])
+    assert covered >= 0.9
+
+
+def test_clustered_no_heterogeneity_is_not_detected_and_truth_is_covered():
+    results = [group_average_effects(simulate(900, s, n_clusters=30), outcome="y", modifiers=["g"],
+                                     covariates=["x1", "x2"], cluster=True, seed=s)[0] for s in range(20)]
+    assert sum(r.test.p_value < 0.05 for r in results) <= 3
+    assert np.mean([g.ci_low <= 0.3 <= g.ci_high for r in results for g in r.gates]) >= 0.875
+    assert all(g.n_clusters == 30 for r in results for g in r.gates)
+
+
+def test_large_samples_get_boosting_nuisances_and_the_forest_cross_check_agrees():
+    het = simulate(3000, 11, effects=(0.1, 0.5))
+    (res,) = group_average_effects(het, outcome="y", modifiers=["g"], covariates=["x1", "x2"], seed=3)
+    assert res.method == "LinearDML" and "gradient-boosting" in res.gates[0].estimator
+    (forest,) = group_average_effects(het, outcome="y", modifiers=["g"], covariates=["x1", "x2"], seed=3,
+                                      method="forest", n_estimators=100)
+    assert forest.method == "CausalForestDML" and "doubly robust" in forest.gates[0].estimator
+    for r in (res, forest):
+        for g in r.gates:
+            assert g.ci_low <= (0.1 if g.subgroup == "g=0" else 0.5) <= g.ci_high
+        assert r.test.p_value < 0.001
+    flat = simulate(3000, 12)
+    for method in ("linear", "forest"):
+        (r,) = group_average_effects(flat, outcome="y", modifiers=["g"], covariates=["x1", "x2"], seed=3,
+                                     method=method, n_estimators=100)
+        assert r.test.p_value > 0.05
+        assert all(g.ci_low <= 0.3 <= g.ci_high for g in r.gates)
+
+
+# --------------------------------------------------------------------------- inference, by hand
+
+
+def test_linear_dml_inference_reproduces_econml_and_statsmodels():
+    from econml.dml import LinearDML
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    df = simulate(500, 5, effects=(0.1, 0.5))
+    (res,) = group_average_effects(df, outcome="y", modifiers=["g"], covariates=["x1", "x2"], seed=9)
+    est = LinearDML(model_y=LinearRegression(), model_t=LogisticRegression(max_iter=1000), discrete_treatment=True,
+                    cv=5, random_state=9)
+    est.fit((df.y1 - df.y0).to_numpy(), df.treated.to_numpy(), X=df[["g"]].to_numpy(float),
+            W=df[["x1", "x2"]].to_numpy(float))
+    inference = est.effect_inference(np.array([[0.0], [1.0]]))
+    assert [g.estimate for g in res.gates] == pytest.approx(inference.point_estimate.ravel(), rel=1e-10)
+    assert [g.std_error for g in res.gates] == pytest.approx(inference.stderr.ravel(), rel=1e-8)  # HC1
+    assert res.test.p_value == pytest.approx(est.coef__inference().pvalue().ravel()[0], rel=1e-6)
+
+
+def test_cluster_robust_sandwich_is_statsmodels_cr1():
+    rng = np.random.default_rng(2)
+    Z = rng.normal(size=(300, 2))
+    groups = rng.integers(0, 25, 300)
+    y = Z @ [0.5, -0.2] + rng.normal(size=300) + rng.normal(size=25)[groups]
+    beta = np.linalg.lstsq(Z, y, rcond=None)[0]
+    ref = sm.OLS(y, Z).fit(cov_type="cluster", cov_kwds={"groups": groups})
+    assert H._sandwich(Z, y - Z @ beta, pd.factorize(groups)[0]) == pytest.approx(ref.cov_params(), rel=1e-10)
+    assert H._sandwich(Z, y - Z @ beta, None) == pytest.approx(sm.OLS(y, Z).fit(cov_type="HC1").cov_params(),
+                                                               rel=1e-10)
+
+
+def test_forest_doubly_robust_scores_average_to_econmls_ate():
+    from econml.dml import CausalForestDML
+
+    df = simulate(2500, 6)
+    X = np.column_stack([df.g == 0, df.g == 1]).astype(float)
+    T = df.treated.to_numpy()
+    est = CausalForestDML(discrete_treatment=True, n_estimators=100, random_state=1, n_jobs=1, cv=2)
+    est.fit((df.y1 - df.y0).to_numpy(), T, X=X, W=df[["x1", "x2"]].to_numpy(), cache_values=True)
+    scores = H.doubly_robust_scores(est, X, T)
+    assert np.nanmean(scores) == pytest.approx(float(np.ravel(est.ate_)[0]), rel=1e-10)
+
+
+# --------------------------------------------------------------------------- disclosure, reproducibility
+
+
+def test_small_levels_are_skipped_and_counted_never_reported():
+    df = simulate(600, 3)
+    df["region"] = np.where(np.arange(600) % 2 == 0, "North", "South")
+    small = df.index[(df.treated == 1)][:7]  # 7 participants in a third region, with some comparison people
+    df.loc[small, "region"] = "Islands"
+    df.loc[df.index[df.treated == 0][:30], "region"] = "Islands"
+    df.loc[df.index[:5], "region"] = None
+    (res,) = group_average_effects(df, outcome="y", modifiers=["region"], covariates=["x1"], seed=1)
+    assert {g.subgroup for g in res.gates} == {"region=North", "region=South"}
+    assert res.skipped_levels == ("Islands",)
+    assert res.missing_modifier == 5 and "fewer than 10" in res.notes[0]
+    assert res.test.df == 1
+
+
+def test_same_data_and_seed_give_the_same_results():
+    df = simulate(2100, 8)
+    a = group_average_effects(df, outcome="y", modifiers=["g"], covariates=["x1", "x2"], seed=4, n_estimators=40)
+    b = group_average_effects(df, outcome="y", modifiers=["g"], covariates=["x1", "x2"], seed=4, n_estimators=40)
+    assert a == b
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="'x9'"):
+        group_average_effects(simulate(100, 1), outcome="y", modifiers=["g"], covariates=["x9"])
+    with pytest.raises(ValueError, match="method"):
+        group_average_effects(simulate(100, 1), outcome="y", modifiers=["g"], method="magic")
