@@ -81,9 +81,12 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
         f"(at most {attr_p} padlocks; 5 needs 10% or less).",
     ]
     downgrades = []
-    smd = diagnostics.get("max_abs_smd_covariates")
+    # A re-weighting design is judged on the balance its weights achieved, others on the raw groups.
+    smd, when = diagnostics.get("max_abs_smd_covariates_after"), " after re-weighting the comparison group"
+    if smd is None or not math.isfinite(smd):
+        smd, when = diagnostics.get("max_abs_smd_covariates"), ""
     if smd is not None and math.isfinite(smd) and smd > diagnostics["imbalance_threshold"] and d.type != DesignType.rct:
-        downgrades.append(f"The groups differed at baseline: the largest standardised difference in a "
+        downgrades.append(f"The groups differed at baseline{when}: the largest standardised difference in a "
                           f"characteristic was {smd:.2f} (more than {diagnostics['imbalance_threshold']}).")
     diff = diagnostics["attrition"].get("differential_attrition")
     if diff is not None and math.isfinite(diff) and diff > DIFFERENTIAL_ATTRITION:

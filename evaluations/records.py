@@ -84,6 +84,7 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
     effect_cols = [c for c in estimates.columns if c not in ("kind", "statistic", "df")]
     overall_rows = disclosure.suppress_estimates(overall[effect_cols])
     subgroup_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "subgroup", effect_cols])
+    sensitivity_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "sensitivity", effect_cols])
     att = diagnostics["attrition"]
     record = {
         "schema": SCHEMA,
@@ -97,7 +98,9 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
         "primary_outcome": primary,
         "estimates": overall_rows.to_dict(orient="records"),
         "subgroups": subgroup_rows.to_dict(orient="records"),
+        "sensitivity": sensitivity_rows.to_dict(orient="records"),
         "heterogeneity_tests": diagnostics["heterogeneity_tests"],
+        "subgroups_skipped": diagnostics.get("subgroups_skipped", []),
         "event_study": _event_study(estimates),
         "flow": participant_flow(intake["registered"], att, {"programme": int(primary_est["n_treated"]),
                                                    "comparison": int(primary_est["n_comparison"])}),
@@ -118,6 +121,12 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
             "mdes_planned": diagnostics["mdes_planned"],
             "mdes_achieved": diagnostics["mdes_achieved"],
             "pre_trend_tests": diagnostics["pre_trend_tests"],
+            "balance_after": diagnostics.get("balance_after", []),
+            "balance_after_weights": diagnostics.get("balance_after_weights"),
+            "max_abs_smd_covariates_after": diagnostics.get("max_abs_smd_covariates_after"),
+            "overlap": diagnostics.get("overlap"),
+            "refutations": diagnostics.get("refutations", []),
+            "heterogeneity_cross_checks": diagnostics.get("heterogeneity_checks", []),
         },
         "rating": rating,
         "provenance": provenance,

@@ -51,6 +51,29 @@ def test_staggered_page_has_an_event_study(published_library):
     assert "intergenerational-2023-event-study.png" in page(published_library, "intergenerational-2023")
 
 
+def test_matched_design_page_shows_balance_after_weighting_overlap_and_refutations(published_library):
+    html = page(published_library, "ncs-youth-2024")
+    text = text_of(html)
+    record = json.loads((published_library["book"] / "generated" / "records" / "ncs-youth-2024.json").read_text())
+    diag = record["diagnostics"]
+    assert (f"{diag['max_abs_smd_covariates']:.2f} before and {diag['max_abs_smd_covariates_after']:.2f} after "
+            "re-weighting") in text
+    assert diag["max_abs_smd_covariates_after"] < 0.1 < diag["max_abs_smd_covariates"]
+    assert "ncs-youth-2024-overlap.png" in html and "ncs-youth-2024-balance.png" in html
+    # The histogram holds exactly the people analysed for the primary outcome, in bars of 0 or 10+.
+    hist = diag["overlap"]["histogram"]
+    primary = next(e for e in record["estimates"] if e["outcome"] == record["primary_outcome"])
+    assert (sum(hist["programme"]), sum(hist["comparison"])) == (primary["n_treated"], primary["n_comparison"])
+    assert all(c == 0 or c >= 10 for c in hist["programme"] + hist["comparison"])
+    assert {r["name"] for r in diag["refutations"]} == {"placebo treatment", "random common cause", "data subset"}
+    for r in diag["refutations"]:
+        row = (f"{r['name']} Mixing socially with people from different backgrounds {r['original_effect']:.2f} "
+               f"{r['new_effect']:.2f}").replace("-", "−")
+        assert row in text, row
+    placebo = next(r for r in diag["refutations"] if r["name"] == "placebo treatment")
+    assert abs(placebo["new_effect"]) < 0.05 and placebo["verdict"] == "passed"
+
+
 def test_nothing_loads_from_the_internet(published_library):
     for path in published_library["html"].rglob("*.html"):
         html = path.read_text(encoding="utf-8")

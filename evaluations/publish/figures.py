@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402,F401  (used as matplotlib.ticker)
 
 INK, ACCENT, MUTED = "#1b2a41", "#c0392b", "#8a94a6"
 
@@ -82,19 +83,50 @@ def event_study_figure(record: dict, path: Path) -> Path | None:
 
 
 def balance_figure(record: dict, path: Path) -> Path | None:
-    """Love plot: standardised mean differences between the groups at baseline."""
-    rows = record["diagnostics"]["balance"]
+    """Love plot: standardised mean differences between the groups at baseline, and after the
+    estimator's re-weighting where the design re-weights the comparison group."""
+    diag = record["diagnostics"]
+    after = diag.get("balance_after") or []
+    rows = ([{"variable": r["variable"], "smd": r["smd_before"], "after": r["smd_after"]} for r in after]
+            or diag["balance"])
     if not rows:
         return None
-    fig, ax = plt.subplots(figsize=(6, 0.4 * len(rows) + 1.4))
-    for i, r in enumerate(reversed(rows)):
-        ax.plot(r["smd"], i, "o", color=INK)
-    ax.set_yticks(range(len(rows)), [r["variable"] for r in reversed(rows)])
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(rows) + 1.6))
+    ys = range(len(rows))
+    ax.plot([r["smd"] for r in reversed(rows)], ys, "o", mfc="white", color=INK, label="Before")
+    if after:
+        ax.plot([r["after"] for r in reversed(rows)], ys, "o", color=ACCENT, label="After re-weighting")
+        ax.legend(loc="best", fontsize=8)
+    ax.set_yticks(ys, [r["variable"] for r in reversed(rows)])
     for x in (-0.25, 0.25):
         ax.axvline(x, color=ACCENT, lw=1, ls=":")
     ax.axvline(0, color=MUTED, lw=1)
     ax.set_xlabel("Standardised mean difference at baseline (programme - comparison)")
     ax.set_title("Balance between the groups before the programme")
+    return _save(fig, path)
+
+
+def overlap_figure(record: dict, path: Path) -> Path | None:
+    """Propensity-score histograms, programme above the axis and comparison below, on the
+    merged bins that keep every bar at 0 or at least 10 people."""
+    overlap = record["diagnostics"].get("overlap") or {}
+    hist = overlap.get("histogram")
+    if not hist or hist["suppressed"]:
+        return None
+    edges = hist["edges"]
+    widths = [b - a for a, b in zip(edges, edges[1:])]
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.bar(edges[:-1], hist["programme"], width=widths, align="edge", color=ACCENT, ec="white",
+           label="Programme group")
+    ax.bar(edges[:-1], [-c for c in hist["comparison"]], width=widths, align="edge", color=INK, ec="white",
+           label="Comparison group")
+    ax.axhline(0, color=MUTED, lw=1)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):,.0f}"))
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("Estimated chance of taking part, given the baseline characteristics")
+    ax.set_ylabel("People")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title("Overlap: were there comparable people in both groups?")
     return _save(fig, path)
 
 

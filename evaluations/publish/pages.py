@@ -132,7 +132,57 @@ def _subgroup_table(record: dict) -> str:
         lines += ["", "Do the effects really differ between groups? A test of the difference "
                   "(a small p, below 0.05, suggests they do):", ""]
         lines += [f"- {names[t['outcome']]['measure_name']} by {t['modifier']}: p = {fmt_p(t['p_value'])}"
-                  for t in tests]
+                  + (f" ({t['method']})" if t.get("method") else "") for t in tests]
+    skipped = record.get("subgroups_skipped") or []
+    if skipped:
+        lines += ["", "Not estimated, because fewer than 10 people would be in a group:", ""]
+        lines += [f"- {names[x['outcome']]['measure_name']}: {x['subgroup'].replace('=', ' = ')}" for x in skipped]
+    return "\n".join(lines)
+
+
+def _sensitivity(record: dict) -> str:
+    """Other estimators of the same overall effects (e.g. a trial's plain difference in means)."""
+    rows = record.get("sensitivity") or []
+    if not rows:
+        return ""
+    names = {o["column"]: o for o in record["outcomes"]}
+    lines = ["Other analyses of the same data, as a check that the answer does not hang on one method:\n"]
+    for e in rows:
+        places = decimals(names[e["outcome"]])
+        value = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {e['units']}"
+                 if e["estimate"] is not None else e["suppression_reason"])
+        lines.append(f"- {names[e['outcome']]['measure_name']}, {e['estimator']}: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _overlap_lines(diag: dict) -> list[str]:
+    o = diag.get("overlap")
+    if not o:
+        return []
+    verdict = ("**limited**: " + "; ".join(o["reasons"]) if o["limited"]
+               else "good: nearly every participant had comparable people in the comparison group")
+    scope = ("" if o.get("applies") else " (for information: this design does not rely on matching people "
+             "on these characteristics)")
+    return [f"- Overlap of the chance of taking part, estimated from {', '.join(o['covariates'])}: {verdict}{scope}. "
+            f"Outside the other group's range: {fmt_count(o['outside_support']['programme'])} participants and "
+            f"{fmt_count(o['outside_support']['comparison'])} comparison people; with a chance below 10% or above 90%: "
+            f"{fmt_count(o['trimmed']['programme'])} and {fmt_count(o['trimmed']['comparison'])}."]
+
+
+def _refutation_table(record: dict) -> str:
+    rows = record["diagnostics"].get("refutations") or []
+    names = {o["column"]: o["measure_name"] for o in record["outcomes"]}
+    if not rows:
+        return ""
+    lines = ["### Robustness checks\n",
+             "Each check changes the analysis in a way that should (or should not) move the estimate. "
+             "A failed check takes a padlock off.\n",
+             "| Check | Outcome | Estimate | After the change | p | Verdict |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {names[r['outcome']]} | {fmt_num(r['original_effect'])} | {fmt_num(r['new_effect'])} | "
+                     f"{fmt_p(r['p_value'])} | {r['verdict']} |")
+    lines += ["", *[f"- *{name}*: {text}" for name, text in
+                    dict.fromkeys((r["name"], r["explanation"]) for r in rows)], ""]
     return "\n".join(lines)
 
 
@@ -152,6 +202,7 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
         "event": figures.event_study_figure(record, figure_dir / f"{rid}-event-study.png"),
         "balance": figures.balance_figure(record, figure_dir / f"{rid}-balance.png"),
         "flow": figures.flow_figure(record, figure_dir / f"{rid}-flow.png"),
+        "overlap": figures.overlap_figure(record, figure_dir / f"{rid}-overlap.png"),
     }
     p, d, r, dq, diag = record["programme"], record["design"], record["rating"], record["data_quality"], record["diagnostics"]
     flow = record["flow"]
@@ -168,6 +219,7 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
         _impact_table(record), "",
         _figure(figs["effects"], page_dir, "Effect sizes with 95% intervals for each outcome",
                 "Effect on each outcome, standardised so outcomes can be compared. The primary outcome is in red."),
+        _sensitivity(record),
     ]
     if figs["event"]:
         parts += ["### Effects over time\n",
@@ -207,8 +259,23 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
     for outcome, t in diag["pre_trend_tests"].items():
         parts.append(f"- Pre-programme trends in {outcome}: p = {fmt_p(t['p_value'])} "
                      f"({'groups were already diverging' if t['p_value'] < 0.05 else 'no sign of diverging trends'}).")
-    parts += ["", _figure(figs["balance"], page_dir, "Love plot of standardised differences at baseline",
-                          "Standardised differences between the groups before the programme; dotted lines at ±0.25."),
+    if diag.get("balance_after"):
+        parts.append(f"- Balance: the largest standardised difference in a baseline characteristic was "
+                     f"{fmt_num(diag['max_abs_smd_covariates'])} before and {fmt_num(diag['max_abs_smd_covariates_after'])} "
+                     f"after re-weighting ({diag['balance_after_weights']}).")
+    elif diag["max_abs_smd_covariates"] is not None:
+        parts.append(f"- Balance: the largest standardised difference in a baseline characteristic was "
+                     f"{fmt_num(diag['max_abs_smd_covariates'])}.")
+    parts += _overlap_lines(diag)
+    balance_caption = ("Standardised differences between the groups before the programme (open circles) and after "
+                       "the comparison group was re-weighted (filled); dotted lines at ±0.25."
+                       if diag.get("balance_after") else
+                       "Standardised differences between the groups before the programme; dotted lines at ±0.25.")
+    parts += ["", _figure(figs["balance"], page_dir, "Love plot of standardised differences at baseline", balance_caption),
+              _figure(figs["overlap"], page_dir, "Histograms of the estimated chance of taking part in each group",
+                      "Estimated chance of taking part: programme group above the line, comparison group below. "
+                      "Bars are merged so that none holds fewer than 10 people."),
+              _refutation_table(record),
               "## Data quality\n",
               f"- Rows read: {fmt_count(dq['rows_read'])}; rows set aside for a data problem: {fmt_count(dq['rows_set_aside'])}. "
               f"Every row is accounted for: {'yes' if dq['reconciled'] else 'NO'}.",
