@@ -23,6 +23,15 @@ analytic influence-function standard errors (``bstrap = FALSE``):
 - The pre-trend test is R's Wald test that all pre-treatment ATT(g,t) are zero,
   using the analytic covariance.
 
+Why our own implementation rather than a library: the Python ports on PyPI in November 2026
+were csdid 0.4.3 (which needs plotnine and twine at run time), differences 0.3.0 (polars)
+and moderndid 0.2.0 (pre-1.0; polars, pyarrow, scipy >= 1.17). The unconditional estimator
+is a few hundred lines of means and influence functions; writing it here keeps the
+dependency set small (pandas must stay below 3 for DoWhy and dagster-duckdb-pandas), lets
+the cluster-robust influence functions and the cohort counts for disclosure control sit in
+one place, and tests/test_staggered.py pins it to R's published output on ``mpdta`` and to
+moderndid, an independent port, to 1e-6.
+
 Pure functions: a DataFrame in, frozen results out, no I/O.
 """
 from __future__ import annotations
