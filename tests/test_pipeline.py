@@ -9,6 +9,7 @@ from dagster import DagsterInstance
 
 from orchestration.definitions import build_definitions
 from orchestration.partitions import evaluation_partitions
+from evaluations.registry import file_hash
 from orchestration.warehouse import evaluation_schema
 from tests.conftest import truth
 
@@ -31,7 +32,10 @@ def materialise(pipeline_env, evaluation_id):
 
 @pytest.mark.parametrize("evaluation_id", SAMPLES)
 def test_materialised_evaluation_recovers_the_known_true_effect(pipeline_env, evaluation_id):
+    folder = pipeline_env["registry"] / evaluation_id
+    raw_before = {p.name: file_hash(p) for p in folder.iterdir()}
     result, record = materialise(pipeline_env, evaluation_id)
+    assert {p.name: file_hash(p) for p in folder.iterdir()} == raw_before  # raw files are never modified
     true = truth(evaluation_id)
     for est in record["estimates"]:
         t = true["att"][est["outcome"]]
