@@ -80,6 +80,9 @@ design:
   # cluster: school_id       # optional: class, school or site people are grouped in
   covariates: [age, female]  # numeric characteristics recorded at baseline
   effect_modifiers: []       # characteristics to report effects separately for (e.g. age_group)
+  # estimator: doubly_robust_did  # only to override the design's default: did, doubly_robust_did, ancova,
+  #                               # difference_in_means, ps_matching, ipw or doubly_robust
+  # matching: {{k: 1, caliper: 0.2, replace: true}}  # for ps_matching
 
 outcomes:                    # measure ids come from datasets/measures/
   - column: cohesion

@@ -48,8 +48,25 @@ class DesignType(str, Enum):
     pre_post = "pre_post"
 
 
+class Estimator(str, Enum):
+    """Estimators a manifest may choose instead of its design's default (evaluations/estimators/plan.py)."""
+    did = "did"  # regression DiD on each person's change
+    doubly_robust_did = "doubly_robust_did"  # Sant'Anna & Zhao
+    ancova = "ancova"  # follow-up on baseline score and covariates
+    difference_in_means = "difference_in_means"
+    ps_matching = "ps_matching"  # propensity-score nearest-neighbour matching on the follow-up outcome
+    ipw = "ipw"  # inverse-probability weighting for the ATT on the follow-up outcome
+    doubly_robust = "doubly_robust"  # AIPW for the ATT on the follow-up outcome
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MatchingOptions(_Strict):
+    k: int = Field(default=1, ge=1, le=10)  # comparison people per participant
+    caliper: float | None = Field(default=0.2, gt=0)  # in SDs of the logit propensity score; null for none
+    replace: bool = True
 
 
 class Programme(_Strict):
@@ -81,6 +98,25 @@ class Design(_Strict):
     cluster: str | None = None
     covariates: list[str] = Field(default_factory=list)
     effect_modifiers: list[str] = Field(default_factory=list)
+    estimator: Estimator | None = None  # None: the design's default
+    matching: MatchingOptions = Field(default_factory=MatchingOptions)
+
+    @model_validator(mode="after")
+    def _estimator_fits_design(self):
+        if self.estimator is not None and self.first_treated is not None and self.estimator != Estimator.did:
+            raise ValueError("a staggered roll-out is analysed with Callaway-Sant'Anna; remove design.estimator")
+        if self.analysis_estimator in SELECTION_ON_OBSERVABLES and not self.covariates:
+            raise ValueError(f"the {self.analysis_estimator.value} estimator compares people with similar characteristics, "
+                             "so design.covariates must list them")
+        if self.analysis_estimator == Estimator.ps_matching and self.cluster:
+            raise ValueError("propensity-score matching has no cluster-robust standard errors here; with "
+                             "design.cluster set, use design.estimator: doubly_robust (it resamples whole clusters)")
+        return self
+
+    @property
+    def analysis_estimator(self) -> Estimator:
+        """The manifest's estimator, or the design's default."""
+        return self.estimator or DEFAULT_ESTIMATOR[self.type]
 
     @model_validator(mode="after")
     def _waves_consistent(self):
@@ -116,6 +152,16 @@ class Design(_Strict):
         cols = [self.unit_id, self.treatment, self.wave, self.first_treated, self.cluster]
         return [c for c in cols if c] + list(self.covariates) + [
             m for m in self.effect_modifiers if m not in self.covariates]
+
+
+SELECTION_ON_OBSERVABLES = (Estimator.ps_matching, Estimator.ipw, Estimator.doubly_robust)
+DEFAULT_ESTIMATOR = {
+    DesignType.rct: Estimator.ancova,
+    DesignType.matched_did: Estimator.doubly_robust_did,
+    DesignType.did: Estimator.did,
+    DesignType.matching: Estimator.ps_matching,
+    DesignType.pre_post: Estimator.did,
+}
 
 
 class Outcome(_Strict):

@@ -12,10 +12,11 @@ from evaluations.diagnostics.overlap import overlap as propensity_overlap
 from evaluations.diagnostics.power import achieved_mdes, planned_mdes
 from evaluations.diagnostics.refutation import failed as failed_refutations
 from evaluations.diagnostics.refutation import refutations
-from evaluations.registry import DesignType, Manifest
+from evaluations.registry import SELECTION_ON_OBSERVABLES, DesignType, Estimator, Manifest
 
 WEIGHTED_DESIGNS = (DesignType.matched_did,)  # designs whose estimator re-weights the comparison group
 OVERLAP_DESIGNS = (DesignType.matched_did, DesignType.matching)  # designs whose comparison rests on overlap
+FOLLOW_UP_ESTIMATORS = (*SELECTION_ON_OBSERVABLES, Estimator.ancova, Estimator.difference_in_means)
 
 
 def _cluster_count(value) -> int | None:
@@ -23,12 +24,17 @@ def _cluster_count(value) -> int | None:
 
 
 def _analysed_sample(panel: pd.DataFrame, manifest: Manifest, outcome: str) -> pd.DataFrame:
-    """One row per person analysed for `outcome` (both waves), or the baseline rows of a staggered design."""
+    """One row per person analysed for `outcome`: with both waves for change-score estimators,
+    everyone followed up for estimators of the follow-up score, or the baseline rows of a
+    staggered design."""
+    from evaluations.estimators.plan import follow_up_wide
     from evaluations.intake.panel import two_period_wide
 
     if manifest.design.staggered:
         first = panel[panel["period"] == 1].drop_duplicates("unit")
         return first.assign(y0=first[outcome], y1=first[outcome]).reset_index(drop=True)
+    if manifest.design.analysis_estimator in FOLLOW_UP_ESTIMATORS:
+        return follow_up_wide(panel, outcome, manifest)
     return two_period_wide(panel, outcome, manifest)
 
 

@@ -5,17 +5,20 @@ outcomes' estimates are re-run through DoWhy's refuters (evaluations.estimators.
 refute): a placebo treatment (the treatment column randomly permuted: the effect should
 vanish), a random common cause (a made-up noise covariate added: the estimate should not
 move) and a data subset (random 80% subsets: the estimate should be stable). The estimator
-refuted is the one the design uses, the doubly robust ATT of each person's change (the
-doubly robust DiD), fitted through DoWhy. Verdicts follow DoWhy's own significance test
+refuted is the one the analysis uses: the doubly robust ATT of each person's change (the
+doubly robust DiD), or matching, IPW or AIPW on the follow-up score, fitted through DoWhy. Verdicts follow DoWhy's own significance test
 (``passed`` when p >= 0.05), with 100 simulations so DoWhy uses its bootstrap-type test.
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from evaluations.registry import DesignType, Manifest
+from evaluations.registry import DesignType, Estimator, Manifest
 
 REFUTED_DESIGNS = (DesignType.matched_did, DesignType.matching)
+# The estimator the design uses -> (the outcome it estimates, the DoWhy-backed method refuted)
+REFUTED_ESTIMATORS = {Estimator.doubly_robust_did: ("change", "doubly_robust"), Estimator.ps_matching: ("y1", "matching"),
+                      Estimator.ipw: ("y1", "ipw"), Estimator.doubly_robust: ("y1", "doubly_robust")}
 N_SIMULATIONS = 100
 
 
@@ -28,16 +31,20 @@ def refutations(wides: dict[str, pd.DataFrame], manifest: Manifest, num_simulati
     d = manifest.design
     if d.type not in REFUTED_DESIGNS or d.staggered or not d.covariates:
         return []
+    if d.analysis_estimator not in REFUTED_ESTIMATORS:
+        return []
     from evaluations.estimators.matching import refute  # DoWhy is slow to import
 
+    target, method = REFUTED_ESTIMATORS[d.analysis_estimator]
     out = []
     for outcome, wide in wides.items():
         data = wide.assign(change=wide["y1"] - wide["y0"])
         covs = [c for c in d.covariates if data[c].nunique() > 1]
         if not covs:
             continue
-        for r in refute(data, outcome="change", treatment="treated", covariates=covs, method="doubly_robust",
-                        seed=manifest.seed, num_simulations=num_simulations):
+        for r in refute(data, outcome=target, treatment="treated", covariates=covs, method=method,
+                        seed=manifest.seed, k=d.matching.k, caliper=d.matching.caliper, replace=d.matching.replace,
+                        num_simulations=num_simulations):
             out.append({"name": r.name, "outcome": outcome, "verdict": r.verdict, "new_effect": r.new_effect,
                         "original_effect": r.original_effect, "p_value": r.p_value,
                         "explanation": r.explanation, "n_simulations": r.n_simulations})

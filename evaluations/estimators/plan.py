@@ -9,7 +9,13 @@ Defaults by design (what a methodologist would reach for first):
 - matched_did: doubly robust DiD (Sant'Anna & Zhao 2020): comparison people re-weighted by
   propensity score to resemble participants, plus an outcome regression, on each person's
   change; seeded bootstrap standard errors (resampling whole clusters when a cluster is named);
+- matching (a comparison group observed after the programme only): propensity-score
+  nearest-neighbour matching on the covariates for the ATT of the follow-up outcome, with
+  Abadie-Imbens standard errors (1:1, caliper 0.2 SD, with replacement unless the manifest's
+  design.matching says otherwise);
 - did with a staggered roll-out: Callaway-Sant'Anna group-time effects, never-treated comparison;
+- design.estimator in the manifest overrides these defaults (did, doubly_robust_did, ancova,
+  difference_in_means, ps_matching, ipw, doubly_robust);
 - effect modifiers (two-period designs): EconML group average effects per level of each
   modifier with a test that they differ (heterogeneity.py): LinearDML, saturated in the
   modifier, with linear nuisance models below 2,000 people and gradient boosting from 2,000.
@@ -26,6 +32,7 @@ Defaults by design (what a methodologist would reach for first):
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -37,7 +44,7 @@ from evaluations.estimators.result import EffectEstimate
 from evaluations.estimators.staggered import StaggeredResult, staggered_effect
 from evaluations.intake.panel import two_period_wide
 from evaluations.measures import Measure
-from evaluations.registry import DesignType, Manifest
+from evaluations.registry import SELECTION_ON_OBSERVABLES, Estimator, Manifest
 
 
 TABLE_COLUMNS = ["outcome", "kind", "subgroup", "estimand", "estimator", "estimate", "std_error", "ci_low",
@@ -107,15 +114,18 @@ def estimate_impacts(panel: pd.DataFrame, manifest: Manifest, measures: dict[str
             out.staggered[o.column] = detail
             continue
         wide = two_period_wide(panel, o.column, manifest)
-        if d.type == DesignType.rct:
+        chosen = d.analysis_estimator
+        if chosen in (Estimator.ancova, Estimator.difference_in_means):
             trial = follow_up_wide(panel, o.column, manifest)
-            if trial["y0"].notna().any():
+            if chosen == Estimator.ancova and trial["y0"].notna().any():
                 out.estimates.append(ancova(trial, outcome=o.column, covariates=d.covariates, cluster=clustered,
                                             units=units))
                 out.sensitivity.append(difference_in_means(trial, outcome=o.column, cluster=clustered, units=units))
             else:
                 out.estimates.append(difference_in_means(trial, outcome=o.column, cluster=clustered, units=units))
-        elif d.type == DesignType.matched_did:
+        elif chosen in SELECTION_ON_OBSERVABLES:
+            out.estimates.append(selection_on_observables(panel, o.column, manifest, units))
+        elif chosen == Estimator.doubly_robust_did:
             out.estimates.append(doubly_robust_did(wide, outcome=o.column, covariates=d.covariates, seed=manifest.seed,
                                                    units=units, cluster=clustered))
         else:
@@ -144,6 +154,24 @@ def estimate_impacts(panel: pd.DataFrame, manifest: Manifest, measures: dict[str
                 if result.test:
                     out.heterogeneity_checks.append((o.column, result.test))
     return out
+
+
+def selection_on_observables(panel: pd.DataFrame, outcome: str, manifest: Manifest, units: str) -> EffectEstimate:
+    """The ATT on the follow-up outcome by matching, IPW or doubly robust AIPW (through DoWhy).
+
+    For an after-only comparison (the `matching` design): everyone followed up, compared on
+    the covariates. The matching options (k, caliper, replacement) come from the manifest.
+    """
+    from evaluations.estimators.matching import estimate_att  # DoWhy is slow to import; only this path needs it
+
+    d = manifest.design
+    method = {Estimator.ps_matching: "matching", Estimator.ipw: "ipw",
+              Estimator.doubly_robust: "doubly_robust"}[d.analysis_estimator]
+    data = follow_up_wide(panel, outcome, manifest)
+    est = estimate_att(data, outcome="y1", treatment="treated", covariates=list(d.covariates), method=method,
+                       k=d.matching.k, caliper=d.matching.caliper, replace=d.matching.replace, seed=manifest.seed,
+                       units=units, cluster="cluster" if d.cluster else None)
+    return dataclasses.replace(est, outcome=outcome)
 
 
 def follow_up_wide(panel: pd.DataFrame, outcome: str, manifest: Manifest) -> pd.DataFrame:
