@@ -256,8 +256,12 @@ class Manifest(_Strict):
 
     def analysis_plan(self) -> dict:
         """What is registered in advance: the design and the primary outcomes."""
+        # The estimator choices appear only when the manifest makes them, so plans registered
+        # before these options existed keep their hash and show no deviation.
+        design = self.design.model_dump(mode="json", exclude={"estimator", "matching"})
+        design.update(self.design.model_dump(mode="json", include={"estimator", "matching"}, exclude_defaults=True))
         return {
-            "design": self.design.model_dump(mode="json"),
+            "design": design,
             "primary_outcomes": [o.model_dump(mode="json") for o in self.primary_outcomes],
         }
 

@@ -86,3 +86,16 @@ def test_matching_options_come_from_the_manifest(panel):
 def test_an_estimator_that_cannot_fit_the_design_is_refused_with_the_fix(design, fix):
     with pytest.raises(ValidationError, match=fix):
         manifest(**design)
+
+
+def test_choosing_another_estimator_after_registration_is_a_plan_deviation(tmp_path):
+    import json
+    from datetime import datetime, timezone
+
+    from evaluations.registration import REGISTRATION_NAME, plan_deviations, registration_document
+
+    doc = registration_document(manifest(), datetime(2024, 1, 1, tzinfo=timezone.utc))
+    (tmp_path / REGISTRATION_NAME).write_text(json.dumps(doc))
+    assert plan_deviations(tmp_path, manifest(matching={"k": 1, "caliper": 0.2})) == []  # the defaults, spelled out
+    (change,) = plan_deviations(tmp_path, manifest(estimator="ipw"))
+    assert change.startswith("design.estimator was None when registered on 2024-01-01 and is now 'ipw'")
