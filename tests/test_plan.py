@@ -99,3 +99,23 @@ def test_choosing_another_estimator_after_registration_is_a_plan_deviation(tmp_p
     assert plan_deviations(tmp_path, manifest(matching={"k": 1, "caliper": 0.2})) == []  # the defaults, spelled out
     (change,) = plan_deviations(tmp_path, manifest(estimator="ipw"))
     assert change.startswith("design.estimator was None when registered on 2024-01-01 and is now 'ipw'")
+
+
+def test_the_forest_cross_check_runs_on_a_subsample_of_very_large_evaluations(monkeypatch):
+    import evaluations.estimators.plan as plan
+
+    rng = np.random.default_rng(5)
+    n = 2400
+    age, fsm = rng.normal(0, 1, n), rng.binomial(1, 0.3, n).astype(float)
+    treated = rng.binomial(1, expit(0.5 * age))
+    before = 3 + 0.5 * age + rng.normal(0, 0.8, n)
+    after = before + 0.1 + (0.2 + 0.3 * fsm) * treated + rng.normal(0, 0.5, n)
+    base = pd.DataFrame({"unit": [f"p{i}" for i in range(n)], "treated": treated, "age": age, "fsm": fsm})
+    panel = pd.concat([base.assign(wave="before", period=1, score=before),
+                       base.assign(wave="after", period=2, score=after)], ignore_index=True)
+    monkeypatch.setattr(plan, "FOREST_CHECK_MAX", 2100)
+    impacts = plan.estimate_impacts(panel, manifest(type="did", effect_modifiers=["fsm"]), load_measures())
+    forest = [g for g in impacts.subgroup_checks if "subsample" in g.estimator]
+    assert len(forest) == 2 and all("random subsample of 2,100 people" in g.estimator for g in forest)
+    assert sum(g.n_treated + g.n_comparison for g in forest) == 2100
+    assert sum(g.n_treated + g.n_comparison for g in impacts.subgroups) == n  # the published GATEs use everyone
