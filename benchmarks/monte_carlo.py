@@ -37,9 +37,7 @@ from scipy.special import expit  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def likert(latent, lo, hi):
-    return np.clip(np.rint(latent), lo, hi)
+from evaluations.simulate import cluster_randomised, likert  # noqa: E402
 
 
 # --------------------------------------------------------------------------- DGPs
@@ -50,9 +48,7 @@ def dgp_did(rng, n=500, n_clusters=None):
     x, z = rng.normal(size=n), rng.binomial(1, 0.4, n).astype(float)
     alpha = rng.normal(size=n)
     if n_clusters:
-        cluster = rng.integers(0, n_clusters, n)
-        treated = rng.permutation(np.arange(n_clusters) % 2)[cluster]
-        shock = rng.normal(0, 0.3, n_clusters)[cluster]
+        cluster, treated, shock = cluster_randomised(rng, n, n_clusters, shock_sd=0.3)
     else:
         cluster = np.zeros(n, int)
         treated = rng.binomial(1, expit(-0.3 + 0.8 * alpha + 0.5 * x))
@@ -118,9 +114,7 @@ def dgp_trial(rng, n=200, n_clusters=None):
     x = rng.binomial(1, 0.4, n).astype(float)
     y0 = 3 + 0.5 * x + rng.normal(0, 1, n)
     if n_clusters:
-        cluster = rng.integers(0, n_clusters, n)
-        treated = rng.permutation(np.arange(n_clusters) % 2)[cluster]
-        shock = rng.normal(0, 0.4, n_clusters)[cluster]
+        cluster, treated, shock = cluster_randomised(rng, n, n_clusters, shock_sd=0.4)
     else:
         cluster = np.zeros(n, int)
         treated = rng.permutation(np.arange(n) % 2)
@@ -138,9 +132,7 @@ def dgp_groups(rng, n=600, effects=(0.1, 0.5), nonlinear=False, n_clusters=None)
     g = rng.binomial(1, 0.45, n)
     x1, x2 = rng.normal(size=n), rng.binomial(1, 0.3, n).astype(float)
     if n_clusters:
-        cluster = rng.integers(0, n_clusters, n)
-        treated = rng.permutation(np.arange(n_clusters) % 2)[cluster]
-        shock = rng.normal(0, 0.3, n_clusters)[cluster]
+        cluster, treated, shock = cluster_randomised(rng, n, n_clusters, shock_sd=0.3)
     else:
         cluster = np.zeros(n, int)
         index = -0.2 + 0.6 * x1 - 0.5 * x2 + (0.5 * (x1**2 - 1) if nonlinear else 0.0)

@@ -48,6 +48,19 @@ def likert(latent: np.ndarray, lo: int, hi: int) -> np.ndarray:
     return np.clip(np.rint(latent), lo, hi).astype(int)
 
 
+def cluster_randomised(rng: np.random.Generator, n: int, n_clusters: int,
+                       shock_sd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """People spread over clusters, half the clusters taking part, each cluster sharing a shock.
+
+    Returns (cluster, treated, shock) per person. The draws come in this order (clusters,
+    arms, shocks), which seeded studies and tests rely on to reproduce their numbers.
+    """
+    cluster = rng.integers(0, n_clusters, n)
+    treated = rng.permutation(np.arange(n_clusters) % 2)[cluster]
+    shock = rng.normal(0, shock_sd, n_clusters)[cluster]
+    return cluster, treated, shock
+
+
 def _truth_entry(y1: np.ndarray, y0: np.ndarray, scale: float = 1.0) -> float:
     return round(float(np.mean(y1 - y0)) * scale, 6)
 

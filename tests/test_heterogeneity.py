@@ -13,6 +13,7 @@ from evaluations.intake.panel import build_panel, two_period_wide
 from evaluations.intake.validate import read_raw, validate
 from evaluations.measures import load_measures
 from evaluations.registry import DEFAULT_REGISTRY, load_manifest
+from evaluations.simulate import cluster_randomised
 from tests.conftest import truth
 
 
@@ -40,9 +41,7 @@ def simulate(n: int, seed: int, effects=(0.3, 0.3), n_clusters: int | None = Non
     x1 = rng.normal(0, 1, n)
     x2 = rng.binomial(1, 0.3, n)
     if n_clusters:
-        cluster = rng.integers(0, n_clusters, n)
-        treated = rng.permutation(np.arange(n_clusters) % 2)[cluster]
-        shock = rng.normal(0, 0.3, n_clusters)[cluster]
+        cluster, treated, shock = cluster_randomised(rng, n, n_clusters, shock_sd=0.3)
     else:
         cluster = np.zeros(n, int)
         treated = rng.binomial(1, 1 / (1 + np.exp(-(-0.2 + 0.6 * x1 - 0.5 * x2))))

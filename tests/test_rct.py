@@ -14,6 +14,7 @@ from evaluations.estimators.rct import ancova, difference_in_means
 from evaluations.estimators.result import EffectEstimate
 from evaluations.measures import load_measures
 from evaluations.registry import Manifest
+from evaluations.simulate import cluster_randomised
 
 TRUE_ATE = 0.4
 
@@ -29,10 +30,7 @@ def simulate_trial(n: int = 600, seed: int = 1, n_clusters: int | None = None, e
     x = rng.binomial(1, 0.4, n).astype(float)
     y0 = 3 + 0.5 * x + rng.normal(0, 1, n)
     if n_clusters:
-        cluster = rng.integers(0, n_clusters, n)
-        arm = rng.permutation(np.arange(n_clusters) % 2)
-        treated = arm[cluster]
-        shock = rng.normal(0, cluster_sd, n_clusters)[cluster]
+        cluster, treated, shock = cluster_randomised(rng, n, n_clusters, shock_sd=cluster_sd)
     else:
         cluster = np.zeros(n, int)
         treated = rng.permutation(np.arange(n) % 2)
