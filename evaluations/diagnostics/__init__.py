@@ -63,7 +63,8 @@ def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataF
     tests = estimates[estimates["kind"].isin(["pre_trend_test", "heterogeneity_test", "heterogeneity_check"])]
 
     primary_column = manifest.primary_outcomes[0].column
-    sample = _analysed_sample(panel, manifest, primary_column)
+    samples = {o: _analysed_sample(panel, manifest, o) for o in sorted(primary)}
+    sample = samples[primary_column]
     covs = [c for c in d.covariates if c in sample.columns]
     overlap = propensity_overlap(sample, covs) if covs else None
     if overlap is not None:
@@ -78,7 +79,7 @@ def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataF
         balance_after = table.to_dict(orient="records")
         weights_used = ("ATT odds weights e/(1-e) for comparison people from the doubly robust estimator's "
                         f"propensity score on {', '.join(covs)}, in the sample analysed for {primary_column}")
-    refuted = refutations({o: _analysed_sample(panel, manifest, o) for o in sorted(primary)}, manifest)
+    refuted = refutations(samples, manifest)
     heterogeneity = tests[tests["kind"] == "heterogeneity_test"]
     checks = tests[tests["kind"] == "heterogeneity_check"]
     return {

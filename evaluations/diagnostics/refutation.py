@@ -6,8 +6,9 @@ refute): a placebo treatment (the treatment column randomly permuted: the effect
 vanish), a random common cause (a made-up noise covariate added: the estimate should not
 move) and a data subset (random 80% subsets: the estimate should be stable). The estimator
 refuted is the one the analysis uses: the doubly robust ATT of each person's change (the
-doubly robust DiD), or matching, IPW or AIPW on the follow-up score, fitted through DoWhy. Verdicts follow DoWhy's own significance test
-(``passed`` when p >= 0.05), with 100 simulations so DoWhy uses its bootstrap-type test.
+doubly robust DiD), or matching, IPW or AIPW on the follow-up score, fitted through DoWhy.
+Verdicts follow DoWhy's own significance test (``passed`` when p >= 0.05), with 100
+simulations so DoWhy uses its bootstrap-type test.
 """
 from __future__ import annotations
 
@@ -16,9 +17,6 @@ import pandas as pd
 from evaluations.registry import DesignType, Estimator, Manifest
 
 REFUTED_DESIGNS = (DesignType.matched_did, DesignType.matching)
-# The estimator the design uses -> (the outcome it estimates, the DoWhy-backed method refuted)
-REFUTED_ESTIMATORS = {Estimator.doubly_robust_did: ("change", "doubly_robust"), Estimator.ps_matching: ("y1", "matching"),
-                      Estimator.ipw: ("y1", "ipw"), Estimator.doubly_robust: ("y1", "doubly_robust")}
 N_SIMULATIONS = 100
 
 
@@ -31,11 +29,14 @@ def refutations(wides: dict[str, pd.DataFrame], manifest: Manifest, num_simulati
     d = manifest.design
     if d.type not in REFUTED_DESIGNS or d.staggered or not d.covariates:
         return []
-    if d.analysis_estimator not in REFUTED_ESTIMATORS:
+    from evaluations.estimators.plan import DOWHY_METHOD
+
+    if d.analysis_estimator not in DOWHY_METHOD:
         return []
     from evaluations.estimators.matching import refute  # DoWhy is slow to import
 
-    target, method = REFUTED_ESTIMATORS[d.analysis_estimator]
+    method = DOWHY_METHOD[d.analysis_estimator]
+    target = "change" if d.analysis_estimator == Estimator.doubly_robust_did else "y1"  # the outcome it estimates
     out = []
     for outcome, wide in wides.items():
         data = wide.assign(change=wide["y1"] - wide["y0"])

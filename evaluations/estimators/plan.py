@@ -53,6 +53,10 @@ TABLE_COLUMNS = ["outcome", "kind", "subgroup", "estimand", "estimator", "estima
                  "effect_size_ci_low", "effect_size_ci_high", "units", "n_clusters", "assumptions"]
 
 
+# The estimators fitted through estimators.matching (DoWhy), by the method name it takes; the
+# doubly robust DiD is its doubly robust ATT of each person's change.
+DOWHY_METHOD = {Estimator.ps_matching: "matching", Estimator.ipw: "ipw", Estimator.doubly_robust: "doubly_robust",
+                Estimator.doubly_robust_did: "doubly_robust"}
 FOREST_CHECK_MAX = 100_000  # people: the unpublished forest cross-check runs on a subsample above this
 
 
@@ -173,10 +177,9 @@ def selection_on_observables(panel: pd.DataFrame, outcome: str, manifest: Manife
     from evaluations.estimators.matching import estimate_att  # DoWhy is slow to import; only this path needs it
 
     d = manifest.design
-    method = {Estimator.ps_matching: "matching", Estimator.ipw: "ipw",
-              Estimator.doubly_robust: "doubly_robust"}[d.analysis_estimator]
     data = follow_up_wide(panel, outcome, manifest)
-    est = estimate_att(data, outcome="y1", treatment="treated", covariates=list(d.covariates), method=method,
+    est = estimate_att(data, outcome="y1", treatment="treated", covariates=list(d.covariates),
+                       method=DOWHY_METHOD[d.analysis_estimator],
                        k=d.matching.k, caliper=d.matching.caliper, replace=d.matching.replace, seed=manifest.seed,
                        units=units, cluster="cluster" if d.cluster else None)
     return dataclasses.replace(est, outcome=outcome)

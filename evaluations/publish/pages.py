@@ -259,13 +259,11 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
     for outcome, t in diag["pre_trend_tests"].items():
         parts.append(f"- Pre-programme trends in {outcome}: p = {fmt_p(t['p_value'])} "
                      f"({'groups were already diverging' if t['p_value'] < 0.05 else 'no sign of diverging trends'}).")
-    if diag.get("balance_after"):
+    if diag["max_abs_smd_covariates"] is not None:
+        after = (f" before and {fmt_num(diag['max_abs_smd_covariates_after'])} after re-weighting "
+                 f"({diag['balance_after_weights']})" if diag.get("balance_after") else "")
         parts.append(f"- Balance: the largest standardised difference in a baseline characteristic was "
-                     f"{fmt_num(diag['max_abs_smd_covariates'])} before and {fmt_num(diag['max_abs_smd_covariates_after'])} "
-                     f"after re-weighting ({diag['balance_after_weights']}).")
-    elif diag["max_abs_smd_covariates"] is not None:
-        parts.append(f"- Balance: the largest standardised difference in a baseline characteristic was "
-                     f"{fmt_num(diag['max_abs_smd_covariates'])}.")
+                     f"{fmt_num(diag['max_abs_smd_covariates'])}{after}.")
     parts += _overlap_lines(diag)
     balance_caption = ("Standardised differences between the groups before the programme (open circles) and after "
                        "the comparison group was re-weighted (filled); dotted lines at ±0.25."
