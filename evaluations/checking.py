@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaluations.diagnostics.power import planned_mdes
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError
 from evaluations.intake.validate import StructuralError, read_raw, validate
 from evaluations.measures import load_measures
@@ -54,6 +53,8 @@ def check_evaluation(path: Path | str) -> CheckReport:
     except IntakeError as err:
         report.problems.append(str(err) if err.file.startswith("(") else f"{folder / err.file}{str(err)[len(err.file):]}")
         return report
+    from evaluations.diagnostics.power import planned_mdes  # imported only when there is a sample to size
+
     q = result.quarantine
     for row in q.head(20).to_dict("records"):
         column = f", column '{row['column']}'" if row["column"] else ""

@@ -5,7 +5,9 @@ User errors (a bad manifest, a bad file) print what to fix and exit with status 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -13,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape  # user text ('[/]' in a data value) must print as written, not as markup
 
+from evaluations.files import write_text_atomic
 from evaluations.registry import REGISTRY_ENV, REPO_ROOT, SLUG, ManifestError, evaluation_ids, registry_path
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -20,15 +23,38 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 out = Console(soft_wrap=True)  # messages hold paths: never wrap or cut them
 err = Console(stderr=True, soft_wrap=True)
 DAGSTER_HOME_DEFAULT = REPO_ROOT / ".dagster_home"
-DAGSTER_YAML = """# Embedded default: SQLite storage in this folder, one run at a time (DuckDB has one writer).
+DAGSTER_YAML = """# Written by `commonground` (it replaces only a copy it wrote itself; once you edit this file, it is yours).
+# Embedded default: SQLite storage in this folder. Production: Dagster's Postgres storage and run launcher.
+run_queue:
+  # One run at a time: DuckDB lets one process write the warehouse at a time, and each evaluation
+  # run and book run writes it. The sensors' runs wait here and start one after another; a run whose
+  # process died is failed by run monitoring (below), so it never holds the queue.
+  max_concurrent_runs: 1
+run_launcher:
+  # Dagster's default launcher, which also tells run monitoring whether the process of a run
+  # started by `commonground run` is still alive (orchestration/runs.py).
+  module: orchestration.runs
+  class: LocalRunLauncher
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 30
+  max_resume_run_attempts: 0  # an evaluation is rerun whole, never resumed half-way
+  # Last resort for a run nothing can check (its process on another machine): fail it after 6 hours,
+  # far beyond the largest evaluation measured (about 5 minutes at a million respondents).
+  max_runtime_seconds: 21600
+telemetry:
+  enabled: false
+"""
+# Texts earlier versions wrote: still ours, so they are upgraded to DAGSTER_YAML.
+OLD_DAGSTER_YAMLS = ("""# Embedded default: SQLite storage in this folder, one run at a time (DuckDB has one writer).
 run_queue:
   max_concurrent_runs: 1
 telemetry:
   enabled: false
-"""
+""",)
 
 # Progress is shown by this command; Dagster's own step log stays in the run (see `dagster dev`).
-QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures: our message, no traceback
 RegistryOption = typer.Option(None, "--registry", "-r", help=f"Registry folder (default ${REGISTRY_ENV} or the sample library).")
 
 
@@ -46,8 +72,9 @@ def _use_registry(registry: Optional[Path]) -> Path:
 def dagster_home() -> Path:
     home = Path(os.environ.get("DAGSTER_HOME") or DAGSTER_HOME_DEFAULT).resolve()
     home.mkdir(parents=True, exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(DAGSTER_YAML)
+    config = home / "dagster.yaml"
+    if not config.exists() or config.read_text(encoding="utf-8") in OLD_DAGSTER_YAMLS:
+        write_text_atomic(config, DAGSTER_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -141,7 +168,9 @@ def check(path: Path = typer.Argument(..., help="An evaluation folder or its eva
 
 @app.command()
 def register(path: Path = typer.Argument(..., help="An evaluation folder to copy into the registry."),
-             registry: Optional[Path] = RegistryOption):
+             registry: Optional[Path] = RegistryOption,
+             replace: bool = typer.Option(False, "--replace", help="Replace an evaluation registered under the same id "
+                                          "from another folder (recorded in its registration.json).")):
     """Check an evaluation, copy it into the registry and record its analysis plan."""
     from evaluations.registration import register as do_register
 
@@ -151,8 +180,17 @@ def register(path: Path = typer.Argument(..., help="An evaluation folder to copy
         for p in report.problems:
             err.print(f"  • {escape(p)}", highlight=False)
         raise typer.Exit(2)
-    target, doc = do_register(path, _use_registry(registry))
+    reg = _use_registry(registry)
+    try:
+        target, doc = do_register(path, reg, replace=replace)
+    except ManifestError as e:  # an id taken by another folder, or a registration.json edited by hand
+        fail(str(e))
+    except OSError as e:  # a full disk or a read-only registry: the copy is staged, so nothing was lost
+        fail(f"{e.filename or reg}: not registered, copying into the registry failed ({e.strerror or e}); what "
+             "was registered before is unchanged. Free some space or fix the folder's permissions, then run register again.")
     note = f" ({len(doc['amendments'])} amendment(s) to the plan since)" if doc["amendments"] else ""
+    if replace and doc.get("replacements"):
+        note += "; it replaces the evaluation registered before under this id (recorded in registration.json)"
     out.print(f"[green]✓[/] Registered {report.manifest.id} in {escape(str(target))}; analysis plan {doc['plan_sha256'][:12]} "
               f"recorded {doc['registered_at']}{note}.")
 
@@ -169,48 +207,107 @@ def run(ids: list[str] = typer.Argument(None, help="Evaluation ids (default: eve
         fail(f"not registered in {reg}: {', '.join(unknown)}. Registered: {', '.join(known) or 'none'}.")
     if not known:
         fail(f"no evaluations in {reg}; register one with `commonground register <folder>`.")
-    from dagster import DagsterInstance
-
     from orchestration.definitions import build_definitions
     from orchestration.partitions import evaluation_partitions
+    from orchestration.resources import book_dir, warehouse_dir
 
-    defs = build_definitions()
-    instance = DagsterInstance.get()
-    existing = set(instance.get_dynamic_partitions(evaluation_partitions.name))
-    instance.add_dynamic_partitions(evaluation_partitions.name, [k for k in known if k not in existing])
-    for stale in existing - set(known):
-        instance.delete_dynamic_partition(evaluation_partitions.name, stale)
-    job = defs.resolve_job_def("evaluation_job")
-    failed = []
-    targets = ids or known
-    with out.status("") as status:
-        for i, key in enumerate(targets, 1):
-            status.update(f"[{i}/{len(targets)}] {key}: intake, analysis, page…")
-            result = job.execute_in_process(instance=instance, partition_key=key, raise_on_error=False,
-                                            run_config=QUIET)
-            if result.success:
-                out.print(f"[green]✓[/] {key} (run {result.run_id[:8]})")
-            else:
-                failed.append(key)
-                out.print(f"[red]✗[/] {key}: {escape(_failure_message(result))}", highlight=False)
-        status.update("Building the evidence book…")
-        book_result = defs.resolve_job_def("book_job").execute_in_process(instance=instance, raise_on_error=False,
-                                                                          run_config=QUIET)
+    with _one_command_at_a_time(warehouse_dir()):
+        instance = _instance()
+        defs = build_definitions()
+        existing = set(instance.get_dynamic_partitions(evaluation_partitions.name))
+        instance.add_dynamic_partitions(evaluation_partitions.name, [k for k in known if k not in existing])
+        for stale in existing - set(known):
+            instance.delete_dynamic_partition(evaluation_partitions.name, stale)
+        job = defs.resolve_job_def("evaluation_job")
+        failed = []
+        targets = ids or known
+        with out.status("") as status:
+            for i, key in enumerate(targets, 1):
+                status.update(f"[{i}/{len(targets)}] {key}: intake, analysis, page…")
+                result = _execute(job, instance, partition_key=key)
+                if result.success:
+                    out.print(f"[green]✓[/] {key} (run {result.run_id[:8]})")
+                else:
+                    failed.append(key)
+                    out.print(f"[red]✗[/] {key}: {escape(_failure_message(result))}", highlight=False)
+            status.update("Building the evidence book…")
+            book_result = _execute(defs.resolve_job_def("book_job"), instance)
     if not book_result.success:
         fail(f"the book did not build: {_failure_message(book_result)}")
-    from orchestration.resources import book_dir
-
     out.print(f"[green]✓[/] Evidence book: {escape(str(book_dir() / '_build' / 'html' / 'index.html'))}")
     if failed:
         fail(f"{len(failed)} evaluation(s) stopped on a data problem: {', '.join(failed)}. "
              "Fix what each message says, then run them again; the others were published.")
 
 
-def _failure_message(result) -> str:
+@contextmanager
+def _one_command_at_a_time(warehouse: Path):
+    """`run` and `book` write the warehouse and the book: a second one at the same time is refused (exit 2)."""
+    from orchestration.runs import WarehouseInUse, one_command_at_a_time
+
+    try:
+        with one_command_at_a_time(warehouse):
+            yield
+    except WarehouseInUse as e:
+        fail(str(e))
+
+
+def _instance():
+    """The Dagster instance, after marking failed the runs a killed `commonground` left unfinished."""
+    from dagster import DagsterInstance
+
+    from orchestration.runs import fail_dead_runs
+
+    instance = DagsterInstance.get()
+    for dead in fail_dead_runs(instance):
+        what = dead.tags.get("dagster/partition") or dead.job_name
+        out.print(f"[yellow]•[/] run {dead.run_id[:8]} ({escape(what)}) was left unfinished by a process that "
+                  "ended; marked failed.", highlight=False)
+    return instance
+
+
+def _execute(job, instance, **kwargs):
+    """Run a job in this process, tagged with it (so a crash is recognised); a full disk stops the command."""
+    from orchestration.runs import process_tags
+
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
+                                    tags=process_tags(), **kwargs)
+    full = _disk_full(result)
+    if full:
+        fail(full)
+    return result
+
+
+def _errors(result):
+    """Every error of the run's failed steps (and of the run itself), each followed by its causes."""
     for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            data = event.step_failure_data
-            return data.user_failure_data.description if data.user_failure_data else data.error.message.strip()
+        data = event.step_failure_data if event.is_step_failure else None
+        error = data.error if data else event.job_failure_data.error if event.is_run_failure else None
+        while error is not None:
+            yield data, error
+            error = error.cause or error.context
+
+
+def _disk_full(result) -> str | None:
+    from evaluations.files import DiskFull, disk_full_message, is_disk_full
+
+    errors = [error for _, error in _errors(result)]
+    for error in errors:  # ours names what was kept; prefer it to the raw OS or DuckDB error it wraps
+        if error.cls_name == DiskFull.__name__:
+            return error.message.split(": ", 1)[-1].strip()
+    for error in errors:
+        if is_disk_full(error.message):
+            return disk_full_message(error.message.strip())
+    return None
+
+
+def _failure_message(result) -> str:
+    for data, error in _errors(result):
+        if data and data.user_failure_data:
+            return data.user_failure_data.description
+        if (error.cls_name or "").startswith("Dagster") and (error.cause or error.context):
+            continue  # Dagster's wrapper ("Error occurred while handling output"): the cause says what happened
+        return error.message.strip()
     return "the run failed; open `dagster dev` for the details"
 
 
@@ -219,13 +316,11 @@ def book(registry: Optional[Path] = RegistryOption):
     """Rebuild the library pages and the HTML book from the published evaluations."""
     _use_registry(registry)
     dagster_home()
-    from dagster import DagsterInstance
-
     from orchestration.definitions import build_definitions
-    from orchestration.resources import book_dir
+    from orchestration.resources import book_dir, warehouse_dir
 
-    result = build_definitions().resolve_job_def("book_job").execute_in_process(
-        instance=DagsterInstance.get(), raise_on_error=False, run_config=QUIET)
+    with _one_command_at_a_time(warehouse_dir()):
+        result = _execute(build_definitions().resolve_job_def("book_job"), _instance())
     if not result.success:
         fail(f"the book did not build: {_failure_message(result)}")
     out.print(f"[green]✓[/] Evidence book: {escape(str(book_dir() / '_build' / 'html' / 'index.html'))}")
@@ -246,11 +341,39 @@ def simulate(registry: Optional[Path] = RegistryOption,
         out.print(f"[green]✓[/] {escape(str(f))} (synthetic)")
 
 
+def _full_disk_under_storage() -> Path | None:
+    """A folder this command writes (Dagster's storage, the warehouse, the book) whose disk has no room left."""
+    from orchestration.resources import book_dir, warehouse_dir
+
+    for folder in (Path(os.environ.get("DAGSTER_HOME") or DAGSTER_HOME_DEFAULT), warehouse_dir(), book_dir()):
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if shutil.disk_usage(folder).free < 1024 * 1024:
+            return folder
+    return None
+
+
 def main() -> None:
+    from evaluations.files import DiskFull, disk_full_message, is_disk_full
+
     try:
         app()
     except ManifestError as e:
         err.print(f"[bold red]Error:[/] {escape(str(e))}", highlight=False)
+        sys.exit(2)
+    except Exception as e:
+        # A full disk can strike outside any step too (Dagster's own SQLite storage, which may
+        # call it a "disk I/O error"): the same message as inside a run, and no traceback.
+        full = _full_disk_under_storage()
+        if isinstance(e, DiskFull):  # ours: it says what was kept
+            message = str(e)
+        elif full is not None:
+            message = disk_full_message(f"{full} has no space left")
+        elif is_disk_full(e):
+            message = disk_full_message(str(e))
+        else:
+            raise
+        err.print(f"[bold red]Error:[/] {escape(message)}", highlight=False)
         sys.exit(2)
 
 

@@ -1,28 +1,92 @@
-"""Statistical disclosure control of every published number.
+"""Statistical disclosure control of every published number and label.
 
-Rules (as in the UK Data Service / ONS output-checking practice for safe outputs):
-- a count, mean, percentage or estimate from fewer than THRESHOLD people is suppressed;
-- where a suppressed count could be worked out from a published total and its other
-  cells, the next smallest cell is suppressed too (secondary suppression);
-- no row-level data is ever published.
-Suppressed values are replaced by None and the reason is kept next to them.
+Every count, mean, SMD, estimate and category label in an evidence record passes through
+this module (records.build_record calls `protect_record`, then `disclosure_problems` as a
+guard that refuses to publish if anything is left). The rules, as in the UK Data Service /
+ONS output-checking practice for safe outputs:
 
-Why not ACRO (AI-SDC's output checker) at run time: for frequency tables its rule is this
+1. Primary suppression: a count from 1 to THRESHOLD - 1 people is published as SUPPRESSED
+   ("fewer than 10"); zero is not a person and is shown. A mean, SMD, proportion or effect
+   estimate is published only when every group it describes has at least THRESHOLD people
+   (for a 0/1 variable, also each of its two values in each group: the mean of a yes/no
+   question times its n is a count).
+2. Partition rule: where parts add up to a published total, the parts not published
+   (suppressed, or people in no part) must add up to 0 or at least THRESHOLD; otherwise
+   the next smallest published part is hidden, else the total.
+3. Nesting rule: two published counts of the same people where one group contains the
+   other must differ by 0 or at least THRESHOLD; otherwise the smaller is hidden.
+   A count that can be worked out from a partition (a total from all its parts, or the one
+   missing part from a total) counts as published for rules 2 and 3.
+4. A number hidden by rules 2-3 (secondary suppression) is published as NOT_SHOWN
+   ("not shown"): it is not small, and saying "fewer than 10" would be false.
+5. A label of a category too small to publish (a subgroup level with fewer than THRESHOLD
+   people in a group) is never shown: it is published as ANOTHER_GROUP.
+
+Families of published counts and the rules covering them (`families` builds them from the
+record, so the solver and the audit read the same structure):
+
+=================================================  =============  ========================================
+family (per group: programme / comparison)          rule           relations
+=================================================  =============  ========================================
+flow: registered, baseline, follow_up, analysed      nesting        registered > baseline, follow_up > analysed;
+                                                                    baseline vs follow_up compared either way
+estimates / sensitivity: n per outcome               nesting        flow baseline and follow_up > each n;
+                                                                    primary n = flow analysed (one key)
+subgroups: n per level of one modifier               partition      levels (+ people skipped or without a value)
+                                                                    = the outcome's overall n
+diagnostics.balance: n per variable                  nesting        flow baseline > n; an outcome's n > its
+                                                                    estimate's n
+diagnostics.balance_after: n per variable            nesting        primary estimate's n > n
+overlap histogram bars                               partition      bars = primary estimate's n (any hidden
+                                                                    bar hides the whole histogram)
+overlap outside_support, trimmed                     nesting        primary estimate's n > each
+attrition rates (as lost and retained counts)        nesting,       baseline = lost + retained; follow_up and
+                                                     partition      retained > analysed; lost over both groups
+                                                                    = overall rate
+data_quality: rows_read, rows_set_aside, by check    nesting,       rows_read > rows_set_aside = sum by check;
+  and "don't know" answers                           partition      rows_read > each outcome's "don't know"
+=================================================  =============  ========================================
+
+Not counts, published as they are: effect estimates with their intervals and tests (they
+rest on the n beside them, blanked when that n is small), heterogeneity and pre-trend tests
+(computed only on levels with THRESHOLD people in each group), refutations, event-time
+effects (each averages cohorts that all pass the threshold), MDES (the planned MDES is a
+function of the baseline counts, so it is hidden when one of them is).
+
+Two overlapping groups that are not nested (the people analysed for two different
+outcomes) are not compared: the difference of their sizes is not the size of any group.
+
+Why not ACRO (AI-SDC's output checker) at run time: for frequency tables its rule is the
 threshold rule (it suppresses the same cells; tests/test_disclosure.py checks them side by
 side), and its strength, a log of outputs for a human checker in a trusted research
-environment, is not the publishing step here. The published numbers are model estimates
-with their group sizes, which the threshold on n per group covers.
+environment, is not the publishing step here.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import pandas as pd
 
 THRESHOLD = 10
-SUPPRESSED = "fewer than 10"
+SUPPRESSED = "fewer than 10"  # primary: the number itself is small
+NOT_SHOWN = "not shown"  # secondary: hidden so that a small number cannot be worked out by subtraction
+ANOTHER_GROUP = "another group"  # the label of a category too small to publish
+# Means, SMDs and rates are published to 3 decimals: an exact mean of whole-number answers (or an
+# exact rate) is a fraction whose denominator gives back the n of a group even where n is hidden.
+DECIMALS = 3
 ESTIMATE_FIELDS = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "effect_size",
                    "effect_size_ci_low", "effect_size_ci_high")
+GROUPS = (("programme", "n_treated"), ("comparison", "n_comparison"))
+FLOW_STAGES = ("registered", "baseline", "follow_up", "analysed")
+NOT_PEOPLE = ("n_clusters", "n_simulations")  # counts of sites and of repetitions, not of people
+COUNT_KEYS = {*FLOW_STAGES, "both", "read", "quarantined", "rows_read", "rows_set_aside"}
+BALANCE_KEYS = ("variable", "n_treated", "n_comparison", "smallest_category", "suppressed", "suppression_reason")
+
+Place = tuple  # a place in the record: ("flow", "programme", "baseline"), ("estimates", 0, "n_treated")
+
+
+# --------------------------------------------------------------------------- primary suppression
 
 
 def count(n: int | float | None) -> int | str | None:
@@ -33,8 +97,16 @@ def count(n: int | float | None) -> int | str | None:
     return n if n == 0 or n >= THRESHOLD else SUPPRESSED
 
 
+def enough(*ns) -> bool:
+    """Whether a statistic describing groups of these sizes may be published."""
+    return all(n is not None and not isinstance(n, str) and n >= THRESHOLD for n in ns)
+
+
 def suppress_estimates(table: pd.DataFrame) -> pd.DataFrame:
-    """Blank every estimate resting on fewer than THRESHOLD people in either group."""
+    """Blank every estimate resting on fewer than THRESHOLD people in either group.
+
+    A comparison group of 0 is a design without one (before and after), not a small group.
+    """
     out = table.copy()
     out["suppressed"] = (out["n_treated"] < THRESHOLD) | ((out["n_comparison"] < THRESHOLD) & (out["n_comparison"] > 0))
     out["suppression_reason"] = out["suppressed"].map(
@@ -47,26 +119,377 @@ def suppress_estimates(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def suppress_cells(cells: dict[str, int], total: int | None = None) -> dict[str, int | str]:
-    """Primary and secondary suppression of counts that add up to a published total."""
-    shown: dict[str, int | str] = {k: count(v) for k, v in cells.items()}
-    hidden = [k for k, v in shown.items() if v == SUPPRESSED]
-    if total is not None and len(hidden) == 1:
-        # One hidden cell next to a total could be recovered by subtraction: hide the next smallest.
-        others = sorted((v, k) for k, v in cells.items() if k not in hidden and v > 0)
-        if others:
-            shown[others[0][1]] = SUPPRESSED
-    return shown
+def hide_label(subgroup: str) -> str:
+    """'religion=Zoroastrian' as 'religion=another group': the level may be a name."""
+    modifier, sep, _ = str(subgroup).partition("=")
+    return f"{modifier}={ANOTHER_GROUP}" if sep else ANOTHER_GROUP
 
 
-def check_no_small_numbers(record: dict, path: str = "") -> list[str]:
-    """Find any count field below THRESHOLD left in a record (a guard run before publishing)."""
+def balance_rows(rows: list[dict]) -> list[dict]:
+    """Balance rows as published: means and SMDs only where both groups have THRESHOLD people
+    answering (and, for a 0/1 variable, THRESHOLD people with each value); n through `count`."""
+    out = []
+    for row in rows:
+        ok = enough(row.get("n_treated"), row.get("n_comparison")) and (
+            row.get("smallest_category") is None or row["smallest_category"] >= THRESHOLD)
+        shown = {k: (_round(v) if ok else None) for k, v in row.items() if k not in BALANCE_KEYS}
+        out.append({"variable": row["variable"], **shown,
+                    "n_treated": count(row.get("n_treated")), "n_comparison": count(row.get("n_comparison")),
+                    "suppressed": not ok,
+                    "suppression_reason": "" if ok else f"Not shown: based on {SUPPRESSED} people in a group."})
+    return out
+
+
+def max_abs_smd(rows: list[dict], covariates, field: str) -> float | None:
+    """The largest |SMD| among covariate rows as published by `balance_rows` (a headline from the rows shown)."""
+    values = [abs(r[field]) for r in rows if r["variable"] in covariates and isinstance(r.get(field), (int, float))]
+    return max(values) if values else None
+
+
+def _round(value):
+    return round(float(value), DECIMALS) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def proportion_counts(numerator: int, denominator: int) -> tuple[int, int]:
+    """A published proportion discloses two counts: the people with and without the attribute."""
+    return numerator, denominator - numerator
+
+
+# --------------------------------------------------------------------------- secondary suppression
+
+
+class Families:
+    """The published counts of a record and how they relate (see the table in the module docstring)."""
+
+    def __init__(self):
+        self.counts: list[Place] = []
+        self.partitions: list[tuple[Place, list[Place]]] = []  # (total, parts): parts <= total, the rest unpublished
+        self.nesting: list[tuple[Place, Place]] = []  # (outer, inner): inner's people are all among outer's
+        self.compared: list[tuple[Place, Place]] = []  # not nested, but read as "lost in between" (flow stages)
+        self.together: dict[Place, list[Place]] = {}  # counts published by one number (a rate): hidden together
+
+    def add(self, *paths: Place) -> None:
+        self.counts += [p for p in paths if p not in self.counts]
+
+    def nest(self, outer: Place, inner: Place) -> None:
+        self.add(outer, inner)
+        self.nesting.append((outer, inner))
+
+    def partition(self, total: Place, parts: list[Place]) -> None:
+        self.add(total, *parts)
+        self.partitions.append((total, parts))
+        for p in parts:
+            self.nesting.append((total, p))
+
+
+def _closure(pairs: Iterable[tuple[Place, Place]]) -> list[tuple[Place, Place]]:
+    """Every (outer, inner) implied by containment being transitive."""
+    inner_of: dict[Place, set[Place]] = {}
+    for outer, inner in pairs:
+        inner_of.setdefault(outer, set()).add(inner)
+    out = []
+    for outer in inner_of:
+        seen, stack = set(), list(inner_of[outer])
+        while stack:
+            x = stack.pop()
+            if x in seen or x == outer:
+                continue
+            seen.add(x)
+            stack += inner_of.get(x, ())
+        out += [(outer, x) for x in sorted(seen, key=repr)]
+    return out
+
+
+def _number(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _known(shown: dict[Place, object], fam: Families) -> tuple[dict[Place, int], dict[Place, tuple]]:
+    """What a reader can know: published numbers, plus what partitions give away (a total from
+    all its parts; the one unpublished part from a total and the other parts)."""
+    known = {k: v for k, v in shown.items() if _number(v)}
+    source: dict[Place, tuple] = {}
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in fam.partitions:
+            missing = [p for p in parts if p not in known]
+            if total in known and len(missing) == 1:
+                known[missing[0]] = known[total] - sum(known[p] for p in parts if p in known)
+                source[missing[0]] = (total, parts)
+                changed = True
+            elif total not in known and not missing and parts:
+                known[total] = sum(known[p] for p in parts)
+                source[total] = (total, parts)
+                changed = True
+    return known, source
+
+
+def _small(d) -> bool:
+    return 0 < d < THRESHOLD
+
+
+def _violations(shown: dict[Place, object], fam: Families) -> list[tuple[str, Place | None]]:
+    """Every way a reader could work out a group of 1-9 people; with the count to hide next."""
+    known, source = _known(shown, fam)
+
+    def published(members):
+        members = [p for p in members if _number(shown.get(p)) and shown[p] > 0]
+        return sorted(members, key=lambda p: (shown[p], repr(p)))  # smallest first
+
+    def to_hide(path: Place) -> Place | None:
+        if _number(shown.get(path)):
+            return path
+        if path in source:  # worked out from a partition: hide another published member of it
+            total, parts = source[path]
+            cands = published([p for p in parts if p != path]) or published([total] if total != path else [])
+            return cands[0] if cands else None
+        return None
+
+    out = []
+    for path in fam.counts:
+        v = shown.get(path)
+        if _number(v) and _small(v):
+            out.append((f"{_name(path)} = {v}: fewer than {THRESHOLD} people", None))
+    for a, b in fam.compared:
+        if a in known and b in known and _small(abs(known[a] - known[b])):
+            smaller, larger = sorted((a, b), key=lambda p: known[p])
+            out.append((f"{_name(a)} = {known[a]} and {_name(b)} = {known[b]} differ by {abs(known[a] - known[b])}",
+                        to_hide(smaller) or to_hide(larger)))
+    for path in source:
+        if _small(known[path]):
+            total, parts = source[path]
+            out.append((f"{_name(path)} = {known[path]} can be worked out from {_name(total)} and its parts "
+                        f"({', '.join(_name(p) for p in parts)})", to_hide(path)))
+    for total, parts in fam.partitions:
+        if total not in known:
+            continue
+        rest = known[total] - sum(known[p] for p in parts if p in known)
+        if _small(rest):
+            hide = (published(parts) or [None])[0] or to_hide(total)
+            shown_parts = ", ".join(_name(p) for p in parts if p in known)
+            out.append((f"{_name(total)} minus its published parts ({shown_parts}) = {rest}", hide))
+    for outer, inner in _closure(fam.nesting):
+        if outer in known and inner in known and _small(known[outer] - known[inner]):
+            out.append((f"{_name(outer)} = {known[outer]} contains {_name(inner)} = {known[inner]}: "
+                        f"they differ by {known[outer] - known[inner]}", to_hide(inner) or to_hide(outer)))
+    return out
+
+
+def protect(shown: dict[Place, object], fam: Families) -> dict[Place, object]:
+    """Secondary suppression: hide (NOT_SHOWN) published counts until no small group can be
+    worked out by subtracting published numbers. `shown` has been through `count` already."""
+    shown = dict(shown)
+    for _ in range(len(shown) + 1):
+        fixable = [hide for _, hide in _violations(shown, fam) if hide is not None]
+        if not fixable:
+            return shown
+        for path in fam.together.get(fixable[0], [fixable[0]]):
+            shown[path] = NOT_SHOWN
+    raise AssertionError("secondary suppression did not settle")  # each pass hides one more number
+
+
+def _name(path: Place) -> str:
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
+
+
+# --------------------------------------------------------------------------- the record
+
+
+def get(record: dict, path: Place):
+    node = record
+    for key in path:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
+
+
+def put(record: dict, path: Place, value) -> None:
+    node = record
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
+ATTRITION = ("diagnostics", "attrition")
+
+
+def _lost(group: str) -> Place:
+    return (*ATTRITION, "lost", group)
+
+
+def families(record: dict) -> tuple[Families, dict[Place, object]]:
+    """The count families of a record (module docstring) and the counts a reader can work out
+    that are not fields of the record (attrition rate x baseline = people lost)."""
+    fam, derived = Families(), {}
+    primary = record.get("primary_outcome")
+    overall = {r.get("outcome"): i for i, r in enumerate(record.get("estimates") or [])}
+    diag = record.get("diagnostics") or {}
+    for group, n in GROUPS:
+        flow = ("flow", group)
+        fam.add(*[(*flow, s) for s in FLOW_STAGES if get(record, (*flow, s)) is not None])
+        fam.nest((*flow, "registered"), (*flow, "baseline"))
+        fam.nest((*flow, "registered"), (*flow, "follow_up"))
+        for stage in ("baseline", "follow_up"):
+            fam.nest((*flow, stage), (*flow, "analysed"))
+        # baseline minus follow-up reads as the people lost, though some answer only at follow-up
+        fam.compared.append(((*flow, "baseline"), (*flow, "follow_up")))
+        estimate_n = {}
+        for section in ("estimates", "sensitivity"):
+            for i, row in enumerate(record.get(section) or []):
+                path = (section, i, n)
+                for stage in ("baseline", "follow_up"):
+                    fam.nest((*flow, stage), path)
+                if section == "estimates":
+                    estimate_n[row.get("outcome")] = path
+        if primary in estimate_n:
+            # the flow's analysed is the primary outcome's n: one hidden, both hidden
+            fam.partition(estimate_n[primary], [(*flow, "analysed")])
+        by_modifier: dict[tuple, list[Place]] = {}
+        for j, row in enumerate(record.get("subgroups") or []):
+            modifier = str(row.get("subgroup", "")).partition("=")[0]
+            by_modifier.setdefault((row.get("outcome"), modifier), []).append(("subgroups", j, n))
+        for (outcome, _), parts in by_modifier.items():
+            if outcome in overall:
+                fam.partition(("estimates", overall[outcome], n), parts)
+        for i, row in enumerate(diag.get("balance") or []):
+            fam.nest((*flow, "baseline"), ("diagnostics", "balance", i, n))
+            if row.get("variable") in estimate_n:  # those analysed for an outcome answered it at baseline
+                fam.nest(("diagnostics", "balance", i, n), estimate_n[row["variable"]])
+        primary_n = estimate_n.get(primary)
+        if primary_n is not None:
+            for i, _ in enumerate(diag.get("balance_after") or []):
+                fam.nest(primary_n, ("diagnostics", "balance_after", i, n))
+            overlap = diag.get("overlap") or {}
+            bars = (overlap.get("histogram") or {}).get(group) or []
+            if bars and not overlap["histogram"].get("suppressed"):
+                fam.partition(primary_n, [("diagnostics", "overlap", "histogram", group, k) for k in range(len(bars))])
+            for part in ("outside_support", "trimmed"):
+                if overlap.get(part):
+                    fam.nest(primary_n, ("diagnostics", "overlap", part, group))
+        # a published attrition rate times the published baseline is the number of people lost
+        rate, base = get(record, (*ATTRITION, group)), get(record, (*flow, "baseline"))
+        if isinstance(rate, float) and _number(base):
+            lost = round(rate * base)
+            derived[_lost(group)] = count(lost)
+            derived[(*ATTRITION, "retained", group)] = count(base - lost)
+            fam.partition((*flow, "baseline"), [_lost(group), (*ATTRITION, "retained", group)])
+            fam.nest((*flow, "follow_up"), (*ATTRITION, "retained", group))
+            fam.nest((*ATTRITION, "retained", group), (*flow, "analysed"))
+            both = [_lost(group), (*ATTRITION, "retained", group)]
+            fam.together.update({p: both for p in both})
+    rate = get(record, (*ATTRITION, "overall"))
+    bases = [get(record, ("flow", g, "baseline")) for g, _ in GROUPS]
+    if isinstance(rate, float) and all(_number(b) for b in bases):
+        lost = round(rate * sum(bases))
+        derived[(*ATTRITION, "lost", "all")] = count(lost)
+        fam.partition((*ATTRITION, "lost", "all"), [_lost(g) for g, _ in GROUPS])
+    dq = ("data_quality",)
+    by_check = [(*dq, "set_aside_by_check", k) for k in (get(record, (*dq, "set_aside_by_check")) or {})]
+    fam.nest((*dq, "rows_read"), (*dq, "rows_set_aside"))
+    fam.partition((*dq, "rows_set_aside"), by_check)
+    for k in get(record, (*dq, "dont_know_answers")) or {}:
+        fam.nest((*dq, "rows_read"), (*dq, "dont_know_answers", k))
+    fam.counts = [p for p in fam.counts if p in derived or get(record, p) is not None]
+    return fam, derived
+
+
+def _rate(path: Place) -> Place:
+    """The attrition rate a derived count of people lost or retained comes from."""
+    return (*ATTRITION, "overall" if path[3] == "all" else path[3])
+
+
+def protect_record(record: dict) -> dict:
+    """Secondary suppression across the whole record (primary suppression is done where each
+    field is built). Hidden counts become NOT_SHOWN; a hidden histogram bar hides the whole
+    histogram; a hidden derived attrition count hides the rate it came from."""
+    fam, derived = families(record)
+    shown = {p: derived[p] if p in derived else get(record, p) for p in fam.counts}
+    for path, value in protect(shown, fam).items():
+        if path in derived:
+            if value != derived[path]:
+                put(record, _rate(path), NOT_SHOWN)
+        elif value != get(record, path):
+            put(record, path, value)
+    att = get(record, ATTRITION)
+    if att and any(isinstance(att.get(g), str) for g, _ in GROUPS):
+        # with the other group's rate (or its baseline minus follow-up) these give the hidden one back
+        att.update({k: NOT_SHOWN for k in ("differential", "overall") if isinstance(att.get(k), float)})
+    overlap = get(record, ("diagnostics", "overlap"))
+    if overlap and overlap.get("histogram"):
+        hist = overlap["histogram"]
+        if not all(_number(v) for g, _ in GROUPS for v in hist[g]):
+            hist.update({g: [None] * len(hist[g]) for g, _ in GROUPS}, suppressed=True)
+    diag = record.get("diagnostics") or {}
+    if diag.get("mdes_planned") is not None and not all(_number(get(record, ("flow", g, "baseline")))
+                                                        for g, _ in GROUPS):
+        diag["mdes_planned"] = NOT_SHOWN  # a function of the two baseline counts: it would give a hidden one back
+    return record
+
+
+def attrition_rates(att: dict) -> dict:
+    """The attrition rates as published: a rate is the people lost over those at baseline, so it
+    is shown only when both the lost and the retained counts are 0 or at least THRESHOLD."""
+    def rate(lost: int, base: int, value):
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return None
+        return _round(value) if all(count(c) != SUPPRESSED for c in proportion_counts(lost, base)) else SUPPRESSED
+
+    groups = {g: rate(att[g]["baseline_only"], att[g]["baseline"], att[g]["attrition_rate"]) for g, _ in GROUPS}
+    lost = sum(att[g]["baseline_only"] for g, _ in GROUPS)
+    base = sum(att[g]["baseline"] for g, _ in GROUPS)
+    out = {"overall": rate(lost, base, att["overall_attrition"]),
+           "differential": _round(att["differential_attrition"]), **groups}
+    if any(isinstance(v, str) for v in groups.values()):  # see protect_record
+        out.update({k: NOT_SHOWN for k in ("differential", "overall") if isinstance(out[k], float)})
+    return out
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+def disclosure_problems(record: dict) -> list[str]:
+    """Everything in a record that would reveal fewer than THRESHOLD people: a count of 1-9, a
+    statistic beside a suppressed or small n, two published counts (or a total and its published
+    parts) whose difference is 1-9. Run by build_record before publishing; must come back empty."""
+    fam, derived = families(record)
+    shown = {p: derived[p] if p in derived else get(record, p) for p in fam.counts}
+    problems = [message for message, _ in _violations(shown, fam)]
+    for section in ("estimates", "subgroups", "sensitivity"):
+        for i, row in enumerate(record.get(section) or []):
+            sizes = [row.get("n_treated")] + ([row["n_comparison"]] if row.get("n_comparison") != 0 else [])
+            if not all(_at_least(n) for n in sizes) and any(row.get(f) is not None for f in ESTIMATE_FIELDS):
+                problems.append(f"{section}[{i}] has an estimate from {SUPPRESSED} people in a group")
+    diag = record.get("diagnostics") or {}
+    for section in ("balance", "balance_after"):
+        for i, row in enumerate(diag.get(section) or []):
+            stats = [k for k in row if k not in BALANCE_KEYS and row[k] is not None]
+            if stats and not (_at_least(row.get("n_treated")) and _at_least(row.get("n_comparison"))):
+                problems.append(f"diagnostics.{section}[{i}] ({row.get('variable')}) shows {', '.join(stats)} "
+                                f"without {THRESHOLD} people in each group")
+    skipped = [x.get("subgroup") for x in record.get("subgroups_skipped") or []]
+    skipped += [r.get("subgroup") for r in record.get("subgroups") or [] if r.get("suppressed")]
+    problems += [f"a subgroup too small to publish is named: {s!r}" for s in skipped
+                 if not str(s).endswith(ANOTHER_GROUP)]
+    problems += check_no_small_numbers(record)
+    return sorted(set(problems), key=problems.index)
+
+
+def _at_least(n) -> bool:
+    """A published n that says its group has THRESHOLD people: a number, or hidden only secondarily."""
+    return n == NOT_SHOWN or (_number(n) and n >= THRESHOLD)
+
+
+def check_no_small_numbers(record, path: str = "") -> list[str]:
+    """Find any count field below THRESHOLD left anywhere (also in parts of a record, e.g. diagnostics)."""
     problems = []
     if isinstance(record, dict):
         for k, v in record.items():
             where = f"{path}.{k}" if path else k
-            if k.startswith("n_") or k in {"baseline", "follow_up", "both", "analysed", "read", "quarantined"}:
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < THRESHOLD:
+            if (k.startswith("n_") and k not in NOT_PEOPLE) or k in COUNT_KEYS:
+                if _number(v) and 0 < v < THRESHOLD:
                     problems.append(f"{where} = {v}")
             problems += check_no_small_numbers(v, where)
     elif isinstance(record, list):

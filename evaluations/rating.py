@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from evaluations import disclosure
 from evaluations.registry import DesignType, Manifest
 
 DESIGN_PADLOCKS = {
@@ -55,13 +56,22 @@ def _band(value: float, bands) -> int:
     return next((p for bound, p in bands if value < bound), 0)
 
 
+def _smd_words(smd: float, diagnostics: dict, manifest: Manifest, after: bool) -> str:
+    """The largest SMD as a number only when it is the one published beside the balance table."""
+    rows = disclosure.balance_rows(diagnostics.get("balance_after" if after else "balance") or [])
+    published = disclosure.max_abs_smd(rows, manifest.design.covariates, "smd_after" if after else "smd")
+    return f"{smd:.2f}" if published is not None and round(smd, 3) == published else "not shown (a small group)"
+
+
 def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | None = None,
-         failed_refutations: list[str] | None = None) -> Rating:
+         failed_refutations: list[str] | None = None, registration_problems: list[str] | None = None) -> Rating:
     """Padlocks and SMS level from the diagnostics.
 
     `failed_refutations` defaults to the diagnostics' own ``failed_refutations`` (DoWhy
     refuters run by run_diagnostics for selection-on-observables designs); pass a list to
-    override it. Limited propensity-score overlap (diagnostics ``overlap.limited``) takes off
+    override it. `registration_problems` are full sentences saying why registration.json cannot vouch
+    for the registered plan (evaluations/registration.py); each takes off a padlock like a deviation.
+    Limited propensity-score overlap (diagnostics ``overlap.limited``) takes off
     a padlock for designs whose comparison rests on the covariates (matched_did, matching).
     """
     if failed_refutations is None:
@@ -73,11 +83,16 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
     overall = diagnostics["attrition"]["overall_attrition"]
     attr_p = _band(overall, ATTRITION_BANDS)
     initial = min(design_p, mdes_p, attr_p)
+    # The rating judges the exact figures, but its sentences are published: a figure that disclosure
+    # control hides in the record is worded by the rule it broke, not given.
+    shown_attrition = disclosure.attrition_rates(diagnostics["attrition"])
+    overall_words = (f"{overall:.0%} of people" if isinstance(shown_attrition["overall"], float)
+                     else "a share (not shown, to protect a small group) of people")
     reasons = [
         f"Design: {design_words} (at most {design_p} padlocks).",
         f"Sample size: the smallest effect this analysis could reliably detect is {mdes:.2f} standard deviations "
         f"(at most {mdes_p} padlocks; 5 needs under 0.2).",
-        f"Attrition: {overall:.0%} of people who answered at baseline did not answer at follow-up "
+        f"Attrition: {overall_words} who answered at baseline did not answer at follow-up "
         f"(at most {attr_p} padlocks; 5 needs 10% or less).",
     ]
     downgrades = []
@@ -87,10 +102,13 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
         smd, when = diagnostics.get("max_abs_smd_covariates"), ""
     if smd is not None and math.isfinite(smd) and smd > diagnostics["imbalance_threshold"] and d.type != DesignType.rct:
         downgrades.append(f"The groups differed at baseline{when}: the largest standardised difference in a "
-                          f"characteristic was {smd:.2f} (more than {diagnostics['imbalance_threshold']}).")
+                          f"characteristic was {_smd_words(smd, diagnostics, manifest, bool(when))} "
+                          f"(more than {diagnostics['imbalance_threshold']}).")
     diff = diagnostics["attrition"].get("differential_attrition")
     if diff is not None and math.isfinite(diff) and diff > DIFFERENTIAL_ATTRITION:
-        downgrades.append(f"Attrition differed between the groups by {diff:.0%} points, so the people left may "
+        diff_words = f"{diff:.0%}" if isinstance(shown_attrition["differential"], float) else \
+            f"more than {DIFFERENTIAL_ATTRITION:.0%}"
+        downgrades.append(f"Attrition differed between the groups by {diff_words} points, so the people left may "
                           "no longer be comparable.")
     n_clusters = diagnostics.get("n_clusters")
     if n_clusters is not None and n_clusters < FEW_CLUSTERS:
@@ -105,6 +123,7 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
         downgrades.append("Limited overlap: " + "; ".join(overlap.get("reasons", [])) + ".")
     for name in failed_refutations or []:
         downgrades.append(f"A robustness check failed: {name}.")
+    downgrades += list(registration_problems or [])
     for change in plan_deviations or []:
         downgrades.append(f"The analysis differs from the registered plan: {change}.")
     padlocks = max(0, initial - len(downgrades))

@@ -84,8 +84,12 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
     effect_cols = [c for c in estimates.columns if c not in ("kind", "statistic", "df")]
     overall_rows = disclosure.suppress_estimates(overall[effect_cols])
     subgroup_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "subgroup", effect_cols])
+    subgroup_rows["subgroup"] = [disclosure.hide_label(g) if hidden else g
+                                 for g, hidden in zip(subgroup_rows["subgroup"], subgroup_rows["suppressed"])]
     sensitivity_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "sensitivity", effect_cols])
     att = diagnostics["attrition"]
+    balance = disclosure.balance_rows(diagnostics["balance"])
+    balance_after = disclosure.balance_rows(diagnostics.get("balance_after", []))
     record = {
         "schema": SCHEMA,
         "id": manifest.id,
@@ -100,30 +104,30 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
         "subgroups": subgroup_rows.to_dict(orient="records"),
         "sensitivity": sensitivity_rows.to_dict(orient="records"),
         "heterogeneity_tests": diagnostics["heterogeneity_tests"],
-        "subgroups_skipped": diagnostics.get("subgroups_skipped", []),
+        "subgroups_skipped": _skipped(diagnostics.get("subgroups_skipped", [])),
         "event_study": _event_study(estimates),
         "flow": participant_flow(intake["registered"], att, {"programme": int(primary_est["n_treated"]),
                                                    "comparison": int(primary_est["n_comparison"])}),
         "data_quality": {
-            "rows_read": intake["rows_read"],
+            "rows_read": disclosure.count(intake["rows_read"]),
             "rows_set_aside": disclosure.count(intake["rows_quarantined"]),
             "set_aside_by_check": {k: disclosure.count(v) for k, v in intake["quarantined_by_check"].items()},
             "dont_know_answers": {k: disclosure.count(v) for k, v in intake["missing_answers"].items()},
             "reconciled": intake["reconciled"],
         },
         "diagnostics": {
-            "balance": diagnostics["balance"],
-            "max_abs_smd_covariates": diagnostics["max_abs_smd_covariates"],
-            "attrition": {"overall": att["overall_attrition"], "differential": att["differential_attrition"],
-                          "programme": att["programme"]["attrition_rate"],
-                          "comparison": att["comparison"]["attrition_rate"]},
+            "balance": balance,
+            # the headline is the largest |SMD| among the covariate rows published beside it
+            "max_abs_smd_covariates": disclosure.max_abs_smd(balance, manifest.design.covariates, "smd"),
+            "attrition": disclosure.attrition_rates(att),
             "n_clusters": diagnostics["n_clusters"],
             "mdes_planned": diagnostics["mdes_planned"],
             "mdes_achieved": diagnostics["mdes_achieved"],
             "pre_trend_tests": diagnostics["pre_trend_tests"],
-            "balance_after": diagnostics.get("balance_after", []),
+            "balance_after": balance_after,
             "balance_after_weights": diagnostics.get("balance_after_weights"),
-            "max_abs_smd_covariates_after": diagnostics.get("max_abs_smd_covariates_after"),
+            "max_abs_smd_covariates_after": disclosure.max_abs_smd(balance_after, manifest.design.covariates,
+                                                                   "smd_after"),
             "overlap": diagnostics.get("overlap"),
             "refutations": diagnostics.get("refutations", []),
             "heterogeneity_cross_checks": diagnostics.get("heterogeneity_checks", []),
@@ -131,11 +135,22 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
         "rating": rating,
         "provenance": provenance,
     }
-    record = clean(record)
-    leaks = disclosure.check_no_small_numbers(record)
+    record = disclosure.protect_record(clean(record))
+    leaks = disclosure.disclosure_problems(record)
     if leaks:
         raise AssertionError(f"disclosure check failed for {manifest.id}: {leaks}")
     return record
+
+
+def _skipped(rows: list[dict]) -> list[dict]:
+    """Subgroups too small to estimate, one line per outcome and modifier: their levels are never
+    named (a level may be a person's name) and how many there were is not said."""
+    out = []
+    for r in rows:
+        row = {**r, "subgroup": disclosure.hide_label(r["subgroup"])}
+        if row not in out:
+            out.append(row)
+    return out
 
 
 def _event_study(estimates: pd.DataFrame) -> dict:
@@ -143,7 +158,8 @@ def _event_study(estimates: pd.DataFrame) -> dict:
     control as whole cohorts (sites), so the points are not person-level cells."""
     rows = estimates[estimates["kind"] == "event_time"]
     cells = estimates[estimates["kind"] == "group_time"]
-    small = set(cells.loc[cells["n_treated"] < disclosure.THRESHOLD, "outcome"])
+    small = set(cells.loc[(cells["n_treated"] < disclosure.THRESHOLD)
+                          | (cells["n_comparison"].between(1, disclosure.THRESHOLD - 1)), "outcome"])
     rows = rows[~rows["outcome"].isin(small)]  # a cohort of fewer than 10 people would be disclosed
     return {outcome: [{"event_time": int(r.subgroup.removeprefix("e=")), "estimate": r.estimate,
                        "ci_low": r.ci_low, "ci_high": r.ci_high} for r in part.itertuples()]

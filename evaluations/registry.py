@@ -16,11 +16,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evaluations.usertext import manifest_text_problems
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REGISTRY_ENV = "COMMONGROUND_REGISTRY"
 DEFAULT_REGISTRY = REPO_ROOT / "datasets" / "evaluations"
 MANIFEST_NAME = "evaluation.yaml"
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+PLAN_VERSION = 2  # of the registered analysis plan (Manifest.analysis_plan)
 
 
 class ManifestError(Exception):
@@ -255,14 +258,17 @@ class Manifest(_Strict):
         return [o for o in self.outcomes if o.primary]
 
     def analysis_plan(self) -> dict:
-        """What is registered in advance: the design and the primary outcomes."""
-        # The estimator choices appear only when the manifest makes them, so plans registered
-        # before these options existed keep their hash and show no deviation.
-        design = self.design.model_dump(mode="json", exclude={"estimator", "matching"})
-        design.update(self.design.model_dump(mode="json", include={"estimator", "matching"}, exclude_defaults=True))
+        """What is registered in advance: every manifest input that can change a result.
+
+        Version 2 of the plan. Version 1 (registrations before it) held only the design and
+        the primary outcomes; evaluations/registration.py still reads and compares those.
+        """
         return {
-            "design": design,
-            "primary_outcomes": [o.model_dump(mode="json") for o in self.primary_outcomes],
+            "plan_version": PLAN_VERSION,
+            "design": self.design.model_dump(mode="json"),
+            "outcomes": [o.model_dump(mode="json") for o in self.outcomes],
+            "files": [f.model_dump(mode="json") for f in self.files],
+            **self.model_dump(mode="json", include={"missing_codes", "valid_ranges", "seed"}),
         }
 
 
@@ -288,24 +294,84 @@ def load_manifest(path: Path | str) -> Manifest:
         path = path / MANIFEST_NAME
     if not path.exists():
         raise ManifestError(path, [f"no {MANIFEST_NAME} here; create one with `commonground new <id>`"])
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ManifestError(path, ["must be a YAML mapping of fields (id, title, programme, design, ...)"])
+    refused = manifest_text_problems(raw)  # published text: see evaluations/usertext.py for what and why
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as e:
+        raise ManifestError(path, refused + _describe(e)) from None
+    if refused:
+        raise ManifestError(path, refused)
+    if manifest.id != path.parent.name and path.parent.name != "":
+        # The folder name is the partition key users see in Dagster; keep them aligned.
+        raise ManifestError(path, [f"id {manifest.id!r} differs from its folder name {path.parent.name!r}; rename one to match"])
+    return manifest
+
+
+# A manifest is a few kilobytes and four levels deep (files -> a file -> rename -> a column).
+# Beyond these limits a file is not a manifest; refusing it before it is built keeps a hostile
+# one (deep nesting, "billion laughs" aliases) from exhausting the stack or the memory.
+MAX_MANIFEST_BYTES = 256 * 1024
+MAX_YAML_DEPTH = 20
+MAX_YAML_NODES = 50_000  # values, counting each alias as the values it stands for
+
+
+def _read_yaml(path: Path):
+    size = path.stat().st_size
+    if size > MAX_MANIFEST_BYTES:
+        problems = [f"is {size:,} bytes; a manifest is a few kilobytes (at most {MAX_MANIFEST_BYTES:,} bytes): keep "
+                    "only the manifest fields in it, survey data goes in the files beside it"]
+        with open(path, "rb") as fh:  # say also if its start is nested too deep, the likelier mistake
+            start = fh.read(MAX_MANIFEST_BYTES).decode("utf-8", errors="replace")
+        try:
+            _check_yaml_shape(path, start)
+        except ManifestError as err:
+            problems = err.problems + problems
+        except yaml.YAMLError:
+            pass  # the start of the file cut off mid-value
+        raise ManifestError(path, problems)
+    try:
+        text = path.read_bytes().decode("utf-8")
+        _check_yaml_shape(path, text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ManifestError(path, [f"{where}not valid YAML ({getattr(e, 'problem', e)}); check indentation and quotes"]) from None
     except UnicodeDecodeError:
         raise ManifestError(path, ["is not UTF-8 text; save it as UTF-8"]) from None
-    if not isinstance(raw, dict):
-        raise ManifestError(path, ["must be a YAML mapping of fields (id, title, programme, design, ...)"])
-    try:
-        manifest = Manifest.model_validate(raw)
-    except ValidationError as e:
-        raise ManifestError(path, _describe(e)) from None
-    if manifest.id != path.parent.name and path.parent.name != "":
-        # The folder name is the partition key users see in Dagster; keep them aligned.
-        raise ManifestError(path, [f"id {manifest.id!r} differs from its folder name {path.parent.name!r}; rename one to match"])
-    return manifest
+
+
+def _check_yaml_shape(path: Path, text: str) -> None:
+    """Refuse YAML nested too deep or too large once aliases are expanded, from the parser's event
+    stream (which does not recurse) and before anything is built from it."""
+    open_sizes: list[list] = []  # [anchor, values so far] for each collection being read
+    anchored: dict[str, int] = {}  # anchor -> how many values it stands for
+    total = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionEndEvent)):
+            if isinstance(event, yaml.CollectionEndEvent):
+                anchor, n = open_sizes.pop()
+            else:
+                anchor, n = (event.anchor, 1) if isinstance(event, yaml.ScalarEvent) else (None, anchored.get(event.anchor, 1))
+            if anchor is not None:
+                anchored[anchor] = n
+            if open_sizes:
+                open_sizes[-1][1] += n
+            else:
+                total += n
+        elif isinstance(event, yaml.CollectionStartEvent):
+            open_sizes.append([event.anchor, 1])
+            if len(open_sizes) > MAX_YAML_DEPTH:
+                raise ManifestError(path, [
+                    f"nested more than {MAX_YAML_DEPTH} levels deep; a manifest needs at most 4 (files, a file, rename, "
+                    f"a column): remove the extra brackets or indentation from line {event.start_mark.line + 1}"])
+        if total + sum(n for _, n in open_sizes) > MAX_YAML_NODES:
+            raise ManifestError(path, [
+                f"holds more than {MAX_YAML_NODES:,} values (counting what each alias *name stands for); a manifest "
+                "holds a few hundred: write each value out once and remove repeated aliases"])
 
 
 def registry_path(override: Path | str | None = None) -> Path:
@@ -321,7 +387,8 @@ def evaluation_dirs(registry: Path | str) -> list[Path]:
     registry = Path(registry)
     if not registry.is_dir():
         return []
-    return sorted(p for p in registry.iterdir() if (p / MANIFEST_NAME).is_file())
+    # Hidden folders are registration's staging copies (evaluations/registration.py), never evaluations.
+    return sorted(p for p in registry.iterdir() if not p.name.startswith(".") and (p / MANIFEST_NAME).is_file())
 
 
 def evaluation_ids(registry: Path | str) -> list[str]:
@@ -329,17 +396,19 @@ def evaluation_ids(registry: Path | str) -> list[str]:
 
 
 def content_hash(evaluation_dir: Path | str) -> str:
-    """SHA-256 over the manifest and every data file it names (missing files hash as absent)."""
+    """SHA-256 over the manifest, registration.json and every data file the manifest names (missing
+    files hash as absent). registration.json is included because the rating checks it on every run:
+    an edited registration must re-run the evaluation so its page says so."""
     evaluation_dir = Path(evaluation_dir)
     h = hashlib.sha256()
     manifest_path = evaluation_dir / MANIFEST_NAME
-    h.update(manifest_path.read_bytes())
+    h.update(file_hash(manifest_path).encode())  # in chunks: a hostile manifest may be huge
     try:
         manifest = load_manifest(manifest_path)
         names = sorted(f.path for f in manifest.files)
     except ManifestError:
         names = []
-    for name in names:
+    for name in ["registration.json"] + names:
         h.update(name.encode())
         f = evaluation_dir / name
         h.update(file_hash(f).encode() if f.is_file() else b"<missing>")

@@ -10,8 +10,9 @@ import json
 import os
 from pathlib import Path
 
-from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext
+from dagster import AssetKey, ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext
 
+from evaluations.files import DamagedDocument, DiskFull, is_disk_full, read_json_document, write_text_atomic
 from evaluations.measures import Measure, load_measures
 from evaluations.registry import REPO_ROOT, Manifest, load_manifest, registry_path
 
@@ -50,8 +51,11 @@ class BookResource(ConfigurableResource):
 class JsonIOManager(ConfigurableIOManager):
     """Small JSON documents (diagnostics, ratings, records): one file per asset and partition.
 
+    Each document is written atomically (a crash leaves the old one or the new one, never half).
     An unpartitioned asset reading a partitioned one gets {partition: document} for every
-    partition that has been materialised; an evaluation that failed is simply absent.
+    partition that has been materialised; an evaluation that failed is simply absent, and a
+    document that cannot be read is a `DamagedDocument` (path and reason) in its place, so one
+    damaged file never stops the assets that read all of them.
     """
 
     base_dir: str
@@ -62,15 +66,34 @@ class JsonIOManager(ConfigurableIOManager):
     def handle_output(self, context: OutputContext, obj) -> None:
         partition = context.partition_key if context.has_partition_key else None
         path = self._path(context.asset_key, partition)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=False), encoding="utf-8")
+        text = json.dumps(obj, indent=2, sort_keys=True, allow_nan=False)
+        try:
+            write_text_atomic(path, text)
+        except OSError as e:
+            if is_disk_full(e):
+                raise DiskFull(f"{path} could not be written (the previous version is kept)") from e
+            raise
+
+    def damaged(self, asset: str, partition: str) -> DamagedDocument | None:
+        """The stored document of `asset` for `partition`, if it exists and cannot be read."""
+        try:
+            read_json_document(self._path(AssetKey(asset), partition))
+        except FileNotFoundError:
+            return None
+        except DamagedDocument as damaged:
+            return damaged
+        return None
 
     def load_input(self, context: InputContext):
         if context.has_partition_key:  # a partitioned asset reads its own partition upstream
-            return json.loads(self._path(context.asset_key, context.asset_partition_key).read_text(encoding="utf-8"))
+            return read_json_document(self._path(context.asset_key, context.asset_partition_key))
         docs = {}
         for k in context.asset_partition_keys:
             path = self._path(context.asset_key, k)
             if path.exists():
-                docs[k] = json.loads(path.read_text(encoding="utf-8"))
+                try:
+                    docs[k] = read_json_document(path)
+                except DamagedDocument as damaged:
+                    context.log.warning(str(damaged))
+                    docs[k] = damaged
         return docs

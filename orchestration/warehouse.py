@@ -1,51 +1,97 @@
 """The DuckDB warehouse: one schema per evaluation, one table per asset.
 
 Evaluations have different columns (each charity's covariates and outcomes), so they cannot
-share one table. dagster-duckdb-pandas' IO manager does the connecting, retrying and
-DataFrame conversion; this subclass only changes *where* a partition goes: the table
-`<asset>` in the schema `ev_<evaluation id>`, replaced whole on each materialisation (so a
-changed manifest with new columns, or an empty quarantine, is stored as it is).
+share one table: a partition goes to the table `<asset>` in the schema `ev_<evaluation id>`,
+replaced whole on each materialisation (so a changed manifest with new columns, or an empty
+quarantine, is stored as it is). The replacement is one DuckDB transaction: if the write fails
+part-way (a full disk, a killed process) the table is exactly as it was before the run.
 """
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager, suppress
+
+import duckdb
 import pandas as pd
-from dagster import InputContext, OutputContext
-from dagster._core.storage.db_io_manager import DbIOManager, TableSlice
-from dagster_duckdb.io_manager import DuckDbClient
-from dagster_duckdb_pandas import DuckDBPandasIOManager
-from dagster_duckdb_pandas.duckdb_pandas_type_handler import DuckDBPandasTypeHandler
+from dagster import ConfigurableIOManager, InputContext, OutputContext
+
+from evaluations.files import DiskFull, is_disk_full
+
+# DuckDB lets one process at a time open the file for writing. Another run (a second
+# `commonground run`, or a run the daemon started) holds it only while one step reads or writes
+# a table, so waiting a little is enough; past this, the user is told who holds it.
+LOCK_WAIT_SECONDS = 120
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process kept the warehouse file open for longer than LOCK_WAIT_SECONDS."""
 
 
 def evaluation_schema(evaluation_id: str) -> str:
     return "ev_" + evaluation_id.replace("-", "_")  # ids are slugs, so this is a safe identifier
 
 
-class _ReplaceTable(DuckDBPandasTypeHandler):
-    def handle_output(self, context: OutputContext, table_slice: TableSlice, obj: pd.DataFrame, connection):
-        connection.register("_frame", obj)
-        connection.execute(f"create or replace table {table_slice.schema}.{table_slice.table} as select * from _frame")
-        connection.unregister("_frame")
-        context.add_output_metadata({"row_count": len(obj), "table": f"{table_slice.schema}.{table_slice.table}"})
+def _is_lock_conflict(error: duckdb.Error) -> bool:
+    return "lock" in str(error).lower()
 
 
-class _TablePerEvaluation(DbIOManager):
-    def _get_table_slice(self, context: OutputContext | InputContext, output_context: OutputContext) -> TableSlice:
+@contextmanager
+def connect(database: str, wait_seconds: float = LOCK_WAIT_SECONDS):
+    """A read-write connection, waiting (with growing pauses) while another process holds the file."""
+    deadline, pause = time.monotonic() + wait_seconds, 0.1
+    while True:
+        try:
+            connection = duckdb.connect(database)
+            break
+        except duckdb.IOException as e:
+            if not _is_lock_conflict(e):
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(f"the warehouse {database} is in use by another run ({e}); wait for that "
+                                    "run to finish (see `dagster dev`, or the other `commonground run`), then run "
+                                    "again") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+class EvaluationWarehouse(ConfigurableIOManager):
+    """DuckDB IO manager storing each evaluation's tables in its own schema."""
+
+    database: str
+
+    def _table(self, context: OutputContext | InputContext) -> tuple[str, str]:
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
         if len(keys) != 1:
             raise ValueError(f"{context.asset_key.to_user_string()}: the warehouse stores one evaluation per "
                              f"table; read it one partition at a time (got {len(keys)} partitions)")
-        return TableSlice(table=context.asset_key.path[-1], schema=evaluation_schema(keys[0]),
-                          database=self._database, partition_dimensions=[])
+        return evaluation_schema(keys[0]), context.asset_key.path[-1]
 
+    def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
+        schema, table = self._table(context)
+        try:
+            with connect(self.database) as con:
+                con.begin()  # schema, drop and create commit together or not at all
+                try:
+                    con.execute(f"create schema if not exists {schema}")
+                    con.register("_frame", obj)
+                    con.execute(f"create or replace table {schema}.{table} as select * from _frame")
+                    con.commit()
+                except BaseException:
+                    with suppress(duckdb.Error):  # a failed commit has already rolled back
+                        con.rollback()
+                    raise
+        except (duckdb.Error, OSError) as e:
+            if is_disk_full(e):
+                raise DiskFull(f"the table {schema}.{table} could not be written to {self.database} "
+                               "(it is kept as it was before this run)") from e
+            raise
+        context.add_output_metadata({"row_count": len(obj), "table": f"{schema}.{table}"})
 
-class EvaluationWarehouse(DuckDBPandasIOManager):
-    """DuckDB IO manager storing each evaluation's tables in its own schema."""
-
-    @staticmethod
-    def type_handlers():
-        return [_ReplaceTable()]
-
-    def create_io_manager(self, context) -> DbIOManager:
-        return _TablePerEvaluation(db_client=DuckDbClient(), database=self.database, schema=self.schema_,
-                                   type_handlers=self.type_handlers(), default_load_type=pd.DataFrame,
-                                   io_manager_name="EvaluationWarehouse")
+    def load_input(self, context: InputContext) -> pd.DataFrame:
+        schema, table = self._table(context)
+        with connect(self.database) as con:
+            return con.execute(f"select * from {schema}.{table}").fetchdf()

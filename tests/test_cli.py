@@ -77,7 +77,7 @@ def test_register_records_the_plan_and_keeps_it_through_amendments(tmp_path):
     proc = cg("register", source, "--registry", registry)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((registry / "school-linking-2024" / "registration.json").read_text())
-    assert doc["plan"]["primary_outcomes"][0]["column"] == "comfort" and len(doc["plan_sha256"]) == 64
+    assert [o["column"] for o in doc["plan"]["outcomes"] if o["primary"]] == ["comfort"] and len(doc["plan_sha256"]) == 64
     m = yaml.safe_load((source / "evaluation.yaml").read_text())
     m["outcomes"][1]["primary"] = True  # a second primary outcome after the fact
     (source / "evaluation.yaml").write_text(yaml.safe_dump(m))

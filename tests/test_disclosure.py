@@ -30,15 +30,76 @@ def test_estimates_from_fewer_than_ten_people_are_blanked_with_a_reason():
     assert out.loc[1, "estimate"] == 0.2 and out.loc[1, "n_treated"] == 12
 
 
-def test_secondary_suppression_stops_recovery_by_subtraction():
-    shown = disclosure.suppress_cells({"a": 4, "b": 30, "c": 55}, total=89)
-    assert shown == {"a": "fewer than 10", "b": "fewer than 10", "c": 55}
-    assert disclosure.suppress_cells({"a": 4, "b": 3, "c": 55}, total=62)["c"] == 55  # two hidden already
+def _families(partitions=(), nesting=()):
+    fam = disclosure.Families()
+    for total, parts in partitions:
+        fam.partition(total, parts)
+    for outer, inner in nesting:
+        fam.nest(outer, inner)
+    return fam
 
 
-def test_record_guard_finds_small_counts_anywhere():
-    assert disclosure.check_no_small_numbers({"flow": {"programme": {"baseline": 7}}, "n_treated": 50}) == \
-        ["flow.programme.baseline = 7"]
+def test_partition_rule_hides_the_next_smallest_part_until_the_hidden_parts_make_ten():
+    fam = _families(partitions=[("t", ["a", "b", "c"])])
+    counts = lambda cells: {k: disclosure.count(v) for k, v in cells.items()}  # noqa: E731
+    assert disclosure.protect(counts({"t": 89, "a": 4, "b": 30, "c": 55}), fam) == \
+        {"t": 89, "a": "fewer than 10", "b": "not shown", "c": 55}
+    # 4 + 3 hidden would still be 7 by subtraction: hide the next smallest (55) as well
+    assert disclosure.protect(counts({"t": 62, "a": 4, "b": 3, "c": 55}), fam) == \
+        {"t": 62, "a": "fewer than 10", "b": "fewer than 10", "c": "not shown"}
+    assert disclosure.protect(counts({"t": 70, "a": 6, "b": 5, "c": 59}), fam)["c"] == 59  # 11 hidden: safe
+    # people in no published part count as hidden: 40 + 45 of 91 leaves 6
+    assert disclosure.protect(counts({"t": 91, "a": 40, "b": 45}), _families([("t", ["a", "b"])])) == \
+        {"t": 91, "a": "not shown", "b": 45}
+    # 7 in the part and 8 in no part: 15 hidden people, nothing to add
+    assert disclosure.protect(counts({"t": 15, "a": 7}), _families([("t", ["a"])])) == {"t": 15, "a": "fewer than 10"}
+
+
+def test_nesting_rule_hides_the_smaller_of_two_counts_one_to_nine_apart():
+    fam = _families(nesting=[("registered", "baseline"), ("baseline", "analysed")])
+    assert disclosure.protect({"registered": 60, "baseline": 55, "analysed": 40}, fam) == \
+        {"registered": 60, "baseline": "not shown", "analysed": 40}
+    # containment is transitive: 60 - 52 = 8 even with 55 hidden
+    assert disclosure.protect({"registered": 60, "baseline": 55, "analysed": 52}, fam) == \
+        {"registered": 60, "baseline": "not shown", "analysed": "not shown"}
+    assert disclosure.protect({"registered": 60, "baseline": 60, "analysed": 50}, fam) == \
+        {"registered": 60, "baseline": 60, "analysed": 50}
+
+
+def test_a_hidden_total_given_back_by_its_parts_is_hidden_again():
+    fam = _families(partitions=[("overall", ["x", "y"])], nesting=[("stage", "overall")])
+    # overall 56 is 4 short of the stage; its parts 30 + 26 would give it back
+    assert disclosure.protect({"stage": 60, "overall": 56, "x": 30, "y": 26}, fam) == \
+        {"stage": 60, "overall": "not shown", "x": 30, "y": "not shown"}
+
+
+def test_labels_of_small_categories_are_replaced():
+    assert disclosure.hide_label("town=Zebedee Quillfeather") == "town=another group"
+    assert disclosure.hide_label("Zebedee") == "another group"
+
+
+def test_balance_rows_need_ten_in_each_group_and_each_value_of_a_yes_no_variable():
+    rows = [{"variable": "age", "mean_treated": 40.123456, "mean_comparison": 41.0, "smd": -0.1, "n_treated": 50,
+             "n_comparison": 9, "smallest_category": None},
+            {"variable": "female", "mean_treated": 0.98, "mean_comparison": 0.5, "smd": 1.2, "n_treated": 50,
+             "n_comparison": 40, "smallest_category": 1},
+            {"variable": "urban", "mean_treated": 0.4, "mean_comparison": 0.5, "smd": -0.2, "n_treated": 50,
+             "n_comparison": 40, "smallest_category": 20}]
+    out = disclosure.balance_rows(rows)
+    assert out[0] == {"variable": "age", "mean_treated": None, "mean_comparison": None, "smd": None, "n_treated": 50,
+                      "n_comparison": "fewer than 10", "suppressed": True,
+                      "suppression_reason": "Not shown: based on fewer than 10 people in a group."}
+    assert out[1]["suppressed"] and out[1]["mean_treated"] is None  # 49 women and 1 man
+    assert out[2]["mean_treated"] == 0.4 and not out[2]["suppressed"]
+
+
+def test_attrition_rates_rest_on_ten_lost_and_ten_kept():
+    att = {"programme": {"baseline": 60, "baseline_only": 4, "attrition_rate": 4 / 60},
+           "comparison": {"baseline": 50, "baseline_only": 12, "attrition_rate": 12 / 50},
+           "overall_attrition": 16 / 110, "differential_attrition": 12 / 50 - 4 / 60}
+    # the overall rate less the comparison group's would give the 4 back
+    assert disclosure.attrition_rates(att) == {"overall": "not shown", "differential": "not shown",
+                                               "programme": "fewer than 10", "comparison": 0.24}
 
 
 CANARIES = {"names": ["Canarina Zebedee-Quill", "Bartholomew Canaryfeather"],

@@ -28,8 +28,9 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from evaluations.intake.privacy import KEY_ENV, SYNTHETIC_KEY, pseudonymise
+from evaluations.intake.values import describe_value, to_numbers
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError
-from evaluations.intake.validate import read_raw, reconcile, validate
+from evaluations.intake.validate import FALSE_WORDS, TRUE_WORDS, read_raw, reconcile, validate
 from evaluations.measures import load_measures
 from evaluations.registry import ManifestError, load_manifest
 
@@ -159,8 +160,9 @@ def test_corrupted_evaluations_fail_cleanly_or_reconcile_exactly(case):
     if used in ("utf-8", "utf-8-sig", "utf-16", "xlsx") and fmt != "naive csv" and header == HEADER:
         clean = (lambda v: ILLEGAL_CHARACTERS_RE.sub("", v).strip()) if fmt == "xlsx" else str.strip
         cells = [rows[r - 2] for r in raw[SOURCE_ROW]]
-        assert raw["wave"].tolist() == [clean(c[WAVE]) for c in cells]
-        assert raw["group"].tolist() == [clean(c[GROUP]) for c in cells]
+        # a cell that fails its type is kept only as its kind and length
+        assert raw["wave"].tolist() == [stored(clean(c[WAVE]), clean(c[WAVE]) in ("before", "after")) for c in cells]
+        assert raw["group"].tolist() == [stored(clean(c[GROUP]), is_treatment(clean(c[GROUP]))) for c in cells]
         ids = pd.Series([clean(c[0]) for c in cells], index=raw.index)
         expected = pseudonymise(ids, SYNTHETIC_KEY.encode(), ID).where(ids != "", "")
         assert raw["person"].tolist() == expected.tolist()
@@ -168,6 +170,16 @@ def test_corrupted_evaluations_fail_cleanly_or_reconcile_exactly(case):
     assert set(valid["wave"]) <= {"before", "after"} and set(valid["group"]) <= {0.0, 1.0}
     assert valid["mixing"].dropna().isin([1, 2, 3, 4, 5]).all()
     assert valid["age"].between(16, 90).all() and np.isfinite(valid["age"]).all()
+
+
+def stored(value: str, valid: bool) -> str:
+    """What raw_survey keeps of a cell: the value when it is valid for its column, else its description."""
+    return value if valid or value == "" else describe_value(value)
+
+
+def is_treatment(value: str) -> bool:
+    number = to_numbers(pd.Series([value]))[0]
+    return value.lower() in TRUE_WORDS | FALSE_WORDS or (not value.startswith("=") and number in (0, 1))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -131,3 +131,6 @@ def test_content_hash_changes_only_with_manifest_or_data(tmp_path):
     with open(folder / "pupil_survey.sav", "ab") as fh:
         fh.write(b"\0")
     assert content_hash(folder) != before
+    with_data = content_hash(folder)
+    (folder / "registration.json").write_text("{}")  # the rating checks it on every run, so it re-runs
+    assert content_hash(folder) != with_data

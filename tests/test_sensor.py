@@ -6,12 +6,13 @@ import shutil
 from dagster import DagsterInstance, build_sensor_context
 
 from orchestration.partitions import evaluation_partitions
-from orchestration.resources import RegistryResource
+from orchestration.resources import JsonIOManager, RegistryResource
 from orchestration.sensors import registry_sensor
 
 
-def tick(instance, registry, cursor):
-    context = build_sensor_context(instance=instance, cursor=cursor, resources={"registry": RegistryResource(path=str(registry))})
+def tick(instance, registry, cursor, documents="/nonexistent"):
+    context = build_sensor_context(instance=instance, cursor=cursor, resources={
+        "registry": RegistryResource(path=str(registry)), "json_io_manager": JsonIOManager(base_dir=str(documents))})
     result = registry_sensor(context)
     for request in result.dynamic_partitions_requests:  # the daemon applies these; do the same here
         if type(request).__name__ == "AddDynamicPartitionsRequest":
@@ -40,3 +41,22 @@ def test_sensor_adds_partitions_and_reruns_only_what_changed(registry):
     fourth = tick(instance, registry, third.cursor)
     assert [r.job_name for r in fourth.run_requests] == ["book_job"]  # the withdrawn page leaves the book
     assert "school-linking-2024" not in instance.get_dynamic_partitions(evaluation_partitions.name)
+
+
+def test_sensor_reruns_an_evaluation_whose_record_is_damaged_once_per_damage(registry, tmp_path):
+    instance, documents = DagsterInstance.ephemeral(), tmp_path / "documents"
+    record = documents / "evidence_record" / "town-exchange-2023.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"id": "town-exchange-2023"}')
+    first = tick(instance, registry, None, documents)
+    assert tick(instance, registry, first.cursor, documents).run_requests == []  # readable: nothing to do
+
+    record.write_text('{"id": "town-exch')  # what a crash mid-write would leave
+    damaged = tick(instance, registry, first.cursor, documents)
+    assert [(r.partition_key, r.job_name) for r in damaged.run_requests] == [("town-exchange-2023", "evaluation_job")]
+    key = damaged.run_requests[0].run_key
+    assert key.startswith("town-exchange-2023:") and ":damaged:" in key
+    assert tick(instance, registry, damaged.cursor, documents).run_requests[0].run_key == key  # same damage, same key
+
+    record.write_text("[]")  # another damage (JSON, but not a record): another key
+    assert tick(instance, registry, damaged.cursor, documents).run_requests[0].run_key != key

@@ -82,6 +82,9 @@ def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataF
     refuted = refutations(samples, manifest)
     heterogeneity = tests[tests["kind"] == "heterogeneity_test"]
     checks = tests[tests["kind"] == "heterogeneity_check"]
+    # The max |SMD| here uses every variable, small groups included: it feeds the rating, a judgement
+    # that is not itself a published statistic. The record publishes its own max over the rows that
+    # pass disclosure control (records.build_record). Rows carry n per group for that decision.
     return {
         "balance": balance.to_dict(orient="records"),
         "max_abs_smd_covariates": _max_abs(balance[balance["variable"].isin(d.covariates)]["smd"]),

@@ -85,6 +85,14 @@ def safe_histogram(ps_treated: np.ndarray, ps_comparison: np.ndarray, bins: int 
     }
 
 
+def _share(part: int, whole: int, rule: float) -> str:
+    """A published share times the published n is a count: give the exact share only when both the
+    people counted and the rest are publishable, else only that it passed the rule."""
+    if disclosure.enough(part, whole - part):
+        return f"{part / whole:.0%}"
+    return f"more than {rule:.0%}"
+
+
 def overlap(df: pd.DataFrame, covariates: list[str], treatment: str = "treated") -> dict:
     """Propensity-score overlap of a one-row-per-person table (treated, covariates)."""
     ps = propensity_scores(df, covariates, treatment)
@@ -100,11 +108,12 @@ def overlap(df: pd.DataFrame, covariates: list[str], treatment: str = "treated")
     share_trim = trim_t / n_t if n_t else float("nan")
     reasons = []
     if share_out > OUTSIDE_SUPPORT_SHARE:
-        reasons.append(f"{share_out:.0%} of participants had a higher or lower chance of taking part than any "
-                       "comparison person, so no one comparable could stand in for them")
+        reasons.append(f"{_share(out_t, n_t, OUTSIDE_SUPPORT_SHARE)} of participants had a higher or lower chance "
+                       "of taking part than any comparison person, so no one comparable could stand in for them")
     if share_trim > CRUMP_SHARE:
-        reasons.append(f"{share_trim:.0%} of participants had an estimated chance of taking part below "
-                       f"{lo:.0%} or above {hi:.0%} (Crump et al. 2009), where comparisons rest on very few people")
+        reasons.append(f"{_share(trim_t, n_t, CRUMP_SHARE)} of participants had an estimated chance of taking part "
+                       f"below {lo:.0%} or above {hi:.0%} (Crump et al. 2009), where comparisons rest on very few "
+                       "people")
     return {
         "covariates": [c for c in covariates if df[c].nunique() > 1],
         "histogram": safe_histogram(pt, pc),

@@ -11,12 +11,19 @@ from dataclasses import dataclass, field
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # offline: no usage statistics
 
-import great_expectations as gx  # noqa: E402
 import pandas as pd  # noqa: E402
-from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 
 from evaluations.measures import Measure  # noqa: E402
 from evaluations.registry import Manifest  # noqa: E402
+
+
+def _gx():
+    """Great Expectations, imported when a contract is first built, not with this module: the
+    import takes seconds, and a file refused as it is read (beyond the intake limits, not a
+    spreadsheet) is refused by `commonground check` without ever needing it."""
+    import great_expectations
+
+    return great_expectations
 
 
 @dataclass(frozen=True)
@@ -37,14 +44,13 @@ class ContractOutcome:
     passed: bool
     structural: bool
     reason: str
-    failing_index: list = field(default_factory=list)
-    unexpected_values: list = field(default_factory=list)
+    failing_index: list = field(default_factory=list)  # row positions only: never the failing values
 
 
 def row_level_suite(manifest: Manifest, measures: dict[str, Measure]) -> list[Expectation]:
     """Expectations checked row by row on the coerced table (missing values are allowed here)."""
     d = manifest.design
-    E = gx.expectations
+    E = _gx().expectations
     rules = [
         Expectation("treatment_is_0_or_1", d.treatment, E.ExpectColumnValuesToBeInSet(column=d.treatment, value_set=[0, 1]),
                     f"'{d.treatment}' must be 1 (took part) or 0 (comparison)"),
@@ -79,7 +85,7 @@ def row_level_suite(manifest: Manifest, measures: dict[str, Measure]) -> list[Ex
 def structural_suite(manifest: Manifest) -> list[Expectation]:
     """Expectations on the whole table: failing any stops this evaluation (and only this one)."""
     d = manifest.design
-    E = gx.expectations
+    E = _gx().expectations
     required = list(dict.fromkeys(d.design_columns + [o.column for o in manifest.outcomes]))
     rules = [Expectation(f"column_{c}_exists", c, E.ExpectColumnToExist(column=c),
                          f"column '{c}' named in evaluation.yaml is not in the data", structural=True)
@@ -105,6 +111,9 @@ def run_suite(df: pd.DataFrame, rules: list[Expectation]) -> list[ContractOutcom
     active = [r for r in rules if _domain(r) in (("(columns)",), ("(table)",)) or set(_domain(r)) <= present]
     if not active:
         return []
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    gx = _gx()
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
     batches = (context.data_sources.add_pandas("intake").add_dataframe_asset("survey")
@@ -133,7 +142,7 @@ def run_suite(df: pd.DataFrame, rules: list[Expectation]) -> list[ContractOutcom
         result = res.result or {}
         outcomes.append(ContractOutcome(
             rule.name, rule.column, bool(res.success), rule.structural, rule.reason,
-            list(result.get("unexpected_index_list") or []), list(result.get("unexpected_list") or [])[:5]))
+            list(result.get("unexpected_index_list") or [])))
     return outcomes
 
 

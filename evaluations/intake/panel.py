@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evaluations.intake.values import describe_value
 from evaluations.measures import Measure
 from evaluations.registry import Manifest
 
@@ -30,7 +31,7 @@ def build_panel(valid: pd.DataFrame, manifest: Manifest, measures: dict[str, Mea
         unknown = ~start.str.lower().isin(NEVER) & ~start.isin(period)
         if unknown.any():
             # validated upstream by the contract; a guard so a bad label never becomes "never treated"
-            raise ValueError(f"'{d.first_treated}' holds {start[unknown].iloc[0]!r}, not a wave label")
+            raise ValueError(f"'{d.first_treated}' holds {describe_value(start[unknown].iloc[0])}, not a wave label")
         panel["first_treated"] = start.map(period).fillna(0).astype(int)
     if d.cluster:
         panel["cluster"] = valid[d.cluster].astype(str)

@@ -4,6 +4,7 @@ Columns are screened by name and by content before anything is stored. A column 
 holds names, emails, phone numbers, full postcodes, dates of birth or free text is refused
 unless the manifest lists it under `drop_columns`; respondent ids are replaced by a keyed
 hash, so the same person links across waves but cannot be traced back without the key.
+A cell that fails its type is never stored or shown, only described (intake/values.py).
 """
 from __future__ import annotations
 

@@ -7,11 +7,19 @@ Excel files (the header is row 1), the case number for SPSS and Stata files.
 
 Spreadsheet formulas are read as the formula text ("=1+1"), never evaluated and never
 replaced by the value Excel last cached, so a formula cell is set aside with its reason.
+
+A file beyond the published limits below is refused before it is parsed: the sizes are
+read from the file's own structure (a workbook's zip directory and a streaming count of its
+sheets' cells, a CSV's records as the csv module meets them, an SPSS/Stata file's header),
+so a small file that would expand to millions of cells costs seconds and little memory.
 """
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +30,18 @@ from evaluations.registry import DataFile, Manifest
 
 SOURCE_FILE = "_source_file"
 SOURCE_ROW = "_source_row"
+# ---- Published intake limits (README, "Registering an evaluation"); every refusal quotes its limit.
 MAX_FILE_BYTES = 2 * 1024**3
+# A CSV is read whole into memory (bytes, then text) before its cells are counted: cap what that costs.
+MAX_CSV_BYTES = 512 * 1024**2
+MAX_COLUMNS = 1_000  # columns in any file: a survey has tens, a thousand is already generous
+MAX_CELLS = 20_000_000  # cells (rows x columns) of a CSV, SPSS or Stata file: a million rows x 20 columns
+# Excel is read cell by cell (openpyxl), so workbooks get a tenth of that; larger data goes in as CSV.
+MAX_XLSX_CELLS = 2_000_000
+MAX_XLSX_UNZIPPED_BYTES = 200 * 1024**2  # a workbook's parts, unzipped, as its zip directory declares
+# Real workbooks compress 5-30 times; far more is a zip bomb (a tiny file unpacking to gigabytes).
+MAX_COMPRESSION_RATIO = 100
+COMPRESSION_CHECKED_FROM = 1024**2  # tiny parts compress extremely well and cost nothing: judge only big ones
 # The most characters a spreadsheet cell holds (Excel's limit): a longer CSV cell is not a survey answer.
 MAX_CELL_CHARS = 32_767
 DELIMITERS = [",", ";", "\t", "|"]
@@ -89,14 +108,26 @@ def _delimiter(header_line: str) -> str:
 
 
 def _record_lengths(text: str, delimiter: str, name: str) -> np.ndarray:
-    """Cells per record (a spreadsheet row), checking quotes and cell sizes; the record number is the row."""
+    """Cells per record (a spreadsheet row), checking quotes and cell sizes; the record number is the row.
+
+    The column and cell limits are checked record by record, so a file beyond them is refused
+    before pandas builds anything.
+    """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     lengths: list[int] = []
     add = lengths.append
+    cells = 0
     previous = csv.field_size_limit(MAX_CELL_CHARS)
     try:
         for record in reader:
-            add(len(record))
+            n = len(record)
+            add(n)
+            cells += n
+            if n > MAX_COLUMNS:
+                raise _too_many_columns(name, n, row=len(lengths))
+            if cells > MAX_CELLS:
+                raise _too_many_cells(name, MAX_CELLS, f"more than {MAX_CELLS:,} cells by this row", SPLIT,
+                                      row=len(lengths))
     except csv.Error as e:
         row = len(lengths) + 1
         message = str(e)
@@ -189,10 +220,177 @@ def _blank_rows(df: pd.DataFrame) -> np.ndarray:
     return blank
 
 
+def _too_many_columns(file: str, found: int, row: int | None = None) -> IntakeError:
+    return IntakeError(file, f"{'this row has' if row else 'the file has'} {found:,} columns, above the intake "
+                             f"limit of {MAX_COLUMNS:,} columns",
+                       "keep only the columns evaluation.yaml names (and the survey's own), one column per question",
+                       row=row)
+
+
+SPLIT = "split it into several files (for example one per wave) and list each one under files"
+
+
+def _too_many_cells(file: str, limit: int, found: str, fix: str, row: int | None = None) -> IntakeError:
+    return IntakeError(file, f"the file holds {found}, above the intake limit of {limit:,} cells", fix, row=row)
+
+
 # ----------------------------------------------------------------------------------- Excel
+
+AS_CSV = ("save the sheet as CSV (in Excel: File, Save As, 'CSV UTF-8'), which is read up to "
+          f"{MAX_CELLS:,} cells, and name the .csv in files.path; or split it into several files")
+_TAG_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?")  # an element, with or without a namespace prefix
+_CELL = re.compile(_TAG_START.pattern + rb"c[\s/>]")
+_ROW = re.compile(_TAG_START.pattern + rb"row[\s/>]")
+_SHARED_STRING = re.compile(_TAG_START.pattern + rb"si[\s/>]")
+_DIMENSION = re.compile(_TAG_START.pattern + rb"dimension\s[^>]*?ref\s*=\s*[\"']([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?")
+LONGEST_TAG = 1024**2  # no real sheet has an element this long; a longer one is refused, not buffered
+
+
+def _letters(n: int) -> str:
+    """1 -> A, 27 -> AA: the column letters a spreadsheet shows."""
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _above(limit: str, digits: bool) -> str:
+    """A regex for the numbers (or column letters, A=1 .. Z=26, AA=27 ...) that count higher than `limit`.
+
+    Both orders are by length first, then alphabetically, so a longer string is higher and a
+    string of the same length is higher where it first differs.
+    """
+    alphabet = "0123456789" if digits else "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    first = "[1-9]" if digits else "[A-Z]"
+    every = "[0-9]" if digits else "[A-Z]"
+    options = [f"{first}{every}{{{len(limit)},}}"]
+    for i, ch in enumerate(limit):
+        higher = alphabet[alphabet.index(ch) + 1:]
+        if higher:
+            options.append(f"{limit[:i]}[{higher[0]}-{higher[-1]}]{every}{{{len(limit) - i - 1}}}")
+    return "(?:" + "|".join(options) + ")"
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+@functools.lru_cache(maxsize=4)
+def _beyond(max_columns: int, max_rows: int) -> tuple[re.Pattern, re.Pattern]:
+    """A cell reference right of the column limit (r="ALM7"), a row number below the row limit (r="2000001")."""
+    wide = re.compile(rb"\sr\s*=\s*[\"']" + _above(_letters(max_columns), digits=False).encode() + rb"[0-9]")
+    far = re.compile(rb"\sr\s*=\s*[\"']0*" + _above(str(max_rows), digits=True).encode() + rb"[\"']")
+    return wide, far
+
+
+def _check_workbook(path: Path, spec: DataFile) -> None:
+    """Refuse a workbook beyond the limits from its zip directory and a streaming count, before openpyxl opens it."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise IntakeError(spec.path, f"this is not a readable .xlsx workbook ({type(e).__name__})",
+                          "open it in Excel and save it again as .xlsx") from None
+    with archive:
+        parts = archive.infolist()
+        unzipped = sum(p.file_size for p in parts)  # zipfile never unpacks more than a part declares
+        if unzipped > MAX_XLSX_UNZIPPED_BYTES:
+            raise IntakeError(spec.path, f"unzipped, the workbook is {_size(unzipped)}, above the intake limit of "
+                                         f"{_size(MAX_XLSX_UNZIPPED_BYTES)} (workbooks are read up to "
+                                         f"{MAX_XLSX_CELLS:,} cells)", AS_CSV)
+        for p in parts:
+            if p.file_size > COMPRESSION_CHECKED_FROM and p.file_size > MAX_COMPRESSION_RATIO * max(p.compress_size, 1):
+                raise IntakeError(spec.path, f"a part of the workbook ({p.filename}) unzips from "
+                                             f"{_size(p.compress_size)} to {_size(p.file_size)}, more than "
+                                             f"{MAX_COMPRESSION_RATIO} times its size; no real workbook compresses "
+                                             "like that (it is a zip bomb)",
+                                  "open the original in Excel and save it again as .xlsx, or export it as CSV")
+        for p in parts:
+            name = p.filename.lower()
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                _count_sheet(archive, p, spec)
+            elif name.endswith("sharedstrings.xml"):
+                n = _count(archive, p, spec, {_SHARED_STRING: MAX_XLSX_CELLS})[_SHARED_STRING]
+                if n > MAX_XLSX_CELLS:
+                    raise _too_many_cells(spec.path, MAX_XLSX_CELLS, f"more than {MAX_XLSX_CELLS:,} different texts",
+                                          AS_CSV)
+
+
+def _count_sheet(archive: zipfile.ZipFile, part: zipfile.ZipInfo, spec: DataFile) -> None:
+    def first(chunk: bytes) -> None:  # the size the sheet declares, when it does
+        m = _DIMENSION.search(chunk)
+        if m and m.group(3):
+            columns = _column_number(m.group(3).decode()) - _column_number(m.group(1).decode()) + 1
+            rows = int(m.group(4)) - int(m.group(2)) + 1
+            if columns > MAX_COLUMNS:
+                raise _too_many_columns(spec.path, columns)
+            if columns * rows > MAX_XLSX_CELLS:
+                raise _too_many_cells(spec.path, MAX_XLSX_CELLS, f"{rows:,} rows x {columns:,} columns = "
+                                                                 f"{rows * columns:,} cells in one sheet", AS_CSV)
+
+    wide, far = _beyond(MAX_COLUMNS, MAX_XLSX_CELLS)  # a row beyond the cell limit makes a table beyond it
+
+    def each(chunk: bytes) -> None:
+        if wide.search(chunk):
+            raise IntakeError(spec.path, f"a sheet has cells right of column {_letters(MAX_COLUMNS)}, above the intake "
+                                         f"limit of {MAX_COLUMNS:,} columns",
+                              "keep only the columns evaluation.yaml names (and the survey's own), one column per "
+                              "question")
+        if far.search(chunk):
+            raise _too_many_cells(spec.path, MAX_XLSX_CELLS, f"a row numbered beyond {MAX_XLSX_CELLS:,}", AS_CSV)
+
+    counts = _count(archive, part, spec, {_CELL: MAX_XLSX_CELLS, _ROW: MAX_XLSX_CELLS}, first, each)
+    if counts[_CELL] > MAX_XLSX_CELLS:
+        raise _too_many_cells(spec.path, MAX_XLSX_CELLS, f"more than {MAX_XLSX_CELLS:,} cells in one sheet", AS_CSV)
+    if counts[_ROW] > MAX_XLSX_CELLS:
+        raise _too_many_cells(spec.path, MAX_XLSX_CELLS, f"more than {MAX_XLSX_CELLS:,} rows in one sheet", AS_CSV)
+
+
+def _count(archive: zipfile.ZipFile, part: zipfile.ZipInfo, spec: DataFile, limits: dict, first=None, each=None,
+           chunk_size: int = 1024**2) -> dict:
+    """Stream one part, counting each pattern's matches; stop as soon as a count passes its limit.
+
+    The text is cut at the last '<' of each chunk so that no element is split between two
+    chunks (attribute values hold no '<'); regex.subn counts without making a match object.
+    """
+    counts = dict.fromkeys(limits, 0)
+    carry = b""
+    try:
+        with archive.open(part) as stream:
+            while True:
+                chunk = stream.read(chunk_size)
+                data = carry + chunk
+                cut = data.rfind(b"<") if chunk else len(data)
+                if cut < 0:
+                    cut = len(data)
+                whole, carry = data[:cut], data[cut:]
+                if len(carry) > LONGEST_TAG:
+                    raise IntakeError(spec.path, f"the workbook part {part.filename} holds an element longer than "
+                                                 f"{_size(LONGEST_TAG)}, which no spreadsheet writes",
+                                      "open the original in Excel and save it again as .xlsx")
+                if first is not None:
+                    first(whole)
+                    first = None
+                if each is not None:
+                    each(whole)
+                for pattern, limit in limits.items():
+                    counts[pattern] += pattern.subn(b"", whole)[1]
+                    if counts[pattern] > limit:
+                        return counts
+                if not chunk:
+                    return counts
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, NotImplementedError) as e:
+        raise IntakeError(spec.path, f"this is not a readable .xlsx workbook ({type(e).__name__})",
+                          "open it in Excel and save it again as .xlsx") from None
+
 
 def _read_xlsx(path: Path, spec: DataFile) -> pd.DataFrame:
     import openpyxl
+
+    _check_workbook(path, spec)
 
     try:
         # data_only=False: a formula cell reads as its formula text, never as a computed or cached value
@@ -208,7 +406,9 @@ def _read_xlsx(path: Path, spec: DataFile) -> pd.DataFrame:
         ws = book[sheet]
         ws.reset_dimensions()  # do not trust the stored sheet size: read every row that is there
         try:
-            rows = [tuple(_formula_text(v) for v in r) for r in ws.iter_rows(values_only=True)]
+            rows = _sheet_rows(ws, spec)
+        except IntakeError:
+            raise
         except Exception as e:
             raise IntakeError(spec.path, f"the sheet {sheet!r} could not be read ({type(e).__name__})",
                               "open it in Excel and save it again as .xlsx") from None
@@ -225,6 +425,24 @@ def _read_xlsx(path: Path, spec: DataFile) -> pd.DataFrame:
     return _with_rows(body, header, _blank_rows(body), spec)
 
 
+def _sheet_rows(ws, spec: DataFile) -> list[tuple]:
+    """The sheet's rows, refusing it as soon as its grid (rows x widest row) passes the cell limit.
+
+    The pre-count bounds the cells a sheet has; this bounds the empty cells and rows openpyxl
+    fills in between them, which become cells of the table too.
+    """
+    rows, width = [], 0
+    for r in ws.iter_rows(values_only=True):
+        rows.append(tuple(_formula_text(v) for v in r))
+        width = max(width, len(r))
+        if width > MAX_COLUMNS:
+            raise _too_many_columns(spec.path, width, row=len(rows))
+        if width * len(rows) > MAX_XLSX_CELLS:
+            raise _too_many_cells(spec.path, MAX_XLSX_CELLS, f"{len(rows):,} rows x {width:,} columns by this row",
+                                  AS_CSV, row=len(rows))
+    return rows
+
+
 def _formula_text(v):
     # array and data-table formulas are objects holding their text
     if v is not None and not isinstance(v, (str, int, float, bool)) and hasattr(v, "text"):
@@ -237,7 +455,21 @@ def _formula_text(v):
 def _read_stat(path: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
     reader = pyreadstat.read_sav if spec.format == "sav" else pyreadstat.read_dta
     try:
-        df, meta = reader(str(path), apply_value_formats=False, user_missing=True)
+        # the header says how big the data are: refuse before reading a single case
+        _, meta = reader(str(path), metadataonly=True)
+        columns, rows = len(meta.column_names), meta.number_rows
+        if columns > MAX_COLUMNS:
+            raise _too_many_columns(spec.path, columns)
+        if rows is not None and rows * columns > MAX_CELLS:
+            raise _too_many_cells(spec.path, MAX_CELLS, f"{rows:,} cases x {columns:,} variables = "
+                                                        f"{rows * columns:,} cells", SPLIT)
+        # a file that does not record its number of cases is read only as far as the limit
+        cap = MAX_CELLS // max(columns, 1) + 1
+        df, meta = reader(str(path), apply_value_formats=False, user_missing=True, row_limit=cap)
+        if len(df) >= cap:
+            raise _too_many_cells(spec.path, MAX_CELLS, f"more than {MAX_CELLS:,} cells", SPLIT)
+    except IntakeError:
+        raise
     except Exception as e:  # pyreadstat raises ReadstatError and others for corrupt files
         raise IntakeError(spec.path, f"this is not a readable .{spec.format} file ({str(e).strip() or type(e).__name__})",
                           f"save it again from SPSS/Stata as .{spec.format}") from None
@@ -306,15 +538,6 @@ def _column_names(df: pd.DataFrame, spec: DataFile) -> pd.DataFrame:
     return df
 
 
-def _letters(n: int) -> str:
-    """1 -> A, 27 -> AA: the column letters a spreadsheet shows."""
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 def read_file(folder: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
     """One data file as text columns (renamed per the manifest), plus its name and row numbers."""
     path = (Path(folder) / spec.path).resolve()
@@ -325,12 +548,12 @@ def read_file(folder: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
         raise IntakeError(spec.path, "the file named in evaluation.yaml is not there",
                           f"copy it into {folder} or correct files.path")
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        shown, limit = (_size(size), _size(MAX_FILE_BYTES))
+    most = min(MAX_FILE_BYTES, MAX_CSV_BYTES) if spec.format == "csv" else MAX_FILE_BYTES
+    if size > most:
+        shown, limit = (_size(size), _size(most))
         if shown == limit:  # close to the limit: say it in bytes
-            shown, limit = f"{size:,} bytes", f"{MAX_FILE_BYTES:,} bytes"
-        raise IntakeError(spec.path, f"the file is {shown}, above the intake limit of {limit}",
-                          "split it into several files (for example one per wave) and list each one under files")
+            shown, limit = f"{size:,} bytes", f"{most:,} bytes"
+        raise IntakeError(spec.path, f"the file is {shown}, above the intake limit of {limit}", SPLIT)
     if size == 0:
         raise IntakeError(spec.path, "the file is empty", "send the file with its header row and data")
     if spec.format == "csv":

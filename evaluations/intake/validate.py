@@ -8,7 +8,6 @@ answers) and never row by row in Python, so intake stays fast at scale.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -19,6 +18,7 @@ import pandas as pd
 from evaluations.intake.contracts import ContractOutcome, row_level_suite, run_suite, structural_suite
 from evaluations.intake.panel import NEVER
 from evaluations.intake.privacy import pseudonym_key, pseudonymise, screen_columns
+from evaluations.intake.values import describe_value, describe_values, to_numbers, value_kinds
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, read_file, to_long
 from evaluations.measures import Measure
 from evaluations.registry import Manifest
@@ -27,9 +27,6 @@ MIN_UNITS_PER_GROUP = 10
 TRUE_WORDS = {"1", "yes", "y", "true", "t", "treated", "treatment", "participant", "took part"}
 FALSE_WORDS = {"0", "no", "n", "false", "f", "comparison", "control", "did not take part"}
 QUARANTINE_COLUMNS = [SOURCE_FILE, SOURCE_ROW, "unit", "wave", "check", "column", "value", "reason"]
-MAX_SHOWN_VALUE = 200  # characters of a bad value kept in the quarantine table
-# Characters nobody types into a survey answer (tab, newline and carriage return are allowed).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class StructuralError(IntakeError):
@@ -100,11 +97,60 @@ def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
     for col in declared:
         if col in raw.columns:
             raw[col] = _stripped(raw[col])
+    raw = _describe_bad_cells(raw, manifest)
     unit = manifest.design.unit_id
     if unit in raw.columns:
         ids = raw[unit]
         raw[unit] = pseudonymise(ids, key, manifest.id).where(ids != "", "")
     return raw
+
+
+def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
+    """Every declared cell that fails its type is replaced by its description ("text, 21 characters").
+
+    A cell that is not what its column holds (words in a number column, an unknown wave, a
+    formula) may be anything a person typed, including who they are. raw_survey is stored
+    in the warehouse and shown in Dagster, so it keeps every row (rows read = rows analysed +
+    rows quarantined still adds up) but such a cell only as its kind and length; validation
+    sets the row aside from the description alone. Valid cells (numbers, missing-value
+    codes, known wave labels and treatment words) are not personal and stay as they are.
+    Respondent ids are left to the keyed hash, which keeps them linkable and unreadable.
+    """
+    d = manifest.design
+    numeric = set(d.covariates) | {o.column for o in manifest.outcomes}
+    missing_texts = _missing_texts(manifest.missing_codes)
+    numeric_codes = [float(c) for c in manifest.missing_codes if _is_number(c)]
+    for col in declared_columns(manifest):
+        if col not in raw.columns or col == d.unit_id:
+            continue
+        codes, u = _distinct(raw[col])
+        text = u.to_numpy(dtype=object)
+        kinds = value_kinds(u)
+        blank = kinds == "empty"
+        lower = u.str.lower()
+        bad = np.isin(kinds, ["formula", "text with a control character"])
+        if col in numeric:
+            number = to_numbers(u.where(kinds == "number"))
+            code = lower.isin(missing_texts).to_numpy(dtype=bool) | np.isin(number, numeric_codes)
+            bad |= ~blank & ~code & (kinds != "number")
+        if col == d.treatment:
+            bad |= ~blank & ~_treatment_codes(u).notna().to_numpy()
+        elif col == d.wave:
+            bad |= ~blank & ~u.isin(d.wave_labels).to_numpy(dtype=bool)
+        elif col == d.first_treated:
+            bad |= ~u.isin(d.wave_labels).to_numpy(dtype=bool) & ~lower.isin(NEVER).to_numpy(dtype=bool)
+        if bad.any():
+            text = np.where(bad, describe_values(u), text)
+            raw[col] = pd.Series(text[codes], index=raw.index, dtype=object)
+    return raw
+
+
+def _treatment_codes(u: pd.Series) -> pd.Series:
+    """1.0 for a took-part word or 1, 0.0 for a comparison word or 0, NaN for anything else."""
+    lower = u.str.lower()
+    number = pd.Series(to_numbers(u.where(~u.str.startswith("="))))
+    return pd.Series(np.where(lower.isin(TRUE_WORDS) | (number == 1), 1.0,
+                              np.where(lower.isin(FALSE_WORDS) | (number == 0), 0.0, np.nan)), index=u.index)
 
 
 def _missing_texts(codes: list) -> set[str]:
@@ -131,10 +177,6 @@ def _is_number(code) -> bool:
         return False
 
 
-def _show(value: str) -> str:
-    return repr(value[:40] + ("…" if len(value) > 40 else ""))
-
-
 class _Quarantine:
     """Rows set aside so far, in the order the problems were found (a row keeps its first reason)."""
 
@@ -158,7 +200,8 @@ class _Quarantine:
             return
         row_codes = codes[rows]
         u = np.unique(row_codes)
-        texts = {c: str(uniques.iloc[c]) for c in u}
+        described = describe_values(uniques.iloc[u])  # never the value itself
+        texts = dict(zip(u, described))
         reasons = {c: reason(texts[c]) for c in u}
         self.add(rows, check, column, [texts[c] for c in row_codes], [reasons[c] for c in row_codes])
 
@@ -188,18 +231,21 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.D
             continue
         codes, u = _distinct(raw[col])
         used = np.bincount(codes, minlength=len(u)) > 0  # distinct values some row holds
-        formula = u.str.startswith("=").to_numpy(dtype=bool)
-        control = u.str.contains(CONTROL_CHARACTERS).to_numpy(dtype=bool) & ~formula
+        # read_raw has replaced a bad cell by its description; describing again also covers raw text.
+        # Respondent ids are keyed hashes by now: nothing to classify, and the column with most values.
+        kinds = value_kinds(u) if col != d.unit_id else np.full(len(u), "text", dtype=object)
+        formula = kinds == "formula"
+        control = kinds == "text with a control character"
         q.add_distinct(formula[codes], codes, u, "formula_cell", col,
-                       lambda v: f"'{col}' holds the spreadsheet formula {_show(v)}; formulas are never "
+                       lambda v: f"'{col}' holds a spreadsheet formula ({v}); formulas are never "
                                  "evaluated: type the value itself (in Excel: Copy, then Paste Special, Values)")
         q.add_distinct(control[codes], codes, u, "control_characters", col,
-                       lambda v: f"'{col}' holds {_show(v)}, with a control character nobody types; "
+                       lambda v: f"'{col}' holds {v}, with a control character nobody types; "
                                  "retype the value")
         plain = ~formula & ~control
         if col in numeric:
             blank = (u == "").to_numpy(dtype=bool)
-            values = pd.Series(np.asarray(pd.to_numeric(u.where(plain & ~blank), errors="coerce"), dtype=float))
+            values = pd.Series(to_numbers(u.where(plain & ~blank)))
             values[~np.isfinite(values.to_numpy())] = np.nan  # "inf" and "nan" are not answers
             # a missing-value code given as text ("Don't know") or as any spelling of its number (-9, -9.0)
             is_code = (u.str.lower().isin(missing_texts).to_numpy(dtype=bool)
@@ -212,23 +258,20 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.D
             values[is_missing] = np.nan
             not_number = values.isna().to_numpy() & ~is_missing & plain
             q.add_distinct(not_number[codes], codes, u, f"{col}_is_a_number", col,
-                           lambda v: f"'{col}' holds {_show(v)}, which is not a number or a missing-value code")
+                           lambda v: f"'{col}' holds {v}, which is not a number or a missing-value code")
             columns[col] = values.to_numpy(dtype=float)[codes]
         elif (u.to_numpy()[used] == "").all():
             empty_columns.append(col)
         if col == d.treatment:
-            lower = u.str.lower()
-            number = pd.Series(np.asarray(pd.to_numeric(u.where(plain), errors="coerce"), dtype=float))
-            coded = np.where(lower.isin(TRUE_WORDS) | (number == 1), 1.0,
-                             np.where(lower.isin(FALSE_WORDS) | (number == 0), 0.0, np.nan))
+            coded = np.where(plain, _treatment_codes(u).to_numpy(), np.nan)
             unknown = np.isnan(coded) & (u != "").to_numpy(dtype=bool) & plain
             q.add_distinct(unknown[codes], codes, u, "treatment_is_0_or_1", col,
-                           lambda v: f"'{col}' holds {_show(v)}; use 1/yes for took part, 0/no for comparison")
+                           lambda v: f"'{col}' holds {v}; use 1/yes for took part, 0/no for comparison")
             columns[col] = np.asarray(coded, dtype=float)[codes]
         elif col == d.first_treated:
             known = u.isin(d.wave_labels).to_numpy(dtype=bool) | u.str.lower().isin(NEVER).to_numpy(dtype=bool)
             q.add_distinct((~known & plain)[codes], codes, u, "first_treated_is_a_wave", col,
-                           lambda v: f"'{col}' holds {_show(v)}, which is not a wave label in evaluation.yaml "
+                           lambda v: f"'{col}' holds {v}, which is not a wave label in evaluation.yaml "
                                      f"({', '.join(d.wave_labels)}); leave it empty for a site that never started")
     for col in (d.unit_id, d.wave):
         if col in columns:
@@ -249,8 +292,12 @@ def _structural_problems(raw: pd.DataFrame, manifest: Manifest) -> list[str]:
         if o.passed:
             continue
         if o.failing_index:
+            # distinct values, shown only as their kind and length (read_raw has described them)
             rows = raw.loc[o.failing_index].drop_duplicates(subset=[o.column]).head(3)
-            shown = ", ".join(f"{v!r} ({f} row {r})" for v, f, r in zip(rows[o.column], rows[SOURCE_FILE], rows[SOURCE_ROW]))
+            shown = ", ".join(f"{describe_value(v)} ({f} row {r})"
+                              for v, f, r in zip(rows[o.column], rows[SOURCE_FILE], rows[SOURCE_ROW]))
+            more = len(o.failing_index) - len(rows)
+            shown += f" and {more} more row{'s' if more != 1 else ''}" if more else ""
             problems.append(f"{o.reason}: found {shown}; use exactly the labels in evaluation.yaml "
                             f"or correct design.waves / baseline / follow_up")
         else:
@@ -379,7 +426,9 @@ def _quarantine_table(df: pd.DataFrame, q: _Quarantine, manifest: Manifest) -> p
     pos = bad["position"].to_numpy()
     unit = df[d.unit_id].to_numpy()[pos]
     wave = df[d.wave].to_numpy()[pos]
-    value = bad["value"].astype(object).where(bad["value"].notna(), "").astype(str).str.slice(0, MAX_SHOWN_VALUE)
+    # a cell's kind and length, never its content (a value that fails its type may be anything typed)
+    has_column = bad["column"].to_numpy(dtype=object) != ""
+    value = pd.Series(np.where(has_column, describe_values(bad["value"]), ""), dtype=object)
     table = pd.DataFrame({
         SOURCE_FILE: df[SOURCE_FILE].to_numpy()[pos],
         SOURCE_ROW: df[SOURCE_ROW].to_numpy()[pos].astype(np.int64),

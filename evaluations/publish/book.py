@@ -1,19 +1,35 @@
-"""Write the library pages and build the Jupyter Book (1.x, Sphinx: builds offline)."""
+"""Write the evaluation and library pages and build the Jupyter Book (1.x, Sphinx: builds offline).
+
+One evaluation cannot take the book down: an evaluation whose page cannot be written or
+built is replaced by a short "not published" page giving the reason, and the rest of the
+book is built and published. Every file is written atomically, and one lock file keeps two
+runs (two `commonground run`s, or the Dagster daemon and a user) from writing or building
+the book at the same time.
+"""
 from __future__ import annotations
 
+import io
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
+from evaluations.files import write_text_atomic
 from evaluations.measures import load_measures
 from evaluations.publish.library import gap_map_page, measure_page, measures_index, toolkit_page
-from evaluations.publish.pages import evaluation_page
+from evaluations.publish.pages import evaluation_page, unpublished_page
+from evaluations.publish.text import cell, neutralise
 from evaluations.records import estimates_csv
-from evaluations.registry import REPO_ROOT
+from evaluations.registry import REPO_ROOT, SLUG
 
 BOOK_DIR = REPO_ROOT / "book"
+LOCK_TIMEOUT_SECONDS = 30 * 60  # a full build of a large library takes minutes; a held lock longer than this is stuck
+MAX_BUILD_ATTEMPTS = 5  # each failed attempt sets aside at least one evaluation page
 
 
 class BookBuildError(Exception):
@@ -24,30 +40,125 @@ def generated_dir(book_dir: Path = BOOK_DIR) -> Path:
     return Path(book_dir) / "generated"
 
 
+def _status_path(book_dir: Path, evaluation_id: str) -> Path:
+    return generated_dir(book_dir) / "status" / f"{evaluation_id}.json"
+
+
+def book_lock(book_dir: Path = BOOK_DIR) -> FileLock:
+    """The lock every writer of the book holds. An OS file lock: a killed process releases it."""
+    path = Path(book_dir) / ".book.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path), timeout=LOCK_TIMEOUT_SECONDS)
+
+
+def _locked(book_dir: Path):
+    lock = book_lock(book_dir)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise BookBuildError(f"another run has been writing the book in {book_dir} for over "
+                             f"{LOCK_TIMEOUT_SECONDS // 60} minutes; wait for it to finish, or stop it, "
+                             "then run again") from None
+    return lock
+
+
 def write_evaluation(record: dict, book_dir: Path = BOOK_DIR) -> Path:
-    """The record (JSON, CSV), its figures and its page under book/generated/."""
+    """The record (JSON, CSV), its figures and its page under book/generated/.
+
+    The downloads are neutralised for spreadsheets (text.cell); the page escapes as it writes.
+    If anything fails, the evaluation gets a "not published" page and the error is raised.
+    """
     gen = generated_dir(book_dir)
     records = gen / "records"
-    records.mkdir(parents=True, exist_ok=True)
-    (records / f"{record['id']}.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    estimates_csv(record).to_csv(records / f"{record['id']}.csv", index=False, lineterminator="\n")
-    return evaluation_page(record, gen / "evaluations", gen / "figures", records)
+    rid = record["id"]
+    with _locked(book_dir):
+        try:
+            write_text_atomic(records / f"{rid}.json",
+                              json.dumps(neutralise(record), indent=2, sort_keys=True) + "\n")
+            table = estimates_csv(record)
+            table.columns = [cell(str(c)) for c in table.columns]
+            buffer = io.StringIO()
+            table.map(cell).to_csv(buffer, index=False, lineterminator="\n")
+            write_text_atomic(records / f"{rid}.csv", buffer.getvalue())
+            page = evaluation_page(record, gen / "evaluations", gen / "figures", records)
+        except Exception:
+            _set_unpublished(book_dir, rid, "its page could not be written; an evaluator can see why in the "
+                                            "Dagster run of this evaluation")
+            raise
+        write_text_atomic(_status_path(book_dir, rid), json.dumps({"published": True}) + "\n")
+    return page
+
+
+def _set_unpublished(book_dir: Path, evaluation_id: str, reason: str) -> None:
+    """Replace an evaluation's page by a notice, and drop its downloads and figures."""
+    if not SLUG.match(evaluation_id):  # ids name files here; registered ids are always slugs
+        raise ValueError(f"not an evaluation id: {evaluation_id!r}")
+    gen = generated_dir(book_dir)
+    for f in list((gen / "records").glob(f"{evaluation_id}.*")) + list((gen / "figures").glob(f"{evaluation_id}-*")):
+        f.unlink(missing_ok=True)
+    unpublished_page(evaluation_id, reason, gen / "evaluations")
+    write_text_atomic(_status_path(book_dir, evaluation_id), json.dumps({"published": False, "reason": reason}) + "\n")
+
+
+def mark_unpublished(evaluation_id: str, reason: str, book_dir: Path = BOOK_DIR) -> None:
+    with _locked(book_dir):
+        _set_unpublished(book_dir, evaluation_id, reason)
+
+
+def unpublished(book_dir: Path = BOOK_DIR) -> dict[str, str]:
+    """Evaluations whose page is a "not published" notice, with the reason."""
+    out = {}
+    for path in sorted((generated_dir(book_dir) / "status").glob("*.json")):
+        try:
+            status = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            status = {"published": False, "reason": "its publishing status was damaged; it is rebuilt on the next run"}
+        if not status.get("published"):
+            out[path.stem] = status.get("reason", "")
+    return out
 
 
 def remove_stale(keep_ids: set[str], book_dir: Path = BOOK_DIR) -> list[str]:
     """Delete pages of evaluations no longer registered, so the book never shows withdrawn results."""
     gen = generated_dir(book_dir)
     removed = []
-    for page in sorted((gen / "evaluations").glob("*.md")):
-        if page.stem not in keep_ids:
-            removed.append(page.stem)
-            page.unlink()
-            for f in list((gen / "records").glob(f"{page.stem}.*")) + list((gen / "figures").glob(f"{page.stem}-*")):
-                f.unlink()
+    with _locked(book_dir):
+        for page in sorted((gen / "evaluations").glob("*.md")):
+            if page.stem not in keep_ids:
+                removed.append(page.stem)
+                page.unlink()
+                for f in (list((gen / "records").glob(f"{page.stem}.*")) + list((gen / "figures").glob(f"{page.stem}-*"))
+                          + [_status_path(book_dir, page.stem)]):
+                    f.unlink(missing_ok=True)
     return removed
 
 
-def write_library(records: list[dict], book_dir: Path = BOOK_DIR) -> list[Path]:
+def publish(records: list[dict], not_published: dict[str, str], book_dir: Path = BOOK_DIR) -> tuple[Path, dict[str, str]]:
+    """Library pages and the HTML book; returns the index and every evaluation not published, with why.
+
+    `not_published` names evaluations whose record could not be read (it is rebuilt by the
+    next run of that evaluation). If Sphinx fails on an evaluation's page, that page is set
+    aside as not published and the book is built again without it.
+    """
+    with _locked(book_dir):
+        for evaluation_id, reason in not_published.items():
+            _set_unpublished(book_dir, evaluation_id, reason)
+        for attempt in range(MAX_BUILD_ATTEMPTS):
+            skipped = unpublished(book_dir)
+            write_library([r for r in records if r["id"] not in skipped], book_dir, skipped)
+            failure = _build(book_dir)
+            if failure is None:
+                return Path(book_dir) / "_build" / "html" / "index.html", skipped
+            culprits = sorted(set(re.findall(r"generated/evaluations/([a-z0-9-]+)\.md", failure)) - set(skipped))
+            if not culprits:
+                raise BookBuildError(f"jupyter-book build failed:\n{failure[-4000:]}")
+            for evaluation_id in culprits:
+                _set_unpublished(book_dir, evaluation_id, "its page could not be built; an evaluator can see why "
+                                                          "in the Dagster run of the book")
+        raise BookBuildError(f"jupyter-book build failed after {MAX_BUILD_ATTEMPTS} attempts:\n{failure[-4000:]}")
+
+
+def write_library(records: list[dict], book_dir: Path = BOOK_DIR, not_published: dict[str, str] | None = None) -> list[Path]:
     """Pages across evaluations: the toolkit, the gap map, and a page per measure in the bank."""
     gen = generated_dir(book_dir)
     measures = load_measures()
@@ -55,17 +166,41 @@ def write_library(records: list[dict], book_dir: Path = BOOK_DIR) -> list[Path]:
     for m in measures.values():
         page, summaries[m.id] = measure_page(m, records, gen / "measures", gen / "figures")
         pages.append(page)
-    return [toolkit_page(records, gen / "toolkit.md"), gap_map_page(records, gen / "gap_map.md"),
+    return [toolkit_page(records, gen / "toolkit.md", not_published or {}), gap_map_page(records, gen / "gap_map.md"),
             measures_index(measures, summaries, gen / "measures.md"), *pages]
 
 
-def build(book_dir: Path = BOOK_DIR) -> Path:
-    """Run `jupyter-book build`; Sphinx rebuilds only pages whose sources changed."""
+# Runs the build in a child that the kernel kills if this process dies (kill -9 included), so an
+# orphaned Sphinx never writes into the book while the next run holds the lock. Linux prctl;
+# elsewhere the build simply runs (the lock still serialises live builds). PR_SET_PDEATHSIG
+# survives exec; the parent-pid check closes the gap in which the parent died first.
+_DIE_WITH_PARENT = """
+import ctypes, os, sys
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
+except (OSError, AttributeError):
+    pass
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(1)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
+def _build(book_dir: Path) -> str | None:
+    """Run `jupyter-book build` (Sphinx rebuilds only pages whose sources changed); the log if it failed."""
     exe = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
     if exe is None:
         raise BookBuildError("jupyter-book is not installed; run `make install`")
-    proc = subprocess.run([exe, "build", str(book_dir), "--warningiserror", "--quiet"],
+    command = [exe, "build", str(book_dir), "--warningiserror", "--quiet", "--keep-going"]
+    proc = subprocess.run([sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command],
                           capture_output=True, text=True, cwd=book_dir)
-    if proc.returncode != 0:
-        raise BookBuildError(f"jupyter-book build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return None if proc.returncode == 0 else f"{proc.stdout}\n{proc.stderr}"
+
+
+def build(book_dir: Path = BOOK_DIR) -> Path:
+    """Build the book from the pages already written (no evaluation is set aside)."""
+    with _locked(book_dir):
+        failure = _build(book_dir)
+    if failure is not None:
+        raise BookBuildError(f"jupyter-book build failed:\n{failure[-4000:]}")
     return Path(book_dir) / "_build" / "html" / "index.html"

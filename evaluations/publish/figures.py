@@ -1,6 +1,8 @@
 """Figures for the evidence pages, drawn only from a disclosure-controlled record.
 
-PNG files are written without timestamps so the same record gives the same bytes.
+PNG files are written without timestamps so the same record gives the same bytes, and
+atomically, so a crash never leaves half a figure. Labels from the record pass through
+evaluations.publish.text.label, and maths parsing is off: a `$` in a name is a dollar sign.
 """
 from __future__ import annotations
 
@@ -10,21 +12,27 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["text.parse_math"] = False  # user text is never mathtext ("$5 and $10" would be a formula)
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402,F401  (used as matplotlib.ticker)
+
+from evaluations.files import atomic_path  # noqa: E402
+from evaluations.publish.text import label as figure_text  # noqa: E402
 
 INK, ACCENT, MUTED = "#1b2a41", "#c0392b", "#8a94a6"
 
 
 def _save(fig, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    finally:
+        plt.close(fig)
     return path
 
 
 def _names(record: dict) -> dict[str, str]:
-    return {o["column"]: o["measure_name"] for o in record["outcomes"]}
+    return {o["column"]: figure_text(o["measure_name"]) for o in record["outcomes"]}
 
 
 def effects_figure(record: dict, path: Path) -> Path | None:
@@ -55,7 +63,7 @@ def subgroup_figure(record: dict, path: Path) -> Path | None:
         ax.errorbar(e["effect_size"], i, xerr=[[e["effect_size"] - e["effect_size_ci_low"]],
                                                [e["effect_size_ci_high"] - e["effect_size"]]],
                     fmt="o", color=INK, capsize=3)
-    ax.set_yticks(range(len(rows)), [f"{names[e['outcome']]}: {e['subgroup'].replace('=', ' = ')}" for e in reversed(rows)])
+    ax.set_yticks(range(len(rows)), [f"{names[e['outcome']]}: {figure_text(e['subgroup'].replace('=', ' = '))}" for e in reversed(rows)])
     ax.axvline(0, color=MUTED, lw=1, ls="--")
     ax.set_xlabel("Effect size (Hedges' g) with 95% interval")
     ax.set_title("Effects for different groups of participants")
@@ -89,6 +97,7 @@ def balance_figure(record: dict, path: Path) -> Path | None:
     after = diag.get("balance_after") or []
     rows = ([{"variable": r["variable"], "smd": r["smd_before"], "after": r["smd_after"]} for r in after]
             or diag["balance"])
+    rows = [r for r in rows if isinstance(r.get("smd"), (int, float))]  # rows too small to publish carry no SMD
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(6, 0.4 * len(rows) + 1.6))
@@ -97,7 +106,7 @@ def balance_figure(record: dict, path: Path) -> Path | None:
     if after:
         ax.plot([r["after"] for r in reversed(rows)], ys, "o", color=ACCENT, label="After re-weighting")
         ax.legend(loc="best", fontsize=8)
-    ax.set_yticks(ys, [r["variable"] for r in reversed(rows)])
+    ax.set_yticks(ys, [figure_text(r["variable"]) for r in reversed(rows)])
     for x in (-0.25, 0.25):
         ax.axvline(x, color=ACCENT, lw=1, ls=":")
     ax.axvline(0, color=MUTED, lw=1)
@@ -158,7 +167,7 @@ def forest_figure(rows: list[dict], pooled, path: Path, title: str) -> Path:
     for i, r in enumerate(rows):
         y = n - 1 - i
         ax.errorbar(r["g"], y, xerr=[[r["g"] - r["low"]], [r["high"] - r["g"]]], fmt="s", color=INK, capsize=3)
-    labels = [textwrap.fill(r["label"], 48) for r in rows]
+    labels = [textwrap.fill(figure_text(r["label"]), 48) for r in rows]
     if pooled:
         ax.fill([pooled.ci_low, pooled.estimate, pooled.ci_high, pooled.estimate], [0, 0.25, 0, -0.25],
                 color=ACCENT)
@@ -166,5 +175,5 @@ def forest_figure(rows: list[dict], pooled, path: Path, title: str) -> Path:
     ax.set_yticks(range(n), list(reversed(labels)))
     ax.axvline(0, color=MUTED, lw=1, ls="--")
     ax.set_xlabel("Effect size (Hedges' g) with 95% interval; right of the line = better")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(figure_text(title), fontsize=10)
     return _save(fig, path)

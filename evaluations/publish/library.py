@@ -1,17 +1,20 @@
 """Library pages across evaluations: the toolkit, a page per measure, the evidence gap map.
 
-Written only from disclosure-controlled records. The toolkit is a plain HTML table that
+Written only from disclosure-controlled records; every string from a record or the measure
+bank goes through evaluations.publish.text (`md` in Markdown, `html` in the raw-HTML tables). The toolkit is a plain HTML table that
 book/_static/toolkit.js makes sortable and filterable in the browser, offline.
 """
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
 
-from evaluations.disclosure import SUPPRESSED
+from evaluations.disclosure import NOT_SHOWN
+from evaluations.files import write_text_atomic
 from evaluations.measures import DOMAINS, Measure
 from evaluations.publish import figures
 from evaluations.publish.pages import FAMILY_NAMES, decimals, fmt_ci, fmt_count, fmt_num, padlocks
+from evaluations.publish.text import html as escape
+from evaluations.publish.text import md, one_line
 from evaluations.synthesis import effect_size_variance, heterogeneity_words, random_effects
 
 SYNTHETIC_NOTE = ("Synthetic evaluations (marked) demonstrate the pipeline with invented data; "
@@ -24,15 +27,16 @@ def _primary(rec: dict) -> tuple[dict, dict]:
 
 
 def _n_analysed(rec: dict) -> int | str:
+    """Both groups together; hidden whenever either group is (the total would give the hidden part back)."""
     n = [rec["flow"][g]["analysed"] for g in ("programme", "comparison")]
-    return sum(n) if all(isinstance(x, int) for x in n) else SUPPRESSED
+    return sum(n) if all(isinstance(x, int) for x in n) else NOT_SHOWN
 
 
 def _sort_value(value) -> str:
     return "" if value is None or isinstance(value, str) else f"{value:.6g}"
 
 
-def toolkit_page(records: list[dict], path: Path) -> Path:
+def toolkit_page(records: list[dict], path: Path, not_published: dict[str, str] | None = None) -> Path:
     """One row per evaluation: family, effect on the primary outcome, rating, cost, n; sortable and filterable."""
     families = sorted({FAMILY_NAMES[r["programme"]["family"]] for r in records})
     rows = []
@@ -42,7 +46,7 @@ def toolkit_page(records: list[dict], path: Path) -> Path:
         cost = rec["programme"].get("cost_per_participant_gbp")
         n = _n_analysed(rec)
         effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {e['units']}"
-                  if e["estimate"] is not None else "not shown: too few people")
+                  if e["estimate"] is not None else "not shown: too few people")  # escaped where it is written
         family = FAMILY_NAMES[rec["programme"]["family"]]
         synthetic = ' <em class="cg-synthetic">(synthetic)</em>' if rec["synthetic"] else ""
         rows.append(
@@ -54,12 +58,15 @@ def toolkit_page(records: list[dict], path: Path) -> Path:
             f'<td data-sort="{rec["rating"]["padlocks"]}" title="{rec["rating"]["padlocks"]} of 5 padlocks">'
             f'{rec["rating"]["padlocks"]}/5 {padlocks(rec["rating"]["padlocks"])}</td>'
             f'<td data-sort="{_sort_value(cost)}">{"£" + format(cost, ",.0f") if cost is not None else "–"}</td>'
-            f'<td data-sort="{_sort_value(n)}">{fmt_count(n)}</td></tr>')
+            f'<td data-sort="{_sort_value(n)}">{escape(n if isinstance(n, str) else f"{n:,}")}</td></tr>')
     options = "".join(f'<option value="{escape(f)}">{escape(f)}</option>' for f in families)
     header = "".join(f'<th scope="col"><button type="button" class="cg-sort">{h}</button></th>' for h in (
         "Evaluation", "Programme type", "Primary outcome", "Effect (95% interval)", "Effect size",
         "Evidence", "Cost per participant", "People analysed"))
     empty = '<tr><td colspan="8"><em>No evaluations have been published yet.</em></td></tr>' if not rows else ""
+    withheld = (["## Not published\n", "These registered evaluations are not published at the moment:\n"]
+                + [f"- [{md(k)}](evaluations/{k}.md): {md(v)}" for k, v in sorted((not_published or {}).items())]
+                + [""] if not_published else [])
     text = "\n".join([
         "# Toolkit: what works\n",
         "Each row is one registered evaluation. Effects are on the primary outcome, oriented so that a positive "
@@ -71,10 +78,8 @@ def toolkit_page(records: list[dict], path: Path) -> Path:
         '<label>Search <input id="cg-search" type="search" placeholder="e.g. loneliness"></label>'
         '<span id="cg-count" aria-live="polite"></span></div>\n',
         f'<table id="cg-toolkit" class="table"><thead><tr>{header}</tr></thead><tbody>',
-        *rows, empty, "</tbody></table>\n"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
+        *rows, empty, "</tbody></table>\n", *withheld])
+    return write_text_atomic(path, text)
 
 
 def _measure_rows(records: list[dict], measure_id: str) -> list[dict]:
@@ -99,14 +104,14 @@ def measure_page(measure: Measure, records: list[dict], page_dir: Path, figure_d
             effect_size_variance(r["low"], r["high"], r["estimate"]["n_clusters"]) for r in shown])
     scale = (", ".join(f"{k} = {v}" for k, v in sorted(measure.scale.items())) if measure.scale
              else f"{measure.min:g} to {measure.max:g}")
-    parts = [f"# {measure.name}\n",
-             f"**Domain:** {DOMAINS[measure.domain]}. **Asked of:** {measure.population}. "
-             f"**Source:** {measure.source or 'no national survey'}.\n",
-             f"{measure.description}\n", f"> {measure.question}\n",
-             f"Answers: {scale}. {'Higher' if measure.higher_is_better else 'Lower'} answers are better; results "
+    parts = [f"# {md(measure.name)}\n",
+             f"**Domain:** {md(DOMAINS[measure.domain])}. **Asked of:** {md(measure.population)}. "
+             f"**Source:** {md(measure.source or 'no national survey')}.\n",
+             f"{md(measure.description)}\n", f"> {md(measure.question)}\n",
+             f"Answers: {md(scale)}. {'Higher' if measure.higher_is_better else 'Lower'} answers are better; results "
              "below are turned round where needed so that a positive effect is always an improvement.\n"]
     if measure.source_note:
-        parts.append(f"{measure.source_note}\n")
+        parts.append(f"{md(measure.source_note)}\n")
     parts.append("## Results across evaluations\n")
     if not rows:
         parts.append("No published evaluation has used this measure yet.\n")
@@ -115,16 +120,16 @@ def measure_page(measure: Measure, records: list[dict], page_dir: Path, figure_d
                   "| --- | --- | --- | --- | --- | --- |"]
         for r in rows:
             e, places = r["estimate"], decimals(r["outcome"])
-            effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {e['units']}"
-                      if e["estimate"] is not None else e["suppression_reason"])
-            parts.append(f"| [{r['label']}](../evaluations/{r['record']['id']}.md) | {effect} | {fmt_num(r['g'])} "
+            effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {md(e['units'])}"
+                      if e["estimate"] is not None else md(e["suppression_reason"]))
+            parts.append(f"| [{md(r['label'])}](../evaluations/{r['record']['id']}.md) | {effect} | {fmt_num(r['g'])} "
                          f"({fmt_ci(r['low'], r['high'])}) | {fmt_count(e['n_treated'])} | {fmt_count(e['n_comparison'])} | "
                          f"{padlocks(r['record']['rating']['padlocks'])} |")
         parts.append("")
         fig = figures.forest_figure(shown, pooled, figure_dir / f"measure-{measure.id}.png",
                                     f"{measure.name}: effect sizes across evaluations") if shown else None
         if fig:
-            parts.append(f"```{{figure}} ../figures/{fig.name}\n:alt: Forest plot of effect sizes on {measure.name}\n"
+            parts.append(f"```{{figure}} ../figures/{fig.name}\n:alt: Forest plot of effect sizes on {one_line(measure.name)}\n"
                          f":width: 100%\n\nEach evaluation's effect size with its 95% interval"
                          f"{'; the diamond is the pooled effect' if pooled else ''}.\n```\n")
         if pooled:
@@ -140,9 +145,7 @@ def measure_page(measure: Measure, records: list[dict], page_dir: Path, figure_d
                 "this evidence, not as the effect of any one programme.\n")
         else:
             parts.append("Only one evaluation has published a result on this measure, so there is nothing to pool yet.\n")
-    path = page_dir / f"{measure.id}.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    path = write_text_atomic(page_dir / f"{measure.id}.md", "\n".join(parts) + "\n")
     summary = {"k": len(shown), "pooled": None if pooled is None else pooled.estimate,
                "i2": None if pooled is None else pooled.i2}
     return path, summary
@@ -155,10 +158,9 @@ def measures_index(measures: dict[str, Measure], summaries: dict[str, dict], pat
              "| Measure | Domain | Evaluations | Pooled effect size |", "| --- | --- | --- | --- |"]
     for m in sorted(measures.values(), key=lambda m: (m.domain, m.name)):
         s = summaries[m.id]
-        lines.append(f"| [{m.name}](measures/{m.id}.md) | {DOMAINS[m.domain]} | {s['k']} | "
+        lines.append(f"| [{md(m.name)}](measures/{m.id}.md) | {md(DOMAINS[m.domain])} | {s['k']} | "
                      f"{fmt_num(s['pooled']) if s['pooled'] is not None else '–'} |")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def gap_map_page(records: list[dict], path: Path) -> Path:
@@ -190,5 +192,4 @@ def gap_map_page(records: list[dict], path: Path) -> Path:
         f"Empty cells are gaps in the evidence. {SYNTHETIC_NOTE}\n",
         f'<div class="cg-gap-map"><table class="table"><thead><tr><th></th>{head}</tr></thead><tbody>',
         *body, "</tbody></table></div>\n"])
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_text_atomic(path, text)

@@ -1,13 +1,17 @@
 """MyST Markdown pages of the evidence book, written only from disclosure-controlled records.
 
 One module formats every number (`fmt_*`), so a page and its record can be checked against
-each other and the same value never reads two ways in two places.
+each other and the same value never reads two ways in two places. Every string that comes
+from the record (and so, possibly, from a registration) is written through
+evaluations.publish.text.md: it shows as typed and can do nothing else.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from evaluations.files import write_text_atomic
 from evaluations.publish import figures
+from evaluations.publish.text import md, md_list, md_paragraphs
 
 SYNTHETIC_BANNER = (
     ":::{admonition} Synthetic data\n:class: warning\n"
@@ -41,6 +45,8 @@ def decimals(outcome: dict) -> int:
 def fmt_num(value, places: int = 2) -> str:
     if value is None:
         return "–"
+    if isinstance(value, str):  # disclosure control's "not shown" / "fewer than 10"
+        return md(value)
     return f"{value:.{places}f}".replace("-", "−")
 
 
@@ -59,7 +65,7 @@ def fmt_p(p) -> str:
 def fmt_count(n) -> str:
     if n is None:
         return "–"
-    return n if isinstance(n, str) else f"{n:,}"
+    return md(n) if isinstance(n, str) else f"{n:,}"
 
 
 def padlocks(n: int) -> str:
@@ -72,7 +78,7 @@ def summary(record: dict) -> str:
     outcome = next(o for o in record["outcomes"] if o["column"] == record["primary_outcome"])
     est = next(e for e in record["estimates"] if e["outcome"] == outcome["column"])
     places = decimals(outcome)
-    name = outcome["measure_name"].lower()
+    name = md(outcome["measure_name"].lower())
     scale = ("" if outcome["units"] == "percentage points"
              else f" on a {outcome['scale_min']:g}–{outcome['scale_max']:g} scale")
     mdes = (record["diagnostics"]["mdes_achieved"] or {}).get(outcome["column"])
@@ -82,12 +88,12 @@ def summary(record: dict) -> str:
     elif est["ci_low"] > 0 or est["ci_high"] < 0:
         direction = "better" if est["estimate"] > 0 else "worse"
         what = (f"People who took part did **{direction}** on {name} than similar people who did not: "
-                f"a difference of **{fmt_num(abs(est['estimate']), places)} {est['units']}**{scale} "
+                f"a difference of **{fmt_num(abs(est['estimate']), places)} {md(est['units'])}**{scale} "
                 f"(95% interval {fmt_ci(est['ci_low'], est['ci_high'], places)}; "
                 f"effect size {fmt_num(est['effect_size'])}).")
     else:
         what = (f"**We cannot tell** whether the programme changed {name}: the estimate was "
-                f"{fmt_num(est['estimate'], places)} {est['units']}{scale}, but the 95% interval "
+                f"{fmt_num(est['estimate'], places)} {md(est['units'])}{scale}, but the 95% interval "
                 f"({fmt_ci(est['ci_low'], est['ci_high'], places)}) includes no effect at all.")
         if mdes is not None and mdes >= 0.5:
             what += (f" Too few people took part to tell: the study could only reliably detect effects of "
@@ -108,9 +114,9 @@ def _impact_table(record: dict) -> str:
         o = names[e["outcome"]]
         places = decimals(o)
         primary = " (primary)" if o["primary"] else ""
-        effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {e['units']}"
-                  if e["estimate"] is not None else e["suppression_reason"])
-        lines.append(f"| {o['measure_name']}{primary} | {effect} | {fmt_num(e['effect_size'])} "
+        effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {md(e['units'])}"
+                  if e["estimate"] is not None else md(e["suppression_reason"]))
+        lines.append(f"| {md(o['measure_name'])}{primary} | {effect} | {fmt_num(e['effect_size'])} "
                      f"({fmt_ci(e['effect_size_ci_low'], e['effect_size_ci_high'])}) | {fmt_p(e['p_value'])} | "
                      f"{fmt_count(e['n_treated'])} | {fmt_count(e['n_comparison'])} |")
     return "\n".join(lines)
@@ -124,19 +130,19 @@ def _subgroup_table(record: dict) -> str:
         o = names[e["outcome"]]
         places = decimals(o)
         effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)})"
-                  if e["estimate"] is not None else e["suppression_reason"])
-        lines.append(f"| {o['measure_name']} | {e['subgroup'].replace('=', ' = ')} | {effect} | "
+                  if e["estimate"] is not None else md(e["suppression_reason"]))
+        lines.append(f"| {md(o['measure_name'])} | {_group(e['subgroup'])} | {effect} | "
                      f"{fmt_num(e['effect_size'])} | {fmt_count(e['n_treated'])} | {fmt_count(e['n_comparison'])} |")
     tests = record["heterogeneity_tests"]
     if tests:
         lines += ["", "Do the effects really differ between groups? A test of the difference "
                   "(a small p, below 0.05, suggests they do):", ""]
-        lines += [f"- {names[t['outcome']]['measure_name']} by {t['modifier']}: p = {fmt_p(t['p_value'])}"
-                  + (f" ({t['method']})" if t.get("method") else "") for t in tests]
+        lines += [f"- {md(names[t['outcome']]['measure_name'])} by {md(t['modifier'])}: p = {fmt_p(t['p_value'])}"
+                  + (f" ({md(t['method'])})" if t.get("method") else "") for t in tests]
     skipped = record.get("subgroups_skipped") or []
     if skipped:
         lines += ["", "Not estimated, because fewer than 10 people would be in a group:", ""]
-        lines += [f"- {names[x['outcome']]['measure_name']}: {x['subgroup'].replace('=', ' = ')}" for x in skipped]
+        lines += [f"- {md(names[x['outcome']]['measure_name'])}: {_group(x['subgroup'])}" for x in skipped]
     return "\n".join(lines)
 
 
@@ -149,9 +155,9 @@ def _sensitivity(record: dict) -> str:
     lines = ["Other analyses of the same data, as a check that the answer does not hang on one method:\n"]
     for e in rows:
         places = decimals(names[e["outcome"]])
-        value = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {e['units']}"
-                 if e["estimate"] is not None else e["suppression_reason"])
-        lines.append(f"- {names[e['outcome']]['measure_name']}, {e['estimator']}: {value}")
+        value = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {md(e['units'])}"
+                 if e["estimate"] is not None else md(e["suppression_reason"]))
+        lines.append(f"- {md(names[e['outcome']]['measure_name'])}, {md(e['estimator'])}: {value}")
     return "\n".join(lines) + "\n"
 
 
@@ -159,11 +165,11 @@ def _overlap_lines(diag: dict) -> list[str]:
     o = diag.get("overlap")
     if not o:
         return []
-    verdict = ("**limited**: " + "; ".join(o["reasons"]) if o["limited"]
+    verdict = ("**limited**: " + "; ".join(md(r) for r in o["reasons"]) if o["limited"]
                else "good: nearly every participant had comparable people in the comparison group")
     scope = ("" if o.get("applies") else " (for information: this design does not rely on matching people "
              "on these characteristics)")
-    return [f"- Overlap of the chance of taking part, estimated from {', '.join(o['covariates'])}: {verdict}{scope}. "
+    return [f"- Overlap of the chance of taking part, estimated from {md_list(o['covariates'])}: {verdict}{scope}. "
             f"Outside the other group's range: {fmt_count(o['outside_support']['programme'])} participants and "
             f"{fmt_count(o['outside_support']['comparison'])} comparison people; with a chance below 10% or above 90%: "
             f"{fmt_count(o['trimmed']['programme'])} and {fmt_count(o['trimmed']['comparison'])}."]
@@ -171,7 +177,7 @@ def _overlap_lines(diag: dict) -> list[str]:
 
 def _refutation_table(record: dict) -> str:
     rows = record["diagnostics"].get("refutations") or []
-    names = {o["column"]: o["measure_name"] for o in record["outcomes"]}
+    names = {o["column"]: md(o["measure_name"]) for o in record["outcomes"]}
     if not rows:
         return ""
     lines = ["### Robustness checks\n",
@@ -179,9 +185,9 @@ def _refutation_table(record: dict) -> str:
              "A failed check takes a padlock off.\n",
              "| Check | Outcome | Estimate | After the change | p | Verdict |", "| --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        lines.append(f"| {r['name']} | {names[r['outcome']]} | {fmt_num(r['original_effect'])} | {fmt_num(r['new_effect'])} | "
-                     f"{fmt_p(r['p_value'])} | {r['verdict']} |")
-    lines += ["", *[f"- *{name}*: {text}" for name, text in
+        lines.append(f"| {md(r['name'])} | {names[r['outcome']]} | {fmt_num(r['original_effect'])} | {fmt_num(r['new_effect'])} | "
+                     f"{fmt_p(r['p_value'])} | {md(r['verdict'])} |")
+    lines += ["", *[f"- *{md(name)}*: {md(text)}" for name, text in
                     dict.fromkeys((r["name"], r["explanation"]) for r in rows)], ""]
     return "\n".join(lines)
 
@@ -206,13 +212,14 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
     }
     p, d, r, dq, diag = record["programme"], record["design"], record["rating"], record["data_quality"], record["diagnostics"]
     flow = record["flow"]
-    parts = [f"# {record['title']}\n"]
+    parts = [f"# {md(record['title'])}\n"]
     if record["synthetic"]:
         parts.append(SYNTHETIC_BANNER)
     parts += [
         "## In brief\n", summary(record), "",
-        f"*{p['name']}*, run by {p['organisation']} in {', '.join(p['places'])}, "
-        f"{p['start_date']} to {p['end_date']}. {p.get('description', '')}\n",
+        f"*{md(p['name'])}*, run by {md(p['organisation'])} in {md_list(p['places'])}, "
+        f"{md(p['start_date'])} to {md(p['end_date'])}.\n",
+        md_paragraphs(p.get("description") or "") + "\n",
         "## Impact on each outcome\n",
         "Effects are differences in how much each outcome changed for people who took part compared with "
         "the comparison group, on the outcome's own scale, oriented so that a positive number is an improvement.\n",
@@ -242,26 +249,26 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
         "",
         "## How sure are we?\n",
         f"**{r['padlocks']} of 5 padlocks** {padlocks(r['padlocks'])} — Maryland Scientific Methods Scale "
-        f"{r['sms_reason']}\n",
+        f"{md(r['sms_reason'])}\n",
         f"The starting rating is the weakest of design, sample size and attrition ({r['initial']} of 5):\n",
-        *[f"- {reason}" for reason in r["reasons"]], "",
-        ("Then one padlock is taken off for each problem found:\n\n" + "\n".join(f"- {x}" for x in r["downgrades"])
+        *[f"- {md(reason)}" for reason in r["reasons"]], "",
+        ("Then one padlock is taken off for each problem found:\n\n" + "\n".join(f"- {md(x)}" for x in r["downgrades"])
          if r["downgrades"] else "No problems were found that lower the rating further."), "",
         "## Diagnostics\n",
         f"- Design: {DESIGN_NAMES[d['type']]}.",
         f"- Attrition: {_pct(diag['attrition']['overall'])} overall; {_pct(diag['attrition']['programme'])} in the "
         f"programme group and {_pct(diag['attrition']['comparison'])} in the comparison group.",
         f"- Minimum detectable effect size: {fmt_num(diag['mdes_planned'])} planned from the baseline sample; "
-        + ", ".join(f"{fmt_num(v)} achieved for {k}" for k, v in diag["mdes_achieved"].items()) + ".",
+        + ", ".join(f"{fmt_num(v)} achieved for {md(k)}" for k, v in diag["mdes_achieved"].items()) + ".",
     ]
     if diag["n_clusters"]:
-        parts.append(f"- Clusters ({d['cluster']}): {diag['n_clusters']}; uncertainty allows for people in one cluster being alike.")
+        parts.append(f"- Clusters ({md(d['cluster'])}): {fmt_count(diag['n_clusters'])}; uncertainty allows for people in one cluster being alike.")
     for outcome, t in diag["pre_trend_tests"].items():
-        parts.append(f"- Pre-programme trends in {outcome}: p = {fmt_p(t['p_value'])} "
+        parts.append(f"- Pre-programme trends in {md(outcome)}: p = {fmt_p(t['p_value'])} "
                      f"({'groups were already diverging' if t['p_value'] < 0.05 else 'no sign of diverging trends'}).")
     if diag["max_abs_smd_covariates"] is not None:
         after = (f" before and {fmt_num(diag['max_abs_smd_covariates_after'])} after re-weighting "
-                 f"({diag['balance_after_weights']})" if diag.get("balance_after") else "")
+                 f"({md(diag['balance_after_weights'])})" if diag.get("balance_after") else "")
         parts.append(f"- Balance: the largest standardised difference in a baseline characteristic was "
                      f"{fmt_num(diag['max_abs_smd_covariates'])}{after}.")
     parts += _overlap_lines(diag)
@@ -277,19 +284,30 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
               "## Data quality\n",
               f"- Rows read: {fmt_count(dq['rows_read'])}; rows set aside for a data problem: {fmt_count(dq['rows_set_aside'])}. "
               f"Every row is accounted for: {'yes' if dq['reconciled'] else 'NO'}.",
-              *[f"- Set aside by check `{k}`: {fmt_count(v)}" for k, v in dq["set_aside_by_check"].items()],
-              *[f"- “Don't know” or refused answers to {k}: {fmt_count(v)}" for k, v in dq["dont_know_answers"].items()],
+              *[f"- Set aside by the check {md(k)}: {fmt_count(v)}" for k, v in dq["set_aside_by_check"].items()],
+              *[f"- “Don't know” or refused answers to {md(k)}: {fmt_count(v)}" for k, v in dq["dont_know_answers"].items()],
               "", "## Provenance and downloads\n",
-              f"- Code version: `{record['provenance']['code_version']}`",
-              f"- Pipeline run: `{record['provenance'].get('run_id', 'n/a')}`",
-              *[f"- `{f['path']}` sha256 `{f['sha256'][:16]}…`" for f in record["provenance"]["data_files"]],
+              f"- Code version: {md(record['provenance']['code_version'])}",
+              f"- Pipeline run: {md(record['provenance'].get('run_id', 'n/a'))}",
+              *[f"- {md(f['path'])}: SHA-256 {md(f['sha256'][:16])}…" for f in record["provenance"]["data_files"]],
               f"- Download the disclosure-safe record: {{download}}`JSON <../records/{rid}.json>`, "
               f"{{download}}`CSV <../records/{rid}.csv>`", ""]
-    page = page_dir / f"{rid}.md"
-    page.parent.mkdir(parents=True, exist_ok=True)
-    page.write_text("\n".join(x for x in parts if x is not None) + "\n", encoding="utf-8")
-    return page
+    return write_text_atomic(page_dir / f"{rid}.md", "\n".join(x for x in parts if x is not None) + "\n")
+
+
+def unpublished_page(evaluation_id: str, reason: str, page_dir: Path) -> Path:
+    """The notice that stands in for an evaluation's page while it cannot be published."""
+    text = (f"# Not published: {md(evaluation_id)}\n\n"
+            f"The evaluation registered as {md(evaluation_id)} is not published at the moment: {md(reason)}. "
+            "Every other evaluation in the library is published as usual.\n")
+    return write_text_atomic(page_dir / f"{evaluation_id}.md", text)
+
+
+def _group(subgroup: str) -> str:
+    """'town=Boston' as 'town = Boston'; both sides are the charity's words."""
+    modifier, sep, value = subgroup.partition("=")
+    return f"{md(modifier)} = {md(value)}" if sep else md(subgroup)
 
 
 def _pct(x) -> str:
-    return "–" if x is None else f"{x:.0%}"
+    return "–" if x is None else md(x) if isinstance(x, str) else f"{x:.0%}"

@@ -9,7 +9,7 @@ from evaluations.diagnostics import run_diagnostics
 from evaluations.estimators.plan import estimate_impacts
 from evaluations.rating import rate
 from evaluations.records import build_record, clean, code_version, data_hashes
-from evaluations.registration import plan_deviations
+from evaluations.registration import review_plan
 from orchestration.partitions import evaluation_partitions
 from orchestration.resources import RegistryResource
 
@@ -48,7 +48,10 @@ def evidence_rating(context: AssetExecutionContext, registry: RegistryResource, 
     """Padlocks (0-5) and the Maryland SMS level, with every reason in plain words."""
     key = context.partition_key
     manifest = registry.manifest(key)
-    rating = rate(manifest, diagnostics, plan_deviations=plan_deviations(registry.folder(key), manifest))
+    # The registered plan is checked on every run: deviations and a registration.json that no longer
+    # matches its recorded hash (or cannot be read) both lower the rating and reach the page through it.
+    plan = review_plan(registry.folder(key), manifest)
+    rating = rate(manifest, diagnostics, plan_deviations=plan.deviations, registration_problems=plan.problems)
     context.add_output_metadata({"padlocks": rating.padlocks, "sms_level": rating.sms_level,
                                  "reasons": MetadataValue.json(list(rating.reasons + rating.downgrades))})
     return rating.as_dict()

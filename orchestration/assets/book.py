@@ -8,11 +8,16 @@ from orchestration.partitions import evaluation_partitions
 from orchestration.resources import BookResource, RegistryResource
 
 GROUP = "publish"
+DAMAGED_RECORD = "its stored record is damaged; it is rebuilt the next time this evaluation runs"
 
 
 @asset(partitions_def=evaluation_partitions, group_name=GROUP, kinds={"markdown"})
 def evidence_page(context: AssetExecutionContext, book_dir: BookResource, evidence_record: dict) -> MaterializeResult:
-    """The evaluation's page, figures and downloadable record (JSON, CSV) under book/generated/."""
+    """The evaluation's page, figures and downloadable record (JSON, CSV) under book/generated/.
+
+    If the page cannot be written, a "not published" notice takes its place and this step
+    fails (the error is in this run's log); the book is still built for every other evaluation.
+    """
     page = book.write_evaluation(evidence_record, book_dir.path)
     return MaterializeResult(metadata={"page": MetadataValue.path(str(page)),
                                        "padlocks": evidence_record["rating"]["padlocks"]})
@@ -20,14 +25,23 @@ def evidence_page(context: AssetExecutionContext, book_dir: BookResource, eviden
 
 @asset(group_name=GROUP, deps=[evidence_page], ins={"records": AssetIn("evidence_record")}, kinds={"html"})
 def evidence_book(context: AssetExecutionContext, book_dir: BookResource, registry: RegistryResource,
-                  records: dict[str, dict]) -> MaterializeResult:
-    """Library pages across all evaluations, then the Jupyter Book HTML (rebuilt incrementally by Sphinx)."""
+                  records: dict) -> MaterializeResult:
+    """Library pages across all evaluations, then the Jupyter Book HTML (rebuilt incrementally by Sphinx).
+
+    A record document that cannot be read (a crash mid-write, a damaged disk) does not stop the
+    book: that evaluation is listed as not published until its next run rebuilds the record.
+    """
     registered = set(evaluation_ids(registry.path))
-    published = [r for key, r in sorted(records.items()) if key in registered]
-    removed = book.remove_stale({r["id"] for r in published}, book_dir.path)
-    book.write_library(published, book_dir.path)
-    index = book.build(book_dir.path)
+    readable = {key: r for key, r in records.items() if key in registered and isinstance(r, dict)}
+    damaged = {key: DAMAGED_RECORD for key, r in records.items() if key in registered and not isinstance(r, dict)}
+    for key, doc in records.items():
+        if key in damaged:
+            context.log.warning(f"evaluation {key}: {getattr(doc, 'reason', 'the record document is damaged')}")
+    published = [r for _, r in sorted(readable.items())]
+    removed = book.remove_stale(registered & (set(readable) | set(damaged)), book_dir.path)
+    index, not_published = book.publish(published, damaged, book_dir.path)
     return MaterializeResult(metadata={
-        "index": MetadataValue.path(str(index)), "evaluations": len(published),
+        "index": MetadataValue.path(str(index)), "evaluations": len(published) - len(set(not_published) & set(readable)),
+        "not_published": MetadataValue.json(not_published),
         "removed_pages": MetadataValue.json(removed),
     })
