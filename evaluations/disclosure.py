@@ -130,8 +130,9 @@ def balance_rows(rows: list[dict]) -> list[dict]:
     answering (and, for a 0/1 variable, THRESHOLD people with each value); n through `count`."""
     out = []
     for row in rows:
+        smallest = row.get("smallest_category")  # NaN or None: not a 0/1 variable
         ok = enough(row.get("n_treated"), row.get("n_comparison")) and (
-            row.get("smallest_category") is None or row["smallest_category"] >= THRESHOLD)
+            smallest is None or pd.isna(smallest) or smallest >= THRESHOLD)
         shown = {k: (_round(v) if ok else None) for k, v in row.items() if k not in BALANCE_KEYS}
         out.append({"variable": row["variable"], **shown,
                     "n_treated": count(row.get("n_treated")), "n_comparison": count(row.get("n_comparison")),
@@ -426,7 +427,20 @@ def protect_record(record: dict) -> dict:
     if diag.get("mdes_planned") is not None and not all(_number(get(record, ("flow", g, "baseline")))
                                                         for g, _ in GROUPS):
         diag["mdes_planned"] = NOT_SHOWN  # a function of the two baseline counts: it would give a hidden one back
+    for row in record.get("estimates") or []:
+        if row.get("estimate") is None and row.get("outcome") in (diag.get("mdes_achieved") or {}):
+            # the achieved MDES is the width of the blanked estimate's interval: blank it too
+            diag["mdes_achieved"][row["outcome"]] = NOT_SHOWN
+    dq = record.get("data_quality") or {}
+    if _number(dq.get("rows_read")) and _flow_hidden(record):
+        # rows read - rows set aside = everyone's baseline and follow-up rows: with all but one flow
+        # count published, it would give the hidden one back
+        dq["rows_read"] = NOT_SHOWN
     return record
+
+
+def _flow_hidden(record: dict) -> bool:
+    return any(isinstance(get(record, ("flow", g, s)), str) for g, _ in GROUPS for s in FLOW_STAGES)
 
 
 def attrition_rates(att: dict) -> dict:
@@ -473,6 +487,11 @@ def disclosure_problems(record: dict) -> list[str]:
     skipped += [r.get("subgroup") for r in record.get("subgroups") or [] if r.get("suppressed")]
     problems += [f"a subgroup too small to publish is named: {s!r}" for s in skipped
                  if not str(s).endswith(ANOTHER_GROUP)]
+    for row in record.get("estimates") or []:
+        if row.get("estimate") is None and isinstance((diag.get("mdes_achieved") or {}).get(row.get("outcome")), float):
+            problems.append(f"mdes_achieved of {row.get('outcome')!r} is shown though its estimate is not")
+    if _number((record.get("data_quality") or {}).get("rows_read")) and _flow_hidden(record):
+        problems.append("data_quality.rows_read is shown beside a hidden flow count")
     problems += check_no_small_numbers(record)
     return sorted(set(problems), key=problems.index)
 

@@ -84,16 +84,13 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
     attr_p = _band(overall, ATTRITION_BANDS)
     initial = min(design_p, mdes_p, attr_p)
     # The rating judges the exact figures, but its sentences are published: a figure that disclosure
-    # control hides in the record is worded by the rule it broke, not given.
+    # control hides is worded by the rule it broke, not given (here after primary suppression;
+    # `publishable` words them again from the record, after secondary suppression).
     shown_attrition = disclosure.attrition_rates(diagnostics["attrition"])
-    overall_words = (f"{overall:.0%} of people" if isinstance(shown_attrition["overall"], float)
-                     else "a share (not shown, to protect a small group) of people")
     reasons = [
         f"Design: {design_words} (at most {design_p} padlocks).",
-        f"Sample size: the smallest effect this analysis could reliably detect is {mdes:.2f} standard deviations "
-        f"(at most {mdes_p} padlocks; 5 needs under 0.2).",
-        f"Attrition: {overall_words} who answered at baseline did not answer at follow-up "
-        f"(at most {attr_p} padlocks; 5 needs 10% or less).",
+        _mdes_reason(mdes, mdes_p),
+        _attrition_reason(overall if isinstance(shown_attrition["overall"], float) else None, attr_p),
     ]
     downgrades = []
     # A re-weighting design is judged on the balance its weights achieved, others on the raw groups.
@@ -106,10 +103,7 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
                           f"(more than {diagnostics['imbalance_threshold']}).")
     diff = diagnostics["attrition"].get("differential_attrition")
     if diff is not None and math.isfinite(diff) and diff > DIFFERENTIAL_ATTRITION:
-        diff_words = f"{diff:.0%}" if isinstance(shown_attrition["differential"], float) else \
-            f"more than {DIFFERENTIAL_ATTRITION:.0%}"
-        downgrades.append(f"Attrition differed between the groups by {diff_words} points, so the people left may "
-                          "no longer be comparable.")
+        downgrades.append(_differential_downgrade(diff if isinstance(shown_attrition["differential"], float) else None))
     n_clusters = diagnostics.get("n_clusters")
     if n_clusters is not None and n_clusters < FEW_CLUSTERS:
         downgrades.append(f"Only {n_clusters} clusters: with fewer than {FEW_CLUSTERS}, the uncertainty "
@@ -120,7 +114,7 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
                               f"(pre-trend test p = {test['p_value']:.3f}), which undermines the comparison.")
     overlap = diagnostics.get("overlap") or {}
     if overlap.get("limited") and d.type in (DesignType.matched_did, DesignType.matching):
-        downgrades.append("Limited overlap: " + "; ".join(overlap.get("reasons", [])) + ".")
+        downgrades.append(_overlap_downgrade(overlap.get("reasons", [])))
     for name in failed_refutations or []:
         downgrades.append(f"A robustness check failed: {name}.")
     downgrades += list(registration_problems or [])
@@ -130,3 +124,53 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
     sms, sms_words = SMS_LEVEL[d.type]
     return Rating(padlocks, design_p, mdes_p, attr_p, initial, tuple(downgrades), tuple(reasons), sms,
                   f"Level {sms}: {sms_words}.")
+
+
+# ------------------------------------------------------------------ sentences that quote a figure
+# Each is written once here, so the rating and its published wording (after disclosure control)
+# cannot drift apart. A figure given as None is one the record does not publish.
+
+def _mdes_reason(mdes, padlocks: int) -> str:
+    figure = f"{mdes:.2f} standard deviations" if mdes is not None else \
+        "not shown (it rests on an estimate too small to publish)"
+    return (f"Sample size: the smallest effect this analysis could reliably detect is {figure} "
+            f"(at most {padlocks} padlocks; 5 needs under 0.2).")
+
+
+def _attrition_reason(overall, padlocks: int) -> str:
+    share = f"{overall:.0%} of people" if overall is not None else \
+        "a share (not shown, to protect a small group) of people"
+    return (f"Attrition: {share} who answered at baseline did not answer at follow-up "
+            f"(at most {padlocks} padlocks; 5 needs 10% or less).")
+
+
+def _differential_downgrade(diff) -> str:
+    figure = f"{diff:.0%}" if diff is not None else f"more than {DIFFERENTIAL_ATTRITION:.0%}"
+    return f"Attrition differed between the groups by {figure} points, so the people left may no longer be comparable."
+
+
+def _overlap_downgrade(reasons) -> str:
+    return "Limited overlap: " + "; ".join(reasons) + "."
+
+
+def publishable(rating: dict, record: dict) -> dict:
+    """The rating as published: its sentences that quote a figure are worded again from the
+    record's published values (after secondary suppression), so no sentence gives back a
+    number the record hides. Padlocks and bands are unchanged: they are judgements."""
+    diag = record["diagnostics"]
+    att = diag["attrition"]
+    mdes_values = list((diag.get("mdes_achieved") or {}).values())
+    mdes = max(mdes_values) if mdes_values and all(isinstance(v, float) for v in mdes_values) else None
+    reasons = list(rating["reasons"])
+    reasons[1] = _mdes_reason(mdes, rating["mdes_padlocks"])
+    reasons[2] = _attrition_reason(att["overall"] if isinstance(att.get("overall"), float) else None,
+                                   rating["attrition_padlocks"])
+    downgrades = []
+    for sentence in rating["downgrades"]:
+        if sentence.startswith("Attrition differed between the groups by"):
+            diff = att.get("differential")
+            sentence = _differential_downgrade(diff if isinstance(diff, float) else None)
+        elif sentence.startswith("Limited overlap: "):
+            sentence = _overlap_downgrade((diag.get("overlap") or {}).get("reasons", []))
+        downgrades.append(sentence)
+    return {**rating, "reasons": reasons, "downgrades": downgrades}

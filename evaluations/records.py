@@ -16,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from evaluations import disclosure
+from evaluations.diagnostics.overlap import limited_reasons
 from evaluations.measures import DOMAINS, Measure
+from evaluations.rating import publishable
 from evaluations.registry import REPO_ROOT, Manifest, file_hash
 
 SCHEMA = "commonground.evidence_record/1"
@@ -136,10 +138,29 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
         "provenance": provenance,
     }
     record = disclosure.protect_record(clean(record))
+    _word_after_disclosure_control(record)
     leaks = disclosure.disclosure_problems(record)
     if leaks:
         raise AssertionError(f"disclosure check failed for {manifest.id}: {leaks}")
     return record
+
+
+def _word_after_disclosure_control(record: dict) -> None:
+    """Sentences that quote a share or a figure are worded from the published values, so none
+    gives back a number that secondary suppression hid (overlap shares, attrition, MDES)."""
+    overlap = record["diagnostics"].get("overlap")
+    if overlap and overlap.get("limited"):
+        primary = next(e for e in record["estimates"] if e["outcome"] == record["primary_outcome"])
+        n = primary["n_treated"]
+
+        def share(kind: str):
+            part = overlap[kind]["programme"]
+            published = isinstance(part, int) and isinstance(n, int) and n and disclosure.enough(part, n - part)
+            return part / n if published else "hidden"
+        limited_by = overlap.get("limited_by") or []
+        overlap["reasons"] = limited_reasons(share("outside_support") if "outside_support" in limited_by else None,
+                                             share("trimmed") if "trimmed" in limited_by else None)
+    record["rating"] = publishable(record["rating"], record)
 
 
 def _skipped(rows: list[dict]) -> list[dict]:

@@ -3,8 +3,10 @@
 The plan (every manifest input that can change a result: see `Manifest.analysis_plan`) is
 hashed and time-stamped the first time an evaluation is registered. Later changes are kept
 as amendments, never overwrite the original, and the rating shows every deviation from what
-was first registered. The stored hash is checked again whenever the evaluation is run, so a
-hand-edited registration.json is reported instead of trusted.
+was first registered. The stored hash is checked again whenever the evaluation is run, so an
+edit to a recorded plan that leaves its hash behind is reported instead of trusted. The hash is
+not a signature: someone who edits a plan and recomputes its hash is not caught here (that
+needs a copy kept outside the registry folder, e.g. in version control of the registry).
 
 An id belongs to the folder it was first registered from: registration.json records that
 folder's resolved path (`source`; null when the evaluation was written straight into the

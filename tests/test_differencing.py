@@ -12,6 +12,7 @@ subtracted and every total is compared with its published parts.
 """
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 
@@ -219,3 +220,49 @@ def test_the_guard_refuses_a_record_that_still_leaks(record):
     problems = disclosure.disclosure_problems(leaky)
     assert "flow.programme.registered = 60 contains flow.programme.baseline = 55: they differ by 5" in problems
     assert "subgroups[0] has an estimate from fewer than 10 people in a group" in problems
+
+
+def test_rows_read_is_hidden_when_a_flow_count_is(record):
+    # rows read - rows set aside = every baseline and follow-up row: beside all flow counts but one,
+    # it gives the hidden one back
+    assert any(isinstance(record["flow"][g][s], str) for g in ("programme", "comparison")
+               for s in ("registered", "baseline", "follow_up", "analysed"))
+    assert record["data_quality"]["rows_read"] == disclosure.NOT_SHOWN
+    leaky = copy.deepcopy(record)
+    leaky["data_quality"]["rows_read"] = 215
+    assert "data_quality.rows_read is shown beside a hidden flow count" in disclosure.disclosure_problems(leaky)
+
+
+def test_rating_sentences_are_worded_from_the_published_figures():
+    from evaluations.rating import publishable
+
+    rating = {"mdes_padlocks": 3, "attrition_padlocks": 2,
+              "reasons": ["Design: x.", "Sample size: … 0.35 standard deviations …", "Attrition: 25% of people …"],
+              "downgrades": ["Attrition differed between the groups by 12% points, so the people left may no longer "
+                             "be comparable.", "Limited overlap: 7% of participants had a higher or lower chance."]}
+    record = {"diagnostics": {"attrition": {"overall": disclosure.NOT_SHOWN, "differential": disclosure.NOT_SHOWN},
+                              "mdes_achieved": {"y": disclosure.NOT_SHOWN, "z": 0.31},
+                              "overlap": {"reasons": ["more than 5% of participants had a higher or lower chance"]}}}
+    words = publishable(rating, record)
+    assert words["reasons"] == [
+        "Design: x.",
+        "Sample size: the smallest effect this analysis could reliably detect is not shown (it rests on an estimate "
+        "too small to publish) (at most 3 padlocks; 5 needs under 0.2).",
+        "Attrition: a share (not shown, to protect a small group) of people who answered at baseline did not answer "
+        "at follow-up (at most 2 padlocks; 5 needs 10% or less)."]
+    assert words["downgrades"] == [
+        "Attrition differed between the groups by more than 10% points, so the people left may no longer be comparable.",
+        "Limited overlap: more than 5% of participants had a higher or lower chance."]
+
+
+def test_the_achieved_mdes_of_a_blanked_estimate_is_blanked_too(record):
+    for row in record["estimates"]:
+        value = record["diagnostics"]["mdes_achieved"].get(row["outcome"])
+        if row["estimate"] is None:
+            assert value in (None, disclosure.NOT_SHOWN), row["outcome"]
+    leaky = copy.deepcopy(record)
+    blank = {**leaky["estimates"][0], "estimate": None}
+    leaky["estimates"][0] = blank
+    leaky["diagnostics"]["mdes_achieved"][blank["outcome"]] = 0.4
+    assert (f"mdes_achieved of {blank['outcome']!r} is shown though its estimate is not"
+            in disclosure.disclosure_problems(leaky))

@@ -85,12 +85,32 @@ def safe_histogram(ps_treated: np.ndarray, ps_comparison: np.ndarray, bins: int 
     }
 
 
-def _share(part: int, whole: int, rule: float) -> str:
-    """A published share times the published n is a count: give the exact share only when both the
-    people counted and the rest are publishable, else only that it passed the rule."""
-    if disclosure.enough(part, whole - part):
-        return f"{part / whole:.0%}"
-    return f"more than {rule:.0%}"
+def limited_reasons(outside_share, trimmed_share) -> list[str]:
+    """Why overlap is limited, in words. Each share is a float (shown exactly), a string (the
+    share is not published: only that it broke the rule is said) or None (the rule was met).
+
+    A published share times the published n is a count, so a share is given exactly only when
+    the people counted, the rest and the n beside it are all published (see records.build_record,
+    which words the published reasons again after disclosure control)."""
+    def share(value, rule: float) -> str:
+        return f"{value:.0%}" if isinstance(value, float) else f"more than {rule:.0%}"
+    lo, hi = CRUMP_BOUNDS
+    reasons = []
+    if outside_share is not None:
+        reasons.append(f"{share(outside_share, OUTSIDE_SUPPORT_SHARE)} of participants had a higher or lower chance "
+                       "of taking part than any comparison person, so no one comparable could stand in for them")
+    if trimmed_share is not None:
+        reasons.append(f"{share(trimmed_share, CRUMP_SHARE)} of participants had an estimated chance of taking part "
+                       f"below {lo:.0%} or above {hi:.0%} (Crump et al. 2009), where comparisons rest on very few "
+                       "people")
+    return reasons
+
+
+def _share(part: int, whole: int, rule: float):
+    """The share when it breaks `rule` (exact if both the people counted and the rest are publishable), else None."""
+    if not whole or part / whole <= rule:
+        return None
+    return part / whole if disclosure.enough(part, whole - part) else "hidden"
 
 
 def overlap(df: pd.DataFrame, covariates: list[str], treatment: str = "treated") -> dict:
@@ -104,16 +124,8 @@ def overlap(df: pd.DataFrame, covariates: list[str], treatment: str = "treated")
     lo, hi = CRUMP_BOUNDS
     trim_t = int(((pt < lo) | (pt > hi)).sum())
     trim_c = int(((pc < lo) | (pc > hi)).sum())
-    share_out = out_t / n_t if n_t else float("nan")
-    share_trim = trim_t / n_t if n_t else float("nan")
-    reasons = []
-    if share_out > OUTSIDE_SUPPORT_SHARE:
-        reasons.append(f"{_share(out_t, n_t, OUTSIDE_SUPPORT_SHARE)} of participants had a higher or lower chance "
-                       "of taking part than any comparison person, so no one comparable could stand in for them")
-    if share_trim > CRUMP_SHARE:
-        reasons.append(f"{_share(trim_t, n_t, CRUMP_SHARE)} of participants had an estimated chance of taking part "
-                       f"below {lo:.0%} or above {hi:.0%} (Crump et al. 2009), where comparisons rest on very few "
-                       "people")
+    shares = {"outside_support": _share(out_t, n_t, OUTSIDE_SUPPORT_SHARE), "trimmed": _share(trim_t, n_t, CRUMP_SHARE)}
+    reasons = limited_reasons(shares["outside_support"], shares["trimmed"])
     return {
         "covariates": [c for c in covariates if df[c].nunique() > 1],
         "histogram": safe_histogram(pt, pc),
@@ -122,5 +134,6 @@ def overlap(df: pd.DataFrame, covariates: list[str], treatment: str = "treated")
         "trimmed": {"programme": disclosure.count(trim_t), "comparison": disclosure.count(trim_c),
                     "rule": f"scores outside [{lo}, {hi}] (Crump, Hotz, Imbens & Mitnik 2009)"},
         "limited": bool(reasons),
+        "limited_by": [k for k, v in shares.items() if v is not None],
         "reasons": reasons,
     }

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -51,6 +52,7 @@ def book_lock(book_dir: Path = BOOK_DIR) -> FileLock:
     return FileLock(str(path), timeout=LOCK_TIMEOUT_SECONDS)
 
 
+@contextmanager
 def _locked(book_dir: Path):
     lock = book_lock(book_dir)
     try:
@@ -59,7 +61,10 @@ def _locked(book_dir: Path):
         raise BookBuildError(f"another run has been writing the book in {book_dir} for over "
                              f"{LOCK_TIMEOUT_SECONDS // 60} minutes; wait for it to finish, or stop it, "
                              "then run again") from None
-    return lock
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def write_evaluation(record: dict, book_dir: Path = BOOK_DIR) -> Path:
@@ -81,9 +86,12 @@ def write_evaluation(record: dict, book_dir: Path = BOOK_DIR) -> Path:
             table.map(cell).to_csv(buffer, index=False, lineterminator="\n")
             write_text_atomic(records / f"{rid}.csv", buffer.getvalue())
             page = evaluation_page(record, gen / "evaluations", gen / "figures", records)
-        except Exception:
-            _set_unpublished(book_dir, rid, "its page could not be written; an evaluator can see why in the "
-                                            "Dagster run of this evaluation")
+        except Exception as error:
+            try:
+                _set_unpublished(book_dir, rid, "its page could not be written; an evaluator can see why in the "
+                                                "Dagster run of this evaluation")
+            except Exception as notice_error:  # e.g. the disk is full: the first error is the one to report
+                raise error from notice_error
             raise
         write_text_atomic(_status_path(book_dir, rid), json.dumps({"published": True}) + "\n")
     return page

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from evaluations.disclosure import SUPPRESSED
 from evaluations.files import write_text_atomic
 from evaluations.publish import figures
 from evaluations.publish.text import md, md_list, md_paragraphs
@@ -95,7 +96,7 @@ def summary(record: dict) -> str:
         what = (f"**We cannot tell** whether the programme changed {name}: the estimate was "
                 f"{fmt_num(est['estimate'], places)} {md(est['units'])}{scale}, but the 95% interval "
                 f"({fmt_ci(est['ci_low'], est['ci_high'], places)}) includes no effect at all.")
-        if mdes is not None and mdes >= 0.5:
+        if isinstance(mdes, (int, float)) and mdes >= 0.5:
             what += (f" Too few people took part to tell: the study could only reliably detect effects of "
                      f"{fmt_num(mdes)} standard deviations or more.")
     sure = f"**How sure we are:** {rating['padlocks']} of 5 padlocks {padlocks(rating['padlocks'])}."
@@ -141,7 +142,7 @@ def _subgroup_table(record: dict) -> str:
                   + (f" ({md(t['method'])})" if t.get("method") else "") for t in tests]
     skipped = record.get("subgroups_skipped") or []
     if skipped:
-        lines += ["", "Not estimated, because fewer than 10 people would be in a group:", ""]
+        lines += ["", f"Not estimated, because {SUPPRESSED} people would be in a group:", ""]
         lines += [f"- {md(names[x['outcome']]['measure_name'])}: {_group(x['subgroup'])}" for x in skipped]
     return "\n".join(lines)
 
@@ -241,7 +242,8 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
     parts += [
         "## Who took part\n",
         _figure(figs["flow"], page_dir, "Participant flow diagram", "How many people were in the files, answered each "
-                "survey and were analysed. Counts under 10 are not shown."),
+                f"survey and were analysed. Counts of {SUPPRESSED} people, and counts from which one could be "
+                "worked out by subtraction, are not shown."),
         "| | Programme | Comparison |", "| --- | --- | --- |",
         *[f"| {label} | {fmt_count(flow['programme'][k])} | {fmt_count(flow['comparison'][k])} |"
           for k, label in (("registered", "In the data files"), ("baseline", "Answered at baseline"),
@@ -279,7 +281,7 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
     parts += ["", _figure(figs["balance"], page_dir, "Love plot of standardised differences at baseline", balance_caption),
               _figure(figs["overlap"], page_dir, "Histograms of the estimated chance of taking part in each group",
                       "Estimated chance of taking part: programme group above the line, comparison group below. "
-                      "Bars are merged so that none holds fewer than 10 people."),
+                      f"Bars are merged so that none holds {SUPPRESSED} people."),
               _refutation_table(record),
               "## Data quality\n",
               f"- Rows read: {fmt_count(dq['rows_read'])}; rows set aside for a data problem: {fmt_count(dq['rows_set_aside'])}. "

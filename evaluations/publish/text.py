@@ -17,6 +17,7 @@ makes the text inert by construction rather than by looking for known attacks:
   become entities and whitespace is collapsed (a blank line would end the HTML block).
 - `label`: for matplotlib; maths parsing is switched off where figures are drawn, so a
   `$` is a dollar sign, not the start of a formula.
+- `markdown_table`: the same for the Markdown tables shown as Dagster metadata.
 - `cell`: for CSV and JSON downloads: a string that a spreadsheet would run as a formula
   (it starts with = + - @ tab or carriage return) is prefixed with a single quote, as
   OWASP advises against CSV injection; numbers are left as numbers.
@@ -53,6 +54,13 @@ def md_paragraphs(text) -> str:
 
 def md_list(items) -> str:
     return ", ".join(md(x) for x in items)
+
+
+def markdown_table(frame, index: bool = False, **options) -> str:
+    """A table for Dagster's Markdown metadata: headers, index and text cells pass through `md`."""
+    shown = frame.reset_index() if index else frame
+    shown = shown.rename(columns=lambda c: md(c)).map(lambda v: md(v) if isinstance(v, str) else v)
+    return shown.to_markdown(index=False, **options)
 
 
 def html(text) -> str:

@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from evaluations.diagnostics import run_diagnostics
 from evaluations.estimators.plan import estimate_impacts
+from evaluations.publish.text import markdown_table
 from evaluations.rating import rate
 from evaluations.records import build_record, clean, code_version, data_hashes
 from evaluations.registration import review_plan
@@ -28,7 +29,7 @@ def impact_estimates(context: AssetExecutionContext, registry: RegistryResource,
     shown = overall[["outcome", "estimate", "ci_low", "ci_high", "effect_size", "n_treated", "n_comparison"]]
     return Output(table, metadata={
         "estimator": str(overall["estimator"].iloc[0]),
-        "effects": MetadataValue.md(shown.to_markdown(index=False, floatfmt=".3f")),
+        "effects": MetadataValue.md(markdown_table(shown, floatfmt=".3f")),
     })
 
 

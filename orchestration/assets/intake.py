@@ -18,6 +18,7 @@ from evaluations.intake.readers import IntakeError
 from evaluations.intake.validate import StructuralError, intake_report, read_raw, reconcile, validate
 from evaluations.intake.panel import build_panel
 from evaluations.registry import ManifestError, file_hash
+from evaluations.publish.text import markdown_table
 from orchestration.partitions import evaluation_partitions
 from orchestration.resources import RegistryResource
 
@@ -94,13 +95,13 @@ def validate_survey(context: AssetExecutionContext, registry: RegistryResource, 
         yield AssetCheckResult(check_name=name, asset_key="validated_survey", passed=failing == 0,
                                severity=AssetCheckSeverity.WARN, metadata={"rows_quarantined": failing})
     yield AssetCheckResult(check_name="rows_reconcile", asset_key="validated_survey", passed=True,
-                           metadata={"reconciliation": MetadataValue.md(recon.to_markdown(index=False))})
+                           metadata={"reconciliation": MetadataValue.md(markdown_table(recon))})
     yield Output(result.valid,
                  output_name="validated_survey",
                  metadata={"rows": len(result.valid), "rows_quarantined": len(result.quarantine)})
     yield Output(result.quarantine, output_name="quarantine",
                  metadata={"rows": len(result.quarantine),
-                           "preview": MetadataValue.md(result.quarantine.head(20).to_markdown(index=False))})
+                           "preview": MetadataValue.md(markdown_table(result.quarantine.head(20)))})
     yield Output(intake_report(result, recon), output_name="intake_report")
 
 
@@ -115,5 +116,5 @@ def analysis_panel(context: AssetExecutionContext, registry: RegistryResource,
     counts = panel.groupby(["wave", "treated"]).size().unstack(fill_value=0)
     return Output(panel, metadata={
         "rows": len(panel), "people": int(panel["unit"].nunique()),
-        "rows_by_wave_and_group": MetadataValue.md(counts.to_markdown()),
+        "rows_by_wave_and_group": MetadataValue.md(markdown_table(counts, index=True)),
     })
