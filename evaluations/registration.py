@@ -203,6 +203,21 @@ def review_plan(folder: Path, manifest: Manifest) -> PlanReview:
     return PlanReview(deviations, problems)
 
 
+def registration_summary(folder: Path) -> dict | None:
+    """What a reader may know of the registration: when the plan was recorded, its hash, how
+    many amendments and replacements followed (and when). No folder paths: they are the
+    charity's own machine's, and may hold a person's name."""
+    doc, unreadable = _load(Path(folder) / REGISTRATION_NAME)
+    if doc is None or unreadable:
+        return None
+    amendments = doc.get("amendments") if isinstance(doc.get("amendments"), list) else []
+    return {"registered_at": str(doc.get("registered_at", "")), "plan_sha256": str(doc.get("plan_sha256", "")),
+            "amendments": [str(a.get("amended_at", "")) for a in amendments if isinstance(a, dict)],
+            "replacements": [{"replaced_at": str(r.get("replaced_at", "")),
+                              "previous_registered_at": str(r.get("previous_registered_at") or "")}
+                             for r in _replacements(doc) if isinstance(r, dict)]}
+
+
 def plan_deviations(folder: Path, manifest: Manifest) -> list[str]:
     """How the current analysis plan differs from the one first registered, in plain words."""
     return review_plan(folder, manifest).deviations

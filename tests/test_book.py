@@ -40,6 +40,8 @@ def test_page_shows_its_record_and_figures(published_library, evaluation_id):
         for n in (est["n_treated"], est["n_comparison"]):  # a count, or disclosure control's "not shown"
             assert (f"{n:,}" if isinstance(n, int) else n) in text, n
     assert f"{record['rating']['padlocks']} of 5 padlocks" in text
+    registered = record["provenance"]["registration"]
+    assert f"Analysis plan registered on {registered['registered_at'][:10]} (SHA-256 {registered['plan_sha256'][:16]}…)." in text
     images = re.findall(r'<img[^>]+src="([^"]+)"', html)
     assert len(images) >= 3  # effects, flow and balance at least
     for src in images:

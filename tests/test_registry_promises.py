@@ -79,6 +79,19 @@ def test_an_id_registered_from_another_folder_is_refused_unless_replaced_and_rec
         "replaced_at": doc["registered_at"], "source": str(incoming), "previous_source": None,
         "previous_registered_at": "2023-09-01T00:00:00+00:00", "previous_plan_sha256": REGISTERED["plan_sha256"]}]
 
+    # readers see that the registration was replaced, and when, but no folder path
+    from evaluations.publish.pages import _registration_lines
+    from evaluations.registration import registration_summary
+    summary = registration_summary(target)
+    assert summary == {"registered_at": doc["registered_at"], "plan_sha256": doc["plan_sha256"], "amendments": [],
+                       "replacements": [{"replaced_at": doc["registered_at"],
+                                         "previous_registered_at": "2023-09-01T00:00:00+00:00"}]}
+    day = doc["registered_at"][:10].replace("-", "\\-")
+    assert _registration_lines(summary)[1] == (
+        f"- This registration replaced an earlier one of the same id (registered on 2023\\-09\\-01) on {day}; "
+        "the earlier plan is kept in the registry.")
+    assert str(incoming) not in json.dumps(summary)
+
     # The new owner amends its own evaluation as before, without --replace ...
     edit_manifest(incoming, lambda m: m.update(seed=7))
     amended = cli("register", incoming, "--registry", registry)

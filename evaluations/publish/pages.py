@@ -289,12 +289,25 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
               *[f"- Set aside by the check {md(k)}: {fmt_count(v)}" for k, v in dq["set_aside_by_check"].items()],
               *[f"- “Don't know” or refused answers to {md(k)}: {fmt_count(v)}" for k, v in dq["dont_know_answers"].items()],
               "", "## Provenance and downloads\n",
+              *_registration_lines(record["provenance"].get("registration")),
               f"- Code version: {md(record['provenance']['code_version'])}",
               f"- Pipeline run: {md(record['provenance'].get('run_id', 'n/a'))}",
               *[f"- {md(f['path'])}: SHA-256 {md(f['sha256'][:16])}…" for f in record["provenance"]["data_files"]],
               f"- Download the disclosure-safe record: {{download}}`JSON <../records/{rid}.json>`, "
               f"{{download}}`CSV <../records/{rid}.csv>`", ""]
     return write_text_atomic(page_dir / f"{rid}.md", "\n".join(x for x in parts if x is not None) + "\n")
+
+
+def _registration_lines(reg: dict | None) -> list[str]:
+    """When the analysis plan was registered, and every later change to the registration."""
+    if not reg:
+        return ["- Analysis plan: not registered (the rating says so)."]
+    lines = [f"- Analysis plan registered on {md(reg['registered_at'][:10])} (SHA-256 {md(reg['plan_sha256'][:16])}…)"
+             + (f"; amended on {md_list(a[:10] for a in reg['amendments'])}" if reg["amendments"] else "") + "."]
+    lines += [f"- This registration replaced an earlier one of the same id (registered on "
+              f"{md(r['previous_registered_at'][:10] or 'an unknown date')}) on {md(r['replaced_at'][:10])}; "
+              "the earlier plan is kept in the registry." for r in reg.get("replacements", [])]
+    return lines
 
 
 def unpublished_page(evaluation_id: str, reason: str, page_dir: Path) -> Path:

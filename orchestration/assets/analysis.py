@@ -10,7 +10,7 @@ from evaluations.estimators.plan import estimate_impacts
 from evaluations.publish.text import markdown_table
 from evaluations.rating import rate
 from evaluations.records import build_record, clean, code_version, data_hashes
-from evaluations.registration import review_plan
+from evaluations.registration import registration_summary, review_plan
 from orchestration.partitions import evaluation_partitions
 from orchestration.resources import RegistryResource
 
@@ -70,6 +70,7 @@ def evidence_record(context: AssetExecutionContext, registry: RegistryResource, 
         rating=evidence_rating,
         intake=intake_report,
         provenance={"code_version": code_version(), "run_id": context.run_id, "partition": key,
-                    "data_files": data_hashes(registry.folder(key), manifest)})
+                    "data_files": data_hashes(registry.folder(key), manifest),
+                    "registration": registration_summary(registry.folder(key))})
     context.add_output_metadata({"record": MetadataValue.json(json.loads(json.dumps(record["estimates"])))})
     return record
