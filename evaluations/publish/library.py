@@ -1,8 +1,9 @@
 """Library pages across evaluations: the toolkit, a page per measure, the evidence gap map.
 
 Written only from disclosure-controlled records; every string from a record or the measure
-bank goes through evaluations.publish.text (`md` in Markdown, `html` in the raw-HTML tables). The toolkit is a plain HTML table that
-book/_static/toolkit.js makes sortable and filterable in the browser, offline.
+bank goes through evaluations.publish.text (`md` in Markdown, `html` in the raw-HTML tables).
+The toolkit is a plain HTML table that book/_static/toolkit.js makes sortable and filterable
+in the browser, offline.
 """
 from __future__ import annotations
 
