@@ -115,3 +115,20 @@ def test_a_broken_evaluation_stops_alone_and_the_rest_is_published(tmp_path):
     assert "✓ town-exchange-2023" in proc.stdout
     pages = sorted(p.name for p in (tmp_path / "book" / "_build" / "html" / "generated" / "evaluations").glob("*.html"))
     assert pages == ["town-exchange-2023.html"]
+
+
+def test_check_refuses_a_repeated_cross_section_for_a_change_score_design(tmp_path):
+    """Different people at each wave (an anonymous survey): `run` could not analyse it, so `check` says so."""
+    import pandas as pd
+
+    folder = tmp_path / "ncs-youth-2024"
+    shutil.copytree(DEFAULT_REGISTRY / "ncs-youth-2024", folder)
+    survey = pd.read_csv(folder / "survey.csv", dtype=str, keep_default_na=False)
+    later = survey["wave"] != "baseline"
+    survey.loc[later, "respondent_id"] = survey.loc[later, "respondent_id"] + "-later"
+    survey.to_csv(folder / "survey.csv", index=False)
+    proc = cg("check", folder)
+    assert proc.returncode == 2
+    assert (f"{folder}: only 0 in the programme group and 0 in the comparison group answered both 'baseline' and "
+            "'3-month follow-up' under the same 'respondent_id' (at least 10 per group are needed). The "
+            "doubly_robust_did estimator compares each person's own change") in " ".join(proc.stderr.split())
