@@ -72,6 +72,7 @@ THRESHOLD = 10
 SUPPRESSED = "fewer than 10"  # primary: the number itself is small
 NOT_SHOWN = "not shown"  # secondary: hidden so that a small number cannot be worked out by subtraction
 ANOTHER_GROUP = "another group"  # the label of a category too small to publish
+SUPPRESSION_REASON = f"Not shown: based on {SUPPRESSED} people in a group."
 # Means, SMDs and rates are published to 3 decimals: an exact mean of whole-number answers (or an
 # exact rate) is a fraction whose denominator gives back the n of a group even where n is hidden.
 DECIMALS = 3
@@ -110,7 +111,7 @@ def suppress_estimates(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     out["suppressed"] = (out["n_treated"] < THRESHOLD) | ((out["n_comparison"] < THRESHOLD) & (out["n_comparison"] > 0))
     out["suppression_reason"] = out["suppressed"].map(
-        {True: f"Not shown: based on {SUPPRESSED} people in a group.", False: ""})
+        {True: SUPPRESSION_REASON, False: ""})
     for col in ESTIMATE_FIELDS:
         if col in out.columns:
             out[col] = out[col].astype(object).where(~out["suppressed"], None)
@@ -137,7 +138,7 @@ def balance_rows(rows: list[dict]) -> list[dict]:
         out.append({"variable": row["variable"], **shown,
                     "n_treated": count(row.get("n_treated")), "n_comparison": count(row.get("n_comparison")),
                     "suppressed": not ok,
-                    "suppression_reason": "" if ok else f"Not shown: based on {SUPPRESSED} people in a group."})
+                    "suppression_reason": "" if ok else SUPPRESSION_REASON})
     return out
 
 

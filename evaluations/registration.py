@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from evaluations.files import write_text_atomic
 from evaluations.registry import MANIFEST_NAME, Design, Manifest, ManifestError, MatchingOptions, load_manifest
 
 REGISTRATION_NAME = "registration.json"
@@ -139,9 +139,7 @@ def _swap_in(source: Path, target: Path, manifest: Manifest, doc: dict) -> None:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(doc, indent=2) + "\n")
 
 
 def _load(path: Path) -> tuple[dict | None, str | None]:

@@ -108,11 +108,6 @@ def _set_unpublished(book_dir: Path, evaluation_id: str, reason: str) -> None:
     write_text_atomic(_status_path(book_dir, evaluation_id), json.dumps({"published": False, "reason": reason}) + "\n")
 
 
-def mark_unpublished(evaluation_id: str, reason: str, book_dir: Path = BOOK_DIR) -> None:
-    with _locked(book_dir):
-        _set_unpublished(book_dir, evaluation_id, reason)
-
-
 def unpublished(book_dir: Path = BOOK_DIR) -> dict[str, str]:
     """Evaluations whose page is a "not published" notice, with the reason."""
     out = {}

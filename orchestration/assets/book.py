@@ -31,17 +31,14 @@ def evidence_book(context: AssetExecutionContext, book_dir: BookResource, regist
     A record document that cannot be read (a crash mid-write, a damaged disk) does not stop the
     book: that evaluation is listed as not published until its next run rebuilds the record.
     """
-    registered = set(evaluation_ids(registry.path))
-    readable = {key: r for key, r in records.items() if key in registered and isinstance(r, dict)}
-    damaged = {key: DAMAGED_RECORD for key, r in records.items() if key in registered and not isinstance(r, dict)}
-    for key, doc in records.items():
-        if key in damaged:
-            context.log.warning(f"evaluation {key}: {getattr(doc, 'reason', 'the record document is damaged')}")
-    published = [r for _, r in sorted(readable.items())]
-    removed = book.remove_stale(registered & (set(readable) | set(damaged)), book_dir.path)
-    index, not_published = book.publish(published, damaged, book_dir.path)
+    registered = {key: r for key, r in records.items() if key in set(evaluation_ids(registry.path))}
+    readable = {key: r for key, r in registered.items() if isinstance(r, dict)}  # the IO manager logged the others
+    damaged = {key: DAMAGED_RECORD for key in registered if key not in readable}
+    removed = book.remove_stale(set(registered), book_dir.path)
+    index, not_published = book.publish([r for _, r in sorted(readable.items())], damaged, book_dir.path)
     return MaterializeResult(metadata={
-        "index": MetadataValue.path(str(index)), "evaluations": len(published) - len(set(not_published) & set(readable)),
+        "index": MetadataValue.path(str(index)),
+        "evaluations": len([key for key in readable if key not in not_published]),
         "not_published": MetadataValue.json(not_published),
         "removed_pages": MetadataValue.json(removed),
     })
