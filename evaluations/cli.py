@@ -97,24 +97,46 @@ programme:
   description: "What participants do, in two sentences."
 
 design:
-  type: did                  # rct | matched_did | did | matching | pre_post
-  unit_id: respondent_id     # column with each person's id (it is pseudonymised at intake)
-  treatment: took_part       # column: 1/yes = took part, 0/no = comparison
+  type: did                  # rct | matched_did | did | matching | pre_post (before and after, no comparison group)
+  # sample: repeated_cross_section  # if different people answer each wave (e.g. an anonymous survey); default panel
+  unit_id: respondent_id     # column with each person's (or response's) id; it is pseudonymised at intake
+  treatment: took_part       # column: 1/yes = took part, 0/no = comparison (leave out for pre_post)
   wave: wave                 # column with the survey wave
   baseline: baseline         # wave label before the programme
   follow_up: follow-up       # wave label after it
   # For a roll-out over several waves instead: waves: [w1, w2, w3, w4] and first_treated: start_wave
   # cluster: school_id       # optional: class, school or site people are grouped in
+  # weights: weight          # optional: column of survey (sampling or non-response) weights, above 0
   covariates: [age, female]  # numeric characteristics recorded at baseline
   effect_modifiers: []       # characteristics to report effects separately for (e.g. age_group)
   # estimator: doubly_robust_did  # only to override the design's default: did, doubly_robust_did, ancova,
-  #                               # difference_in_means, ps_matching, ipw or doubly_robust
+  #                               # difference_in_means, ps_matching, ipw, doubly_robust,
+  #                               # callaway_santanna (staggered) or mean_change (pre_post)
   # matching: {{k: 1, caliper: 0.2, replace: true}}  # for ps_matching
 
-outcomes:                    # measure ids come from datasets/measures/
+outcomes:                    # a measure id from datasets/measures/, or your own question (below)
   - column: cohesion
     measure: local_area_cohesion
     primary: true
+  # When no bank measure fits, write your own question instead of an id. It is published as your
+  # own and never pooled with other evaluations (pooling needs the same question asked the same way).
+  # - column: confidence
+  #   primary: false
+  #   measure:
+  #     name: "Confidence talking to people from other backgrounds"
+  #     question: "How confident do you feel starting a conversation with someone from a different background?"
+  #     domain: social_bridges   # social_bridges | social_bonds | social_links | belonging | local_area_cohesion
+  #                              # | loneliness | intergenerational_attitudes | intergroup_warmth
+  #     response_type: ordinal   # ordinal | binary (codes 0 and 1) | continuous (min and max, no scale)
+  #     scale:                   # each answer code and its label; quote labels such as "Yes" and "No"
+  #       1: "Not at all confident"
+  #       2: "Not very confident"
+  #       3: "Fairly confident"
+  #       4: "Very confident"
+  #     min: 1                   # the smallest and largest codes; for continuous, the possible range
+  #     max: 4
+  #     higher_is_better: true
+  #     # units: "hours a month" # continuous measures only
 
 files:
   - path: survey.csv         # .csv, .xlsx, .sav or .dta, beside this file
@@ -279,19 +301,20 @@ def _execute(job, instance, **kwargs):
 
 
 def _errors(result):
-    """Every error of the run's failed steps (and of the run itself), each followed by its causes."""
+    """Every error of the run's failed steps (and of the run itself), each followed by its causes,
+    with the step (asset) it happened in."""
     for event in result.all_events:
         data = event.step_failure_data if event.is_step_failure else None
         error = data.error if data else event.job_failure_data.error if event.is_run_failure else None
         while error is not None:
-            yield data, error
+            yield data, error, event.step_key
             error = error.cause or error.context
 
 
 def _disk_full(result) -> str | None:
     from evaluations.files import DiskFull, disk_full_message, is_disk_full
 
-    errors = [error for _, error in _errors(result)]
+    errors = [error for _, error, _ in _errors(result)]
     for error in errors:  # ours names what was kept; prefer it to the raw OS or DuckDB error it wraps
         if error.cls_name == DiskFull.__name__:
             return error.message.split(": ", 1)[-1].strip()
@@ -301,13 +324,26 @@ def _disk_full(result) -> str | None:
     return None
 
 
+# Exceptions that carry a user's problem in words (a data or manifest problem, with its fix);
+# anything else is a defect of ours, reported as one line that says so.
+USER_ERRORS = {"ValueError", "ManifestError", "IntakeError", "StructuralError", "DiskFull", "Failure"}
+
+
 def _failure_message(result) -> str:
-    for data, error in _errors(result):
+    """One line: the step (asset) that stopped and why, never a stack trace (that stays in Dagster's log)."""
+    for data, error, step in _errors(result):
+        where = f"{step}: " if step else ""
         if data and data.user_failure_data:
-            return data.user_failure_data.description
+            return where + data.user_failure_data.description
         if (error.cls_name or "").startswith("Dagster") and (error.cause or error.context):
             continue  # Dagster's wrapper ("Error occurred while handling output"): the cause says what happened
-        return error.message.strip()
+        lines = [x.strip() for x in error.message.strip().removeprefix(f"{error.cls_name}: ").splitlines()]
+        reason = " ".join(x for x in lines if x)
+        if error.cls_name in USER_ERRORS:
+            return where + reason
+        return (f"{where}an unexpected error ({error.cls_name}: {reason}). This is a defect in Common Ground, "
+                f"not in your data: please report it; the full trace is in the Dagster log of run {result.run_id[:8]} "
+                "(`make dev`).")
     return "the run failed; open `dagster dev` for the details"
 
 

@@ -1,74 +1,65 @@
-"""The outcome-measure bank: one YAML file per construct under datasets/measures/."""
+"""The outcome-measure bank (one YAML file per construct under datasets/measures/), and which
+measure each outcome of an evaluation uses: the bank's, or the charity's own question."""
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, ValidationError
 
-from evaluations.registry import REPO_ROOT
+from evaluations.measure_model import DOMAINS, MeasureCore, OwnMeasure, own_measure_id
+from evaluations.registry import REPO_ROOT, Manifest
+
+__all__ = ["DOMAINS", "MEASURES_DIR", "Measure", "OwnMeasure", "UnknownMeasure", "load_measures",
+           "outcome_measures", "own_measure_id", "unknown_measures"]
 
 MEASURES_DIR = REPO_ROOT / "datasets" / "measures"
 
-DOMAINS = {
-    "social_bridges": "Social bridges (ties across groups)",
-    "social_bonds": "Social bonds (ties within a group)",
-    "social_links": "Social links (ties to institutions)",
-    "belonging": "Belonging",
-    "local_area_cohesion": "Local-area cohesion",
-    "loneliness": "Loneliness",
-    "intergenerational_attitudes": "Intergenerational attitudes",
-    "intergroup_warmth": "Intergroup warmth",
-}
 
-
-class Measure(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+class Measure(MeasureCore):
+    """A bank measure: what every measure states, plus where it comes from and whom it is asked of."""
 
     id: str
-    name: str
-    domain: Literal[tuple(DOMAINS)]  # type: ignore[valid-type]
     description: str = Field(alias="construct")  # `construct` would shadow a pydantic method
-    question: str
-    response_type: Literal["ordinal", "binary", "continuous"]
-    scale: dict[int, str] | None
-    min: float
-    max: float
-    higher_is_better: bool
+    scale: dict[int, str] | None  # the bank writes scale: null for a continuous measure, never leaves it out
     source: str | None
     source_note: str | None
     population: str
-
-    @model_validator(mode="after")
-    def _scale_matches_range(self):
-        if self.response_type != "continuous":
-            if not self.scale:
-                raise ValueError(f"measure {self.id}: an {self.response_type} measure needs a scale")
-            if min(self.scale) != self.min or max(self.scale) != self.max:
-                raise ValueError(f"measure {self.id}: min/max must be the smallest and largest scale codes")
-        return self
-
-    @property
-    def valid_codes(self) -> list[int] | None:
-        return sorted(self.scale) if self.scale else None
-
-    @property
-    def units(self) -> str:
-        return "percentage points" if self.response_type == "binary" else "scale points"
-
-    def orient(self, values):
-        """Map raw values so that higher is better, keeping the original range (e.g. 1-4 stays 1-4)."""
-        return values if self.higher_is_better else self.min + self.max - values
 
 
 @lru_cache(maxsize=4)
 def load_measures(directory: Path | str = MEASURES_DIR) -> dict[str, Measure]:
     out = {}
     for path in sorted(Path(directory).glob("*.yaml")):
-        m = Measure.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        try:
+            m = Measure.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        except ValidationError as err:
+            raise ValueError(f"{path}: {err}") from None
         if m.id != path.stem:
             raise ValueError(f"{path}: id {m.id!r} must equal the file name")
         out[m.id] = m
     return out
+
+
+class UnknownMeasure(ValueError):
+    """An outcome names a measure id the bank does not hold."""
+
+
+def unknown_measures(manifest: Manifest, bank: dict[str, Measure]) -> list[str]:
+    """A problem, with its fix, for each outcome naming a measure id that is not in the bank."""
+    return [f"outcomes.{o.column}.measure {o.measure!r} is not in the measure bank; use one of: "
+            f"{', '.join(sorted(bank))}, or write your own question under measure (see `commonground new`)"
+            for o in manifest.outcomes if isinstance(o.measure, str) and o.measure not in bank]
+
+
+def outcome_measures(manifest: Manifest, bank: dict[str, Measure]) -> dict[str, Measure | OwnMeasure]:
+    """The measure of each outcome, by outcome column: the bank's, or the charity's own with the id
+    own:<evaluation id>:<column> and `own` true. Everything that reads an outcome's measure asks here.
+
+    Raises UnknownMeasure for an id the bank does not hold (`commonground check` reports it first)."""
+    unknown = unknown_measures(manifest, bank)
+    if unknown:
+        raise UnknownMeasure("; ".join(unknown))
+    return {o.column: o.measure.bound(manifest.id, o.column) if isinstance(o.measure, OwnMeasure) else bank[o.measure]
+            for o in manifest.outcomes}

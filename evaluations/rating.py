@@ -11,23 +11,11 @@ import math
 from dataclasses import asdict, dataclass
 
 from evaluations import disclosure
-from evaluations.registry import DesignType, Manifest
+from evaluations.designs import design_of
+from evaluations.registry import Manifest
 
-DESIGN_PADLOCKS = {
-    DesignType.rct: (5, "a randomised controlled trial"),
-    DesignType.matched_did: (4, "a comparison group made comparable on baseline characteristics, compared over time (matched or doubly robust difference-in-differences)"),
-    DesignType.did: (4, "a comparison group compared over time (difference-in-differences)"),
-    DesignType.matching: (3, "a matched comparison group observed only after the programme"),
-    DesignType.pre_post: (0, "no comparison group (before and after only), so change cannot be attributed to the programme"),
-}
-# Maryland Scientific Methods Scale (Sherman et al. 1997; What Works Centre for Local Economic Growth)
-SMS_LEVEL = {
-    DesignType.rct: (5, "random assignment to the programme"),
-    DesignType.matched_did: (4, "before and after, against a comparison group matched on observed characteristics"),
-    DesignType.did: (3, "before and after, against a comparison group"),
-    DesignType.matching: (3, "against a comparison group, controlling for observed characteristics"),
-    DesignType.pre_post: (2, "before and after, with no comparison group"),
-}
+# Each design's padlock ceiling and Maryland Scientific Methods Scale level (Sherman et al. 1997;
+# What Works Centre for Local Economic Growth) are decided in its module under evaluations/designs/.
 MDES_BANDS = [(0.2, 5), (0.3, 4), (0.4, 3), (0.5, 2), (0.6, 1)]  # MDES below the bound -> padlocks
 ATTRITION_BANDS = [(0.10, 5), (0.20, 4), (0.30, 3), (0.40, 2), (0.50, 1)]
 FEW_CLUSTERS = 20  # cluster-robust inference is unreliable with fewer clusters (Cameron & Miller 2015)
@@ -72,16 +60,18 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
     override it. `registration_problems` are full sentences saying why registration.json cannot vouch
     for the registered plan (evaluations/registration.py); each takes off a padlock like a deviation.
     Limited propensity-score overlap (diagnostics ``overlap.limited``) takes off
-    a padlock for designs whose comparison rests on the covariates (matched_did, matching).
+    a padlock for designs whose comparison rests on the covariates (the design object's `rests_on_overlap`).
     """
     if failed_refutations is None:
         failed_refutations = diagnostics.get("failed_refutations") or []
     d = manifest.design
-    design_p, design_words = DESIGN_PADLOCKS[d.type]
+    design = design_of(d)
+    design_p, design_words = design.padlocks, design.padlock_words
     mdes = max(diagnostics["mdes_achieved"].values(), default=math.inf)
     mdes_p = _band(mdes, MDES_BANDS)
     overall = diagnostics["attrition"]["overall_attrition"]
-    attr_p = _band(overall, ATTRITION_BANDS)
+    linked = diagnostics["attrition"].get("applies", True)
+    attr_p = _band(overall, ATTRITION_BANDS) if linked else 5  # no one is followed up: nothing to lose
     initial = min(design_p, mdes_p, attr_p)
     # The rating judges the exact figures, but its sentences are published: a figure that disclosure
     # control hides is worded by the rule it broke, not given (here after primary suppression;
@@ -90,14 +80,15 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
     reasons = [
         f"Design: {design_words} (at most {design_p} padlocks).",
         _mdes_reason(mdes, mdes_p),
-        _attrition_reason(overall if isinstance(shown_attrition["overall"], float) else None, attr_p),
+        _attrition_reason(overall if isinstance(shown_attrition["overall"], float) else None, attr_p) if linked
+        else NO_ATTRITION_REASON,
     ]
     downgrades = []
     # A re-weighting design is judged on the balance its weights achieved, others on the raw groups.
     smd, when = diagnostics.get("max_abs_smd_covariates_after"), " after re-weighting the comparison group"
     if smd is None or not math.isfinite(smd):
         smd, when = diagnostics.get("max_abs_smd_covariates"), ""
-    if smd is not None and math.isfinite(smd) and smd > diagnostics["imbalance_threshold"] and d.type != DesignType.rct:
+    if smd is not None and math.isfinite(smd) and smd > diagnostics["imbalance_threshold"] and design.judges_baseline_balance:
         downgrades.append(f"The groups differed at baseline{when}: the largest standardised difference in a "
                           f"characteristic was {_smd_words(smd, diagnostics, manifest, bool(when))} "
                           f"(more than {diagnostics['imbalance_threshold']}).")
@@ -113,7 +104,7 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
             downgrades.append(f"Before the programme, the groups' {outcome} was already moving apart "
                               f"(pre-trend test p = {test['p_value']:.3f}), which undermines the comparison.")
     overlap = diagnostics.get("overlap") or {}
-    if overlap.get("limited") and d.type in (DesignType.matched_did, DesignType.matching):
+    if overlap.get("limited") and design.rests_on_overlap:
         downgrades.append(_overlap_downgrade(overlap.get("reasons", [])))
     for name in failed_refutations or []:
         downgrades.append(f"A robustness check failed: {name}.")
@@ -121,7 +112,7 @@ def rate(manifest: Manifest, diagnostics: dict, plan_deviations: list[str] | Non
     for change in plan_deviations or []:
         downgrades.append(f"The analysis differs from the registered plan: {change}.")
     padlocks = max(0, initial - len(downgrades))
-    sms, sms_words = SMS_LEVEL[d.type]
+    sms, sms_words = design.sms_level, design.sms_words
     return Rating(padlocks, design_p, mdes_p, attr_p, initial, tuple(downgrades), tuple(reasons), sms,
                   f"Level {sms}: {sms_words}.")
 
@@ -135,6 +126,11 @@ def _mdes_reason(mdes, padlocks: int) -> str:
         "not shown (it rests on an estimate too small to publish)"
     return (f"Sample size: the smallest effect this analysis could reliably detect is {figure} "
             f"(at most {padlocks} padlocks; 5 needs under 0.2).")
+
+
+NO_ATTRITION_REASON = ("Attrition: not measured: different people answered each wave (repeated cross-sections), "
+                       "so no one could drop out; whether the people answering changed is a risk the design "
+                       "rating already reflects.")
 
 
 def _attrition_reason(overall, padlocks: int) -> str:
@@ -163,8 +159,9 @@ def publishable(rating: dict, record: dict) -> dict:
     mdes = max(mdes_values) if mdes_values and all(isinstance(v, float) for v in mdes_values) else None
     reasons = list(rating["reasons"])
     reasons[1] = _mdes_reason(mdes, rating["mdes_padlocks"])
-    reasons[2] = _attrition_reason(att["overall"] if isinstance(att.get("overall"), float) else None,
-                                   rating["attrition_padlocks"])
+    if reasons[2] != NO_ATTRITION_REASON:
+        reasons[2] = _attrition_reason(att["overall"] if isinstance(att.get("overall"), float) else None,
+                                       rating["attrition_padlocks"])
     downgrades = []
     for sentence in rating["downgrades"]:
         if sentence.startswith("Attrition differed between the groups by"):

@@ -17,8 +17,9 @@ import pandas as pd
 
 from evaluations import disclosure
 from evaluations.diagnostics.overlap import limited_reasons
-from evaluations.measures import DOMAINS, Measure
+from evaluations.measures import DOMAINS, Measure, outcome_measures
 from evaluations.rating import publishable
+from evaluations.designs import design_of
 from evaluations.registry import REPO_ROOT, Manifest, file_hash
 
 SCHEMA = "commonground.evidence_record/1"
@@ -77,12 +78,15 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
     overall = estimates[estimates["kind"] == "overall"]
     primary_est = overall[overall["outcome"] == primary].iloc[0]
     outcomes = []
+    outcome_measure = outcome_measures(manifest, measures)
     for o in manifest.outcomes:
-        m = measures[o.measure]
-        outcomes.append({"column": o.column, "measure": m.id, "measure_name": m.name, "domain": m.domain,
-                         "domain_name": DOMAINS[m.domain], "primary": o.primary, "question": m.question,
-                         "higher_is_better": m.higher_is_better, "response_type": m.response_type,
-                         "units": m.units, "scale_min": m.min, "scale_max": m.max})
+        m = outcome_measure[o.column]
+        # own_measure: the charity's own question, shown as such and never pooled (evaluations/synthesis.py);
+        # scale: the answers' labels, which an own measure has no bank page to show
+        outcomes.append({"column": o.column, "measure": m.id, "own_measure": m.own, "measure_name": m.name,
+                         "domain": m.domain, "domain_name": DOMAINS[m.domain], "primary": o.primary,
+                         "question": m.question, "scale": m.scale, "higher_is_better": m.higher_is_better,
+                         "response_type": m.response_type, "units": m.units, "scale_min": m.min, "scale_max": m.max})
     effect_cols = [c for c in estimates.columns if c not in ("kind", "statistic", "df")]
     overall_rows = disclosure.suppress_estimates(overall[effect_cols])
     subgroup_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "subgroup", effect_cols])
@@ -99,7 +103,7 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
         "synthetic": manifest.synthetic,
         "programme": manifest.programme.model_dump(mode="json"),
         "design": {**manifest.design.model_dump(mode="json"), "type": manifest.design.type.value,
-                   "staggered": manifest.design.staggered},
+                   "staggered": manifest.design.staggered, **design_of(manifest.design).describe(manifest)},
         "outcomes": outcomes,
         "primary_outcome": primary,
         "estimates": overall_rows.to_dict(orient="records"),
@@ -108,6 +112,8 @@ def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates:
         "heterogeneity_tests": diagnostics["heterogeneity_tests"],
         "subgroups_skipped": _skipped(diagnostics.get("subgroups_skipped", [])),
         "event_study": _event_study(estimates),
+        "by_starting_wave": _event_study(estimates, "cohort", "starting_wave"),
+        "by_calendar_wave": _event_study(estimates, "calendar_time", "wave"),
         "flow": participant_flow(intake["registered"], att, {"programme": int(primary_est["n_treated"]),
                                                    "comparison": int(primary_est["n_comparison"])}),
         "data_quality": {
@@ -174,15 +180,16 @@ def _skipped(rows: list[dict]) -> list[dict]:
     return out
 
 
-def _event_study(estimates: pd.DataFrame) -> dict:
-    """Event-time effects of staggered designs. Each averages cohorts that passed disclosure
-    control as whole cohorts (sites), so the points are not person-level cells."""
-    rows = estimates[estimates["kind"] == "event_time"]
+def _event_study(estimates: pd.DataFrame, kind: str = "event_time", key: str = "event_time") -> dict:
+    """Summaries of staggered designs' group-time effects (by event time, starting wave or calendar
+    wave). Each averages cohorts that passed disclosure control as whole cohorts (sites), so the
+    points are not person-level cells."""
+    rows = estimates[estimates["kind"] == kind]
     cells = estimates[estimates["kind"] == "group_time"]
     small = set(cells.loc[(cells["n_treated"] < disclosure.THRESHOLD)
                           | (cells["n_comparison"].between(1, disclosure.THRESHOLD - 1)), "outcome"])
     rows = rows[~rows["outcome"].isin(small)]  # a cohort of fewer than 10 people would be disclosed
-    return {outcome: [{"event_time": int(r.subgroup.removeprefix("e=")), "estimate": r.estimate,
+    return {outcome: [{key: int(r.subgroup.split("=", 1)[1]), "estimate": r.estimate,
                        "ci_low": r.ci_low, "ci_high": r.ci_high} for r in part.itertuples()]
             for outcome, part in rows.groupby("outcome", sort=False)}
 

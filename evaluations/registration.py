@@ -260,9 +260,10 @@ def compare_plans(registered: dict, now: dict, registered_on: str) -> list[str]:
             was, is_ = {k: was[k] for k in keys if k in was}, {k: is_[k] for k in keys if k in is_}
         return f"{label} was {was!r} when registered on {registered_on} and is now {is_!r}"
 
-    for key in sorted(set(before["design"]) | set(now["design"])):
-        if before["design"].get(key) != now["design"].get(key):
-            changes.append(changed(f"design.{key}", before["design"].get(key), now["design"].get(key)))
+    now_design = _design_defaults() | now["design"]  # fields left out at their defaults read as them
+    for key in sorted(set(before["design"]) | set(now_design)):
+        if before["design"].get(key) != now_design.get(key):
+            changes.append(changed(f"design.{key}", before["design"].get(key), now_design.get(key)))
     changes += _outcome_changes(before["outcomes"], now["outcomes"], primaries_only, changed)
     if "files" in before:
         was = {f["path"]: f for f in before["files"]}
@@ -294,6 +295,10 @@ def _outcome_changes(before: list, now: list, primaries_only: bool, changed) -> 
             changes.append(f"primary outcome {c!r} was added after registration")
         elif was[c].get("primary") and not is_[c].get("primary"):
             changes.append(f"registered primary outcome {c!r} is no longer primary")
-        if was[c].get("measure") != is_[c].get("measure"):
-            changes.append(changed(f"outcomes[{c}].measure", was[c].get("measure"), is_[c].get("measure")))
+        was_m, is_m = was[c].get("measure"), is_[c].get("measure")
+        if isinstance(was_m, dict) and isinstance(is_m, dict):  # the charity's own question: name each field changed
+            changes += [changed(f"outcomes[{c}].measure.{k}", was_m.get(k), is_m.get(k))
+                        for k in sorted(set(was_m) | set(is_m)) if was_m.get(k) != is_m.get(k)]
+        elif was_m != is_m:
+            changes.append(changed(f"outcomes[{c}].measure", was_m, is_m))
     return changes

@@ -16,6 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evaluations.measure_model import OwnMeasure
 from evaluations.usertext import manifest_text_problems
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,7 @@ DEFAULT_REGISTRY = REPO_ROOT / "datasets" / "evaluations"
 MANIFEST_NAME = "evaluation.yaml"
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PLAN_VERSION = 2  # of the registered analysis plan (Manifest.analysis_plan)
+ADDED_AFTER_PLAN_V2 = ("sample", "weights")  # design fields, planned only when set
 
 
 class ManifestError(Exception):
@@ -51,15 +53,23 @@ class DesignType(str, Enum):
     pre_post = "pre_post"
 
 
+class Sample(str, Enum):
+    """Who answers each wave."""
+    panel = "panel"  # the same people, linked across waves by unit_id
+    repeated_cross_section = "repeated_cross_section"  # different people each wave (e.g. an anonymous survey)
+
+
 class Estimator(str, Enum):
     """Estimators a manifest may choose instead of its design's default (evaluations/estimators/plan.py)."""
-    did = "did"  # regression DiD on each person's change
-    doubly_robust_did = "doubly_robust_did"  # Sant'Anna & Zhao
+    did = "did"  # regression DiD (on each person's change in a panel; on group-by-wave means in cross-sections)
+    doubly_robust_did = "doubly_robust_did"  # Sant'Anna & Zhao, panel or repeated cross-sections
     ancova = "ancova"  # follow-up on baseline score and covariates
     difference_in_means = "difference_in_means"
     ps_matching = "ps_matching"  # propensity-score nearest-neighbour matching on the follow-up outcome
     ipw = "ipw"  # inverse-probability weighting for the ATT on the follow-up outcome
     doubly_robust = "doubly_robust"  # AIPW for the ATT on the follow-up outcome
+    callaway_santanna = "callaway_santanna"  # staggered roll-outs: group-time effects
+    mean_change = "mean_change"  # before and after with no comparison group
 
 
 class _Strict(BaseModel):
@@ -89,11 +99,22 @@ class Programme(_Strict):
         return self
 
 
+TOOK_PART = "_cg_took_part"  # the treatment column a design without a comparison group gets (everyone took part)
+
+
 class Design(_Strict):
+    """What the manifest says about how the programme was evaluated.
+
+    Which rules apply, which estimators are allowed and what the design means are decided by
+    the design objects in evaluations/designs/ (one module per design); this class holds the
+    fields and asks that module for its problems, so `check` refuses what `run` cannot do.
+    """
     type: DesignType
     unit_id: str
-    treatment: str
+    treatment: str | None = None  # every design but pre_post names it
     wave: str
+    sample: Sample = Sample.panel
+    weights: str | None = None  # survey (sampling or non-response) weights, one per row
     baseline: str | None = None
     follow_up: str | None = None
     waves: list[str] | None = None
@@ -104,47 +125,20 @@ class Design(_Strict):
     estimator: Estimator | None = None  # None: the design's default
     matching: MatchingOptions = Field(default_factory=MatchingOptions)
 
-    @model_validator(mode="after")
-    def _estimator_fits_design(self):
-        if self.estimator is not None and self.first_treated is not None and self.estimator != Estimator.did:
-            raise ValueError("a staggered roll-out is analysed with Callaway-Sant'Anna; remove design.estimator")
-        if self.analysis_estimator in SELECTION_ON_OBSERVABLES and not self.covariates:
-            raise ValueError(f"the {self.analysis_estimator.value} estimator compares people with similar characteristics, "
-                             "so design.covariates must list them")
-        if self.analysis_estimator == Estimator.ps_matching and self.cluster:
-            raise ValueError("propensity-score matching has no cluster-robust standard errors here; with "
-                             "design.cluster set, use design.estimator: doubly_robust (it resamples whole clusters)")
-        return self
-
     @property
     def analysis_estimator(self) -> Estimator:
         """The manifest's estimator, or the design's default."""
-        return self.estimator or DEFAULT_ESTIMATOR[self.type]
+        from evaluations.designs import design_of
 
-    @model_validator(mode="after")
-    def _waves_consistent(self):
-        staggered = self.first_treated is not None
-        if staggered:
-            if not self.waves or len(self.waves) < 3:
-                raise ValueError(
-                    "design.first_treated is set (a staggered roll-out), so design.waves must list "
-                    "three or more wave labels in time order")
-            if self.type not in (DesignType.did, DesignType.matched_did):
-                raise ValueError("a staggered roll-out (design.first_treated) needs design.type: did")
-        else:
-            if not (self.baseline and self.follow_up):
-                raise ValueError(
-                    "design.baseline and design.follow_up must both name a wave label "
-                    "(or set design.waves and design.first_treated for a staggered roll-out)")
-            if self.baseline == self.follow_up:
-                raise ValueError("design.baseline and design.follow_up must be different wave labels")
-        if len(set(self.wave_labels)) != len(self.wave_labels):
-            raise ValueError("design.waves lists the same wave twice")
-        return self
+        return self.estimator or design_of(self).default_estimator
 
     @property
     def staggered(self) -> bool:
         return self.first_treated is not None
+
+    @property
+    def treatment_column(self) -> str:
+        return self.treatment or TOOK_PART
 
     @property
     def wave_labels(self) -> list[str]:
@@ -152,25 +146,30 @@ class Design(_Strict):
 
     @property
     def design_columns(self) -> list[str]:
-        cols = [self.unit_id, self.treatment, self.wave, self.first_treated, self.cluster]
-        return [c for c in cols if c] + list(self.covariates) + [
-            m for m in self.effect_modifiers if m not in self.covariates]
+        cols = [self.unit_id, self.treatment_column, self.wave, self.first_treated, self.cluster, self.weights]
+        return list(dict.fromkeys([c for c in cols if c] + list(self.covariates) + list(self.effect_modifiers)))
 
 
 SELECTION_ON_OBSERVABLES = (Estimator.ps_matching, Estimator.ipw, Estimator.doubly_robust)
-DEFAULT_ESTIMATOR = {
-    DesignType.rct: Estimator.ancova,
-    DesignType.matched_did: Estimator.doubly_robust_did,
-    DesignType.did: Estimator.did,
-    DesignType.matching: Estimator.ps_matching,
-    DesignType.pre_post: Estimator.did,
-}
 
 
 class Outcome(_Strict):
     column: str
-    measure: str
+    # a measure bank id (datasets/measures/<id>.yaml), or the charity's own question written inline
+    # (evaluations/measure_model.py), which is published as its own and never pooled
+    measure: str | OwnMeasure
     primary: bool = False
+
+    @field_validator("measure", mode="before")
+    @classmethod
+    def _bank_id_or_own_question(cls, v):
+        if isinstance(v, dict):  # validated here so its errors read outcomes.0.measure.question, not a union's
+            return OwnMeasure.model_validate(v)
+        if not isinstance(v, (str, OwnMeasure)):
+            raise ValueError("give a measure id from datasets/measures/ (e.g. loneliness_ons), or your own question "
+                             "as a mapping of name, question, domain, response_type, scale (or min and max), "
+                             "higher_is_better; see `commonground new`")
+        return v
 
 
 class DataFile(_Strict):
@@ -231,16 +230,21 @@ class Manifest(_Strict):
         return v
 
     @model_validator(mode="after")
+    def _design_rules(self):
+        from evaluations.designs import design_of  # the design modules import this one
+
+        problems = design_of(self.design).manifest_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
     def _outcomes_consistent(self):
         if not any(o.primary for o in self.outcomes):
             raise ValueError("mark at least one outcome as primary: true (the registered primary outcome)")
         cols = [o.column for o in self.outcomes]
         if len(set(cols)) != len(cols):
             raise ValueError("the same outcome column is listed twice under outcomes")
-        if self.design.staggered:
-            for f in self.files:
-                if f.layout == "wide":
-                    raise ValueError("staggered roll-outs need long-layout files (one row per unit and wave)")
         for col, (lo, hi) in self.valid_ranges.items():
             if col not in self.design.covariates:
                 raise ValueError(f"valid_ranges.{col}: only covariates can have a range; add {col!r} to design.covariates")
@@ -257,6 +261,16 @@ class Manifest(_Strict):
     def primary_outcomes(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.primary]
 
+    def _planned_design(self) -> dict:
+        """The design as registered; fields added after plan version 2 appear only when they differ
+        from their defaults, so plans registered before them keep their hash (registration.py
+        reads a missing field as its default)."""
+        design = self.design.model_dump(mode="json")
+        for name in ADDED_AFTER_PLAN_V2:
+            if getattr(self.design, name) == Design.model_fields[name].default:
+                design.pop(name)
+        return design
+
     def analysis_plan(self) -> dict:
         """What is registered in advance: every manifest input that can change a result.
 
@@ -265,7 +279,7 @@ class Manifest(_Strict):
         """
         return {
             "plan_version": PLAN_VERSION,
-            "design": self.design.model_dump(mode="json"),
+            "design": self._planned_design(),
             "outcomes": [o.model_dump(mode="json") for o in self.outcomes],
             "files": [f.model_dump(mode="json") for f in self.files],
             **self.model_dump(mode="json", include={"missing_codes", "valid_ranges", "seed"}),

@@ -473,11 +473,251 @@ def simulate_intergenerational(seed: int = 2104) -> SimulatedEvaluation:
     return SimulatedEvaluation(manifest, {"panel.dta": survey}, truth_doc)
 
 
+# --------------------------------------------------------------------------- anonymous school survey
+
+SURVEY_TERMS = ("Autumn 2024 (before linking)", "Summer 2025 (after linking)")
+
+
+def draw_school_linking_survey(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The pupils on the roll of 28 schools, and who of them answered an anonymous survey each term.
+
+    Returns (pupils, responses). `pupils` is the whole population (Years 5 and 6) with both
+    potential outcomes at follow-up; `responses` has one row per answer, with the pupil it
+    came from (`pupil`, which the survey never records), the term (0, 1), its non-response
+    weight and the answers. Pupils on free school meals answer less often and gain more from
+    linking, so an unweighted comparison describes the respondents, not the schools' pupils.
+    """
+    n_schools = 28
+    linked = rng.permutation(np.repeat([1, 0], n_schools // 2))
+    roll = rng.integers(90, 151, n_schools)            # pupils in Years 5 and 6
+    fsm_share = rng.uniform(0.12, 0.55, n_schools)
+    school_effect = rng.normal(0, 0.3, n_schools)
+    school_trend = rng.normal(0, 0.08, n_schools)
+    response_rate = rng.uniform(0.6, 1.0, (2, n_schools))  # how well each school ran the survey each term
+    school = np.repeat(np.arange(n_schools), roll)
+    n = len(school)
+    female = rng.binomial(1, 0.5, n)
+    fsm = rng.binomial(1, fsm_share[school])
+
+    def latent(base, fsm_gap, trait_sd, noise_sd, trend):
+        level = base + school_effect[school] + rng.normal(0, trait_sd, n) + fsm_gap * fsm
+        pre = level + rng.normal(0, noise_sd, n)
+        post0 = level + trend + school_trend[school] + rng.normal(0, noise_sd, n)
+        return pre, post0
+
+    comfort_pre, comfort_post0 = latent(3.4, -0.2, 0.45, 0.6, 0.05)
+    mixing_pre, mixing_post0 = latent(3.0, -0.3, 0.5, 0.6, 0.0)
+    # Pupils on free school meals, who have had fewest chances to mix outside school, gain most.
+    effect_comfort = np.where(fsm == 1, 0.9, 0.05)
+    effect_mixing = np.where(fsm == 1, 0.6, 0.0)
+    pupils = pd.DataFrame({
+        "school": school, "linked": linked[school], "female": female, "fsm": fsm,
+        "comfort_pre": likert(comfort_pre, 1, 5), "mixing_pre": likert(mixing_pre, 1, 5),
+        "comfort_y0": likert(comfort_post0, 1, 5), "comfort_y1": likert(comfort_post0 + effect_comfort, 1, 5),
+        "mixing_y0": likert(mixing_post0, 1, 5), "mixing_y1": likert(mixing_post0 + effect_mixing, 1, 5)})
+    answers = []
+    for term in (0, 1):
+        p = response_rate[term, school] * np.where(fsm == 1, 0.35, 0.9)
+        who = np.flatnonzero(rng.random(n) < p)
+        rows = pupils.iloc[who]
+        t = rows["linked"].to_numpy() == 1
+        if term == 0:
+            comfort, mixing = rows["comfort_pre"], rows["mixing_pre"]
+        else:
+            comfort = np.where(t, rows["comfort_y1"], rows["comfort_y0"])
+            mixing = np.where(t, rows["mixing_y1"], rows["mixing_y0"])
+        answers.append(pd.DataFrame({
+            "pupil": who, "term": term, "school": rows["school"].to_numpy(), "linked": rows["linked"].to_numpy(),
+            "female": rows["female"].to_numpy(), "fsm": rows["fsm"].to_numpy(),
+            "weight": _poststratification_weights(pupils, rows),
+            "comfort": np.asarray(comfort), "mixing": np.asarray(mixing)}))
+    return pupils, pd.concat(answers, ignore_index=True)
+
+
+def _poststratification_weights(population: pd.DataFrame, respondents: pd.DataFrame) -> np.ndarray:
+    """Pupils on the roll per respondent in each school and free-school-meals cell (the school census
+    gives the roll), so the weighted answers stand for every pupil; a school whose cell had no
+    respondent is weighted as a whole school instead."""
+    on_roll = population.groupby(["school", "fsm"]).size()
+    answered = respondents.groupby(["school", "fsm"]).size()
+    cell = pd.MultiIndex.from_frame(respondents[["school", "fsm"]])
+    weight = (on_roll.reindex(cell) / answered.reindex(cell)).to_numpy(dtype=float)
+    school_roll = population.groupby("school").size()
+    school_answered = respondents.groupby("school").size()
+    uncovered = [s for s in school_roll.index
+                 if any((s, f) not in answered.index for f in (0, 1) if (s, f) in on_roll.index)]
+    for s in uncovered:
+        weight[respondents["school"].to_numpy() == s] = school_roll[s] / school_answered.get(s, np.nan)
+    return weight
+
+
+def simulate_school_linking_survey(seed: int = 2106) -> SimulatedEvaluation:
+    """School linking evaluated by an anonymous pupil survey: different pupils answer each term."""
+    rng = np.random.default_rng(seed)
+    pupils, answers = draw_school_linking_survey(rng)
+    on = pupils["linked"].to_numpy() == 1
+    summer_linked = answers[(answers["term"] == 1) & (answers["linked"] == 1)]
+    by_pupil = pupils.iloc[summer_linked["pupil"]]
+
+    def population_att(mask):
+        return {o: _truth_entry(pupils.loc[mask, f"{o}_y1"].to_numpy(), pupils.loc[mask, f"{o}_y0"].to_numpy())
+                for o in ("comfort", "mixing")}
+
+    truth = population_att(on)
+    respondents = {o: _truth_entry(by_pupil[f"{o}_y1"].to_numpy(), by_pupil[f"{o}_y0"].to_numpy())
+                   for o in ("comfort", "mixing")}
+    subgroups = {f"fsm={f}": population_att(on & (pupils["fsm"].to_numpy() == f)) for f in (0, 1)}
+    survey = pd.DataFrame({
+        "response_id": [f"R{i + 1:04d}" for i in range(len(answers))],
+        "term": np.array(SURVEY_TERMS)[answers["term"]],
+        "school_id": [f"LS{s + 1:02d}" for s in answers["school"]],
+        "linked_school": answers["linked"], "female": answers["female"], "fsm": answers["fsm"],
+        "weight": answers["weight"].round(4), "comfort": answers["comfort"], "mixing": answers["mixing"]})
+    survey = _mess(survey, rng, ["comfort", "mixing"], {"comfort": 7, "mixing": 0},
+                   dont_know_share=0.02, n_duplicates=2)
+    survey = _restore_numeric(survey)
+    manifest = {
+        "id": "school-linking-survey-2025",
+        "title": "School linking: an anonymous pupil survey before and after a year of linking",
+        "synthetic": True,
+        "programme": {
+            "name": "Bridging Classes (fictional)",
+            "family": "school_linking",
+            "organisation": "Synthetic Linking Schools Trust (fictional)",
+            "places": ["Oldham", "Rochdale"],
+            "start_date": "2024-09-02", "end_date": "2025-07-18",
+            "cost_per_participant_gbp": 52,
+            "description": ("Year 5 and 6 classes are linked with a class in a school serving a different "
+                            "community for a school year. The pupil survey is anonymous, so the autumn and "
+                            "summer answers cannot be matched to the same child; the school weights the "
+                            "answers to its roll, because pupils on free school meals answer less often."),
+        },
+        "design": {
+            "type": "did", "sample": "repeated_cross_section", "unit_id": "response_id",
+            "treatment": "linked_school", "wave": "term",
+            "baseline": SURVEY_TERMS[0], "follow_up": SURVEY_TERMS[1],
+            "cluster": "school_id", "weights": "weight", "covariates": ["female", "fsm"],
+        },
+        "outcomes": [
+            {"column": "comfort", "measure": "comfort_different_background", "primary": True},
+            {"column": "mixing", "measure": "mixing_different_backgrounds", "primary": False},
+        ],
+        "files": [{"path": "pupil_survey.csv", "layout": "long"}],
+        "missing_codes": [DONT_KNOW],
+        "seed": seed,
+    }
+    truth_doc = {
+        "id": manifest["id"],
+        "estimand": ("ATT in the summer term over every pupil on the roll of the linked schools (the population "
+                     "the survey weights stand for); att_respondents is the same over the pupils who answered "
+                     "in the summer, which an unweighted analysis targets"),
+        "att": truth, "att_respondents": respondents, "subgroups": subgroups}
+    return SimulatedEvaluation(manifest, {"pupil_survey.csv": survey}, truth_doc)
+
+
+# --------------------------------------------------------------------------- befriending, before and after
+
+VISITS = ("On joining", "After six months")
+
+
+def draw_befriending(rng: np.random.Generator) -> pd.DataFrame:
+    """Older people referred to a befriending service: their loneliness on joining and six months on.
+
+    One row per member with the joining score, both potential six-month scores and whether
+    they answered at six months. People are referred when loneliness is at its worst (a
+    passing low) and join in winter, so their loneliness would ease by summer without any
+    visits: a before-and-after change is the programme's effect plus that easing.
+    """
+    n = 196
+    age = rng.integers(68, 96, n)
+    lives_alone = rng.binomial(1, 0.7, n)
+    trait = rng.normal(0, 0.8, n)
+    low_point = rng.normal(0.6, 0.6, n)       # why they were referred now; it passes
+    later = rng.normal(0, 0.6, n)
+    summer = -0.25                            # January to July
+    ucla_pre = 6.0 + 0.4 * lives_alone + trait + low_point
+    ucla_post0 = 6.0 + 0.4 * lives_alone + trait + later + summer
+    effect = -0.5 - 0.2 * lives_alone           # weekly visits ease loneliness, more for those living alone
+    o0, o1 = rng.normal(0, 0.5, n), rng.normal(0, 0.5, n)
+    ons = lambda ucla, noise: likert(6.2 - 0.6 * ucla + noise, 1, 5)  # noqa: E731  higher = lonely less often
+    p_lost = 0.08 + 0.08 * (age >= 85) + 0.04 * (ucla_pre > 7)  # died, moved into care, stopped answering
+    followed = rng.random(n) > p_lost
+    return pd.DataFrame({
+        "age": age, "lives_alone": lives_alone, "followed": followed,
+        "loneliness_pre": likert(ucla_pre, 3, 9), "loneliness_y0": likert(ucla_post0, 3, 9),
+        "loneliness_y1": likert(ucla_post0 + effect, 3, 9),
+        "feel_lonely_pre": ons(ucla_pre, o0), "feel_lonely_y0": ons(ucla_post0, o1),
+        "feel_lonely_y1": ons(ucla_post0 + effect, o1)})
+
+
+def simulate_befriending(seed: int = 2107) -> SimulatedEvaluation:
+    """A small befriending charity with no comparison group: the same members before and after."""
+    rng = np.random.default_rng(seed)
+    members = draw_befriending(rng)
+    kept = members[members["followed"]]
+    # Truths are oriented as the pipeline reports them, higher = better: the UCLA score counts loneliness,
+    # so its changes are negated (the ONS item is already coded "higher = lonely less often").
+    outcomes = {"loneliness": -1.0, "feel_lonely": 1.0}
+    att = {o: _truth_entry(kept[f"{o}_y1"].to_numpy(), kept[f"{o}_y0"].to_numpy(), sign) for o, sign in outcomes.items()}
+    change = {o: _truth_entry(kept[f"{o}_y1"].to_numpy(), kept[f"{o}_pre"].to_numpy(), sign)
+              for o, sign in outcomes.items()}
+    without = {o: _truth_entry(kept[f"{o}_y0"].to_numpy(), kept[f"{o}_pre"].to_numpy(), sign)
+               for o, sign in outcomes.items()}
+    base = pd.DataFrame({"member_id": [f"BF-{i + 1:03d}" for i in range(len(members))],
+                         "age": members["age"], "lives_alone": members["lives_alone"]})
+    pre = base.assign(visit=VISITS[0], loneliness=members["loneliness_pre"], feel_lonely=members["feel_lonely_pre"])
+    post = base.assign(visit=VISITS[1], loneliness=members["loneliness_y1"],
+                       feel_lonely=members["feel_lonely_y1"])[members["followed"]]
+    visits = pd.concat([pre, post], ignore_index=True)
+    visits = visits[["member_id", "visit", "age", "lives_alone", "loneliness", "feel_lonely"]]
+    visits = _mess(visits, rng, ["feel_lonely"], {"loneliness": 12, "age": 7}, dont_know_share=0.03, n_duplicates=2)
+    visits = _restore_numeric(visits)
+    manifest = {
+        "id": "befriending-pre-post-2024",
+        "title": "Befriending visits for older people: loneliness on joining and six months later",
+        "synthetic": True,
+        "programme": {
+            "name": "Tuesday Callers (fictional)",
+            "family": "other",
+            "organisation": "Synthetic Good Neighbours Befriending (fictional)",
+            "places": ["Norwich", "North Norfolk"],
+            "start_date": "2024-01-08", "end_date": "2024-07-31",
+            "cost_per_participant_gbp": 430,
+            "description": ("A volunteer visits an older person at home for an hour each week. Members are "
+                            "asked about loneliness when they join in winter and again six months later; there "
+                            "is no comparison group, so the change over six months is not the visits' impact."),
+        },
+        "design": {
+            "type": "pre_post", "unit_id": "member_id", "wave": "visit",
+            "baseline": VISITS[0], "follow_up": VISITS[1], "covariates": ["age", "lives_alone"],
+        },
+        "outcomes": [
+            {"column": "loneliness", "measure": "ucla_loneliness_3", "primary": True},
+            {"column": "feel_lonely", "measure": "loneliness_ons", "primary": False},
+        ],
+        "files": [{"path": "befriending_checkins.xlsx", "layout": "long", "sheet": "Check-ins"}],
+        "missing_codes": [DONT_KNOW],
+        "valid_ranges": {"age": [60, 105]},
+        "seed": seed,
+    }
+    truth_doc = {
+        "id": manifest["id"],
+        "estimand": ("mean change from joining to six months among members who answered both times; it is the "
+                     "programme's effect (att) plus the change that would have happened anyway "
+                     "(change_without_programme: a passing low point easing and winter turning to summer)"),
+        "note": ("SYNTHETIC. A before-and-after design measures mean_change, not the programme's impact: "
+                 "here mean_change = att + change_without_programme, and only att is caused by the visits."),
+        "mean_change": change, "att": att, "change_without_programme": without}
+    return SimulatedEvaluation(manifest, {"befriending_checkins.xlsx": visits}, truth_doc)
+
+
 SAMPLES = {
     "ncs-youth-2024": simulate_ncs,
     "town-exchange-2023": simulate_exchange,
     "school-linking-2024": simulate_school_linking,
     "intergenerational-2023": simulate_intergenerational,
+    "school-linking-survey-2025": simulate_school_linking_survey,
+    "befriending-pre-post-2024": simulate_befriending,
 }
 
 

@@ -34,6 +34,13 @@ class MetaAnalysis:
     prediction_high: float | None
 
 
+def poolable(outcome: dict, measure_id: str) -> bool:
+    """Whether a published record's outcome is a result on the bank measure `measure_id`, and so may be
+    pooled with the others on it. A charity's own question never is, whatever it resembles: pooling
+    rests on the same question asked the same way, which only the measure bank guarantees."""
+    return not outcome.get("own_measure") and outcome["measure"] == measure_id
+
+
 def random_effects(estimates, variances) -> MetaAnalysis:
     """DerSimonian-Laird random-effects pooling of `estimates` with sampling `variances`."""
     y = np.asarray(estimates, float)

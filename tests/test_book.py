@@ -7,7 +7,7 @@ import re
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-SAMPLES = ["intergenerational-2023", "ncs-youth-2024", "school-linking-2024", "town-exchange-2023"]
+from tests.conftest import SAMPLES
 
 
 def page(lib, evaluation_id):
@@ -43,11 +43,31 @@ def test_page_shows_its_record_and_figures(published_library, evaluation_id):
     registered = record["provenance"]["registration"]
     assert f"Analysis plan registered on {registered['registered_at'][:10]} (SHA-256 {registered['plan_sha256'][:16]}…)." in text
     images = re.findall(r'<img[^>]+src="([^"]+)"', html)
-    assert len(images) >= 3  # effects, flow and balance at least
+    # effects, flow and (with a comparison group to balance against) balance at least
+    assert len(images) >= (3 if record["design"]["has_comparison"] else 2)
     for src in images:
         assert (published_library["html"] / "generated" / "evaluations" / src).resolve().is_file(), src
     for fmt in ("json", "csv"):
         assert re.search(rf'href="[^"]*_downloads/[^"]+/{evaluation_id}\.{fmt}"', html)
+
+
+def test_before_and_after_page_reports_change_not_impact(published_library):
+    text = text_of(page(published_library, "befriending-pre-post-2024"))
+    record = json.loads((published_library["book"] / "generated" / "records" / "befriending-pre-post-2024.json").read_text())
+    assert "Change in each outcome" in text and "Impact on each outcome" not in text
+    assert "This is change, not impact" in text
+    assert record["rating"]["padlocks"] == 0 and record["rating"]["sms_level"] == 2
+    assert "People who took part" in text and "Comparison n" in text  # the impact table keeps its columns
+    assert all(e["estimand"] == "mean change" and e["n_comparison"] == 0 for e in record["estimates"])
+
+
+def test_repeated_cross_section_page_says_different_people_answered(published_library):
+    text = text_of(page(published_library, "school-linking-survey-2025"))
+    record = json.loads((published_library["book"] / "generated" / "records" / "school-linking-survey-2025.json").read_text())
+    assert "different people answered each wave" in text.lower()
+    assert "Attrition: not defined" in text
+    assert record["design"]["key"] == "did_repeated_cross_section" and record["rating"]["design_padlocks"] == 3
+    assert all("survey-weighted" in e["estimator"] for e in record["estimates"])
 
 
 def test_staggered_page_has_an_event_study(published_library):

@@ -17,11 +17,11 @@ from evaluations.estimators import matching as M
 from evaluations.estimators.result import EffectEstimate
 from evaluations.estimators.matching import (
     LogitPropensityModel,
-    difference_in_means,
     estimate_att,
     matched_sample,
     refute,
 )
+from evaluations.estimators.rct import difference_in_means
 
 EXPERIMENTAL_ATT = 1794.34  # NSW experiment, Dehejia-Wahba subsample: mean re78 treated - control
 BASE = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]
@@ -103,10 +103,15 @@ def sim() -> pd.DataFrame:
 
 def test_nsw_experimental_difference_in_means_is_1794_34(nsw):
     assert (nsw.treat == 1).sum() == 185 and (nsw.treat == 0).sum() == 260
-    est = difference_in_means(nsw, outcome="re78", treatment="treat", units="US dollars (1978)")
+    est = difference_in_means(nsw.rename(columns={"treat": "treated"}), outcome="re78", y="re78",
+                              units="US dollars (1978)")
     assert isinstance(est, EffectEstimate)
     assert round(est.estimate, 2) == EXPERIMENTAL_ATT
     assert (est.n_treated, est.n_comparison) == (185, 260)
+    # Welch's SE (Dehejia and Wahba's 633 is the pooled-variance SE; Welch's is larger here)
+    a, b = nsw.re78[nsw.treat == 1], nsw.re78[nsw.treat == 0]
+    assert est.std_error == pytest.approx(math.sqrt(a.var() / 185 + b.var() / 260), rel=1e-12)
+    assert round(est.std_error) == 671
     assert est.ci_low < est.estimate < est.ci_high
     assert 0 < est.p_value < 0.05  # the NSW experiment's well-known significant gain
 
@@ -397,8 +402,8 @@ def test_non_binary_treatment_is_named(small):
     with pytest.raises(ValueError, match="'group'"):
         estimate_att(small.assign(group=np.where(small.d == 1, "yes", "no")), outcome="y", treatment="group",
                      covariates=SIM_COVS)
-    with pytest.raises(ValueError, match="'d' must be binary"):
-        difference_in_means(bad, outcome="y", treatment="d")
+    with pytest.raises(ValueError, match="'treated' must be 0 or 1"):
+        difference_in_means(bad.rename(columns={"d": "treated"}), outcome="y", y="y")
 
 
 def test_missing_and_non_numeric_values_are_named(small):

@@ -102,6 +102,7 @@ def test_choosing_another_estimator_after_registration_is_a_plan_deviation(tmp_p
 
 
 def test_the_forest_cross_check_runs_on_a_subsample_of_very_large_evaluations(monkeypatch):
+    import evaluations.designs.two_wave as two_wave
     import evaluations.estimators.plan as plan
 
     rng = np.random.default_rng(5)
@@ -113,7 +114,7 @@ def test_the_forest_cross_check_runs_on_a_subsample_of_very_large_evaluations(mo
     base = pd.DataFrame({"unit": [f"p{i}" for i in range(n)], "treated": treated, "age": age, "fsm": fsm})
     panel = pd.concat([base.assign(wave="before", period=1, score=before),
                        base.assign(wave="after", period=2, score=after)], ignore_index=True)
-    monkeypatch.setattr(plan, "FOREST_CHECK_MAX", 2100)
+    monkeypatch.setattr(two_wave, "FOREST_CHECK_MAX", 2100)
     impacts = plan.estimate_impacts(panel, manifest(type="did", effect_modifiers=["fsm"]), load_measures())
     forest = [g for g in impacts.subgroup_checks if "subsample" in g.estimator]
     assert len(forest) == 2 and all("random subsample of 2,100 people" in g.estimator for g in forest)

@@ -14,7 +14,7 @@ import pytest
 
 from evaluations.disclosure import THRESHOLD
 
-SAMPLES = ["intergenerational-2023", "ncs-youth-2024", "school-linking-2024", "town-exchange-2023"]
+from tests.conftest import SAMPLES
 STAGES = ["In the data files", "Answered at baseline", "Answered at follow-up", "Analysed (primary outcome)"]
 
 

@@ -16,7 +16,7 @@ from evaluations.registry import (
     registry_path,
 )
 
-SAMPLES = ["intergenerational-2023", "ncs-youth-2024", "school-linking-2024", "town-exchange-2023"]
+from tests.conftest import SAMPLES
 
 
 def test_sample_library_is_registered_and_valid():
@@ -24,7 +24,7 @@ def test_sample_library_is_registered_and_valid():
     manifests = [load_manifest(DEFAULT_REGISTRY / i) for i in SAMPLES]
     assert all(m.synthetic for m in manifests)
     assert {m.programme.family.value for m in manifests} == {
-        "intergenerational", "youth_social_action", "school_linking", "exchange_visit"}
+        "intergenerational", "youth_social_action", "school_linking", "exchange_visit", "other"}
     formats = {f.format for m in manifests for f in m.files}
     assert formats == {"csv", "xlsx", "sav", "dta"}
     stag = load_manifest(DEFAULT_REGISTRY / "intergenerational-2023").design

@@ -9,33 +9,15 @@ from evaluations.diagnostics.attrition import attrition
 from evaluations.diagnostics.balance import (IMBALANCE_SMD, att_odds_weights, balance_before_after,
                                              standardised_mean_differences)
 from evaluations.diagnostics.overlap import overlap as propensity_overlap
-from evaluations.diagnostics.power import achieved_mdes, planned_mdes
+from evaluations.diagnostics.power import achieved_mdes
 from evaluations.diagnostics.refutation import failed as failed_refutations
 from evaluations.diagnostics.refutation import refutations
-from evaluations.registry import SELECTION_ON_OBSERVABLES, DesignType, Estimator, Manifest
-
-WEIGHTED_DESIGNS = (DesignType.matched_did,)  # designs whose estimator re-weights the comparison group
-OVERLAP_DESIGNS = (DesignType.matched_did, DesignType.matching)  # designs whose comparison rests on overlap
-FOLLOW_UP_ESTIMATORS = (*SELECTION_ON_OBSERVABLES, Estimator.ancova, Estimator.difference_in_means)
+from evaluations.designs import design_of
+from evaluations.registry import Manifest
 
 
 def _cluster_count(value) -> int | None:
     return int(value) if pd.notna(value) else None
-
-
-def _analysed_sample(panel: pd.DataFrame, manifest: Manifest, outcome: str) -> pd.DataFrame:
-    """One row per person analysed for `outcome`: with both waves for change-score estimators,
-    everyone followed up for estimators of the follow-up score, or the baseline rows of a
-    staggered design."""
-    from evaluations.estimators.plan import follow_up_wide
-    from evaluations.intake.panel import two_period_wide
-
-    if manifest.design.staggered:
-        first = panel[panel["period"] == 1].drop_duplicates("unit")
-        return first.assign(y0=first[outcome], y1=first[outcome]).reset_index(drop=True)
-    if manifest.design.analysis_estimator in FOLLOW_UP_ESTIMATORS:
-        return follow_up_wide(panel, outcome, manifest)
-    return two_period_wide(panel, outcome, manifest)
 
 
 def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFrame) -> dict:
@@ -51,9 +33,11 @@ def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataF
     estimates), and the unpublished DiD cross-check of the subgroup analysis.
     """
     d = manifest.design
+    design = design_of(d)
     baseline = panel[panel["period"] == 1]
     balance_vars = list(d.covariates) + [o.column for o in manifest.outcomes]
-    balance = standardised_mean_differences(baseline, balance_vars)
+    balance = standardised_mean_differences(baseline, balance_vars,
+                                            baseline["weight"] if "weight" in baseline.columns else None)
     att = attrition(panel, manifest)
     n_clusters = int(panel["cluster"].nunique()) if "cluster" in panel.columns else None
     n_t = int(baseline.loc[baseline["treated"] == 1, "unit"].nunique())
@@ -63,15 +47,15 @@ def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataF
     tests = estimates[estimates["kind"].isin(["pre_trend_test", "heterogeneity_test", "heterogeneity_check"])]
 
     primary_column = manifest.primary_outcomes[0].column
-    samples = {o: _analysed_sample(panel, manifest, o) for o in sorted(primary)}
+    samples = {o: design.sample(panel, o, manifest) for o in sorted(primary)}  # what the estimator analysed
     sample = samples[primary_column]
     covs = [c for c in d.covariates if c in sample.columns]
-    overlap = propensity_overlap(sample, covs) if covs else None
+    overlap = propensity_overlap(sample, covs) if covs and design.has_comparison else None
     if overlap is not None:
         overlap["sample"] = f"people analysed for the primary outcome ({primary_column})"
-        overlap["applies"] = d.type in OVERLAP_DESIGNS
+        overlap["applies"] = design.rests_on_overlap
     balance_after, weights_used = [], None
-    if d.type in WEIGHTED_DESIGNS and covs and not d.staggered:
+    if design.reweights_comparison and covs:
         baseline_outcomes = baseline.drop_duplicates("unit").set_index("unit")[[o.column for o in manifest.outcomes]]
         frame = sample.join(baseline_outcomes, on="unit", rsuffix="_baseline")
         variables = covs + [o.column for o in manifest.outcomes if o.column in frame.columns]
@@ -91,7 +75,7 @@ def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataF
         "imbalance_threshold": IMBALANCE_SMD,
         "attrition": att,
         "n_clusters": n_clusters,
-        "mdes_planned": planned_mdes(n_t, n_c, n_clusters),
+        "mdes_planned": design.planned_mdes(n_t, n_c, n_clusters),
         "mdes_achieved": {r.outcome: achieved_mdes(r.effect_size_ci_low, r.effect_size_ci_high,
                                                    _cluster_count(r.n_clusters))
                           for r in overall.itertuples()},

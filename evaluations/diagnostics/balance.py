@@ -4,37 +4,61 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evaluations.estimators.inference import weighted_sd
+
 IMBALANCE_SMD = 0.25  # the usual threshold (Stuart 2010; What Works Clearinghouse adjusts above 0.05, rejects above 0.25)
 
 
-def standardised_mean_differences(df: pd.DataFrame, columns: list[str], weights: np.ndarray | None = None) -> pd.DataFrame:
+def standardised_mean_differences(df: pd.DataFrame, columns: list[str], weights: str | np.ndarray | None = None, *,
+                                  balancing_weights: np.ndarray | None = None) -> pd.DataFrame:
     """SMD = (mean treated - mean comparison) / sqrt((var treated + var comparison) / 2).
 
-    The denominator always uses the unweighted variances, so that SMDs before and after
-    matching or weighting are on the same scale (as MatchIt and cobalt report them).
+    Two kinds of weights:
 
-    Each row also carries the people answering in each group (`n_treated`, `n_comparison`)
-    and, for a 0/1 variable, `smallest_category`: the fewest people with one value in one
-    group (0 does not count), because such a mean times its n is a count. Disclosure control
-    publishes a row only when these are large enough (`disclosure.balance_rows`).
+    * `weights`, survey (sampling or non-response) weights, a column name or one value per row:
+      they make the respondents represent a population, so they weight the means and the
+      variances. Convention: the pooled SD from the two groups' weighted variances,
+      sqrt((s2_t,w + s2_c,w) / 2), with s2_w = sum w (x - xbar_w)^2 / sum w * n / (n-1), so equal
+      weights give the usual sample variance and the unweighted SMD.
+    * `balancing_weights`, matching or inverse-probability weights: they weight the means only
+      (times any survey weights). The denominator keeps the variances the groups had before
+      balancing, so that SMDs before and after matching or weighting are on the same scale (as
+      MatchIt and cobalt report them; with survey weights, cobalt's s.weights convention).
+
+    Each row also carries the people answering in each group (`n_treated`, `n_comparison`,
+    counts of people, never weighted) and, for a 0/1 variable, `smallest_category`: the fewest
+    people with one value in one group (0 does not count), because such a mean times its n is a
+    count. Disclosure control publishes a row only when these are large enough
+    (`disclosure.balance_rows`).
     """
-    w = np.ones(len(df)) if weights is None else np.asarray(weights, float)
+    sw = _row_weights(df, weights)
+    w = _row_weights(df, balancing_weights) * sw
     t = (df["treated"] == 1).to_numpy()
     rows = []
     for col in columns:
         x = df[col].astype(float).to_numpy()
         ok = ~np.isnan(x)
-        xt, xc, wt, wc = x[t & ok], x[~t & ok], w[t & ok], w[~t & ok]
-        if len(xt) < 2 or len(xc) < 2 or wt.sum() == 0 or wc.sum() == 0:
+        groups = [(x[m], w[m], sw[m]) for m in (t & ok, ~t & ok)]
+        if any(len(xg) < 2 or wg.sum() == 0 or swg.sum() == 0 for xg, wg, swg in groups):
             continue
-        sd = np.sqrt((xt.var(ddof=1) + xc.var(ddof=1)) / 2)
-        diff = np.average(xt, weights=wt) - np.average(xc, weights=wc)
-        rows.append({"variable": col, "mean_treated": float(np.average(xt, weights=wt)),
-                     "mean_comparison": float(np.average(xc, weights=wc)),
-                     "smd": float(diff / sd) if sd > 0 else 0.0,
+        (xt, wt, swt), (xc, wc, swc) = groups
+        sd = np.sqrt((weighted_sd(xt, swt) ** 2 + weighted_sd(xc, swc) ** 2) / 2)
+        mt, mc = np.average(xt, weights=wt), np.average(xc, weights=wc)
+        rows.append({"variable": col, "mean_treated": float(mt), "mean_comparison": float(mc),
+                     "smd": float((mt - mc) / sd) if sd > 0 else 0.0,
                      "n_treated": int(len(xt)), "n_comparison": int(len(xc)),
                      "smallest_category": _smallest_category(xt, xc)})
     return pd.DataFrame(rows, columns=["variable", "mean_treated", "mean_comparison", "smd", *SIZE_COLUMNS])
+
+
+def _row_weights(df: pd.DataFrame, weights: str | np.ndarray | None) -> np.ndarray:
+    """One weight per row: ones, a named column, or the given values; never negative or missing."""
+    if weights is None:
+        return np.ones(len(df))
+    w = (df[weights] if isinstance(weights, str) else pd.Series(np.asarray(weights))).astype(float).to_numpy()
+    if len(w) != len(df) or not np.all(np.isfinite(w) & (w >= 0)):
+        raise ValueError("balance weights must be one non-negative number per row, none missing")
+    return w
 
 
 SIZE_COLUMNS = ["n_treated", "n_comparison", "smallest_category"]
@@ -63,10 +87,14 @@ def att_odds_weights(df: pd.DataFrame, covariates: list[str]) -> np.ndarray:
     return np.where(treated, 1.0, ps / (1 - ps))
 
 
-def balance_before_after(df: pd.DataFrame, columns: list[str], weights: np.ndarray) -> pd.DataFrame:
-    """Love-plot data: each variable's SMD before and after weighting, on the same SD scale."""
-    before = standardised_mean_differences(df, columns)
-    after = standardised_mean_differences(df, columns, weights)
+def balance_before_after(df: pd.DataFrame, columns: list[str], weights: np.ndarray,
+                         survey_weights: str | np.ndarray | None = None) -> pd.DataFrame:
+    """Love-plot data: each variable's SMD before and after the balancing `weights`, on the same SD scale.
+
+    With `survey_weights` both are population (survey-weighted) balance, on survey-weighted SDs.
+    """
+    before = standardised_mean_differences(df, columns, survey_weights)
+    after = standardised_mean_differences(df, columns, survey_weights, balancing_weights=weights)
     merged = before.merge(after, on="variable", suffixes=("_before", "_after"))
     merged = merged.rename(columns={"mean_treated_before": "mean_treated"})
     merged = merged.rename(columns={f"{c}_before": c for c in SIZE_COLUMNS})  # the same people before and after

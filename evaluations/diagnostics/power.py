@@ -34,6 +34,16 @@ def planned_mdes(n_treated: int, n_comparison: int, n_clusters: int | None = Non
     return multiplier() * math.sqrt((1 - r_squared) / (p * (1 - p) * n))
 
 
+def planned_mdes_one_group(n: int, n_clusters: int | None = None, icc: float = 0.05) -> float:
+    """MDES of a mean change in one group (before and after), in standard deviations of the change;
+    with clusters, the design effect 1 + (m - 1) icc for m people per cluster."""
+    if n < 2:
+        return math.inf
+    deff = 1 + (n / n_clusters - 1) * icc if n_clusters and n_clusters > 1 else 1.0
+    df = (n_clusters - 1) if n_clusters and n_clusters > 1 else n - 1
+    return multiplier(df) * math.sqrt(deff / n)
+
+
 def achieved_mdes(effect_size_ci_low: float, effect_size_ci_high: float, n_clusters: int | None = None) -> float:
     """Achieved MDES of an estimate, from the width of its effect-size interval."""
     df = (n_clusters - 1) if n_clusters else None

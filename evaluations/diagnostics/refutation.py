@@ -1,6 +1,6 @@
 """Refutations: DoWhy's robustness checks of a selection-on-observables estimate.
 
-For designs whose comparison rests on the covariates (matched_did, matching), the primary
+For designs whose comparison rests on the covariates (their design object says `refuted`), the primary
 outcomes' estimates are re-run through DoWhy's refuters (evaluations.estimators.matching.
 refute): a placebo treatment (the treatment column randomly permuted: the effect should
 vanish), a random common cause (a made-up noise covariate added: the estimate should not
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluations.registry import DesignType, Estimator, Manifest
+from evaluations.designs import design_of
+from evaluations.registry import Estimator, Manifest
 
-REFUTED_DESIGNS = (DesignType.matched_did, DesignType.matching)
 N_SIMULATIONS = 100
 
 
@@ -27,9 +27,9 @@ def refutations(wides: dict[str, pd.DataFrame], manifest: Manifest, num_simulati
     explanation, n_simulations. Empty for designs that do not rest on the covariates.
     """
     d = manifest.design
-    if d.type not in REFUTED_DESIGNS or d.staggered or not d.covariates:
+    if not design_of(d).refuted or not d.covariates:
         return []
-    from evaluations.estimators.plan import DOWHY_METHOD
+    from evaluations.designs.two_wave import DOWHY_METHOD
 
     if d.analysis_estimator not in DOWHY_METHOD:
         return []

@@ -4,7 +4,11 @@ With one baseline and one follow-up, DiD is a regression of each person's change
 treatment indicator (plus covariates, when parallel trends are only plausible conditional
 on them). Standard errors are heteroskedasticity-robust (HC1), or cluster-robust (CR1, with
 a t distribution on G-1 degrees of freedom) when people are grouped in classes, schools or
-sites, because people in one cluster share shocks.
+sites, because people in one cluster share shocks. With survey weights (``weights=True``, a
+positive ``weight`` column) the regression is weighted and the same sandwich on the weighted
+scores gives the design-based (linearisation) variance. Fits go through
+evaluations.estimators.inference; the estimate carries the df its interval used (None: the normal,
+for the person-level HC1 fit, as before; G-1 with clusters).
 """
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 
-from evaluations.estimators.result import EffectEstimate, hedges_g, normal_inference
+from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, Coefficient, cluster_codes, interval, regression,
+                                              survey_weights, wald, weighted_sd)
+from evaluations.estimators.result import EffectEstimate, hedges_g
 
 ASSUMPTIONS = (
     "Parallel trends: without the programme, the two groups' average outcomes would have changed by the same amount",
@@ -36,14 +41,15 @@ class HeterogeneityTest:
     method: str = "Wald test of treatment x modifier interactions in the DiD regression"
 
 
-def _fit(wide: pd.DataFrame, design_cols: list[str], weights: np.ndarray | None, clustered: bool):
-    y = wide["y1"] - wide["y0"]
-    X = sm.add_constant(wide[design_cols].astype(float), has_constant="add")
-    model = sm.WLS(y, X, weights=weights) if weights is not None else sm.OLS(y, X)
-    if clustered:
-        groups = pd.factorize(wide["cluster"])[0]
-        return model.fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": True}), int(groups.max() + 1)
-    return model.fit(cov_type="HC1"), None
+def _fit(wide: pd.DataFrame, design_cols: list[str], weights: np.ndarray | None, clustered: bool) -> Coefficient:
+    """The treated coefficient of the change regression: HC1 on the normal, or CR1 on t(G-1)."""
+    clusters = cluster_codes(wide["cluster"]) if clustered else None
+    return regression(wide["y1"] - wide["y0"], wide[design_cols], "treated", weights=weights, clusters=clusters,
+                      robust="HC1", df="normal")
+
+
+def _weights(wide: pd.DataFrame, outcome: str, weights: bool) -> np.ndarray | None:
+    return survey_weights(wide, outcome) if weights else None
 
 
 def _usable_covariates(wide: pd.DataFrame, covariates: list[str]) -> list[str]:
@@ -52,28 +58,36 @@ def _usable_covariates(wide: pd.DataFrame, covariates: list[str]) -> list[str]:
 
 
 def did_two_period(wide: pd.DataFrame, *, outcome: str, covariates: list[str] = (), cluster: bool = False,
-                   weights: np.ndarray | None = None, units: str = "scale points", subgroup: str = "all",
+                   weights: bool = False, units: str = "scale points", subgroup: str = "all",
                    estimand: str = "ATT", estimator: str | None = None,
                    extra_assumptions: tuple[str, ...] = ()) -> EffectEstimate:
-    """DiD from a one-row-per-person table with columns y0, y1, treated (and cluster, covariates)."""
+    """DiD from a one-row-per-person table with columns y0, y1, treated (and cluster, covariates).
+
+    With ``weights`` the `weight` column (survey weights) weights the regression and Hedges' g
+    uses weighted baseline SDs; n_treated / n_comparison stay counts of people.
+    """
     covs = _usable_covariates(wide, list(covariates))
     n_t, n_c = int((wide["treated"] == 1).sum()), int((wide["treated"] == 0).sum())
     if n_t < 2 or n_c < 2:
         raise ValueError(f"{outcome}: difference-in-differences needs at least 2 people in each group with "
                          f"both waves; found {n_t} programme and {n_c} comparison")
-    res, n_clusters = _fit(wide, ["treated"] + covs, weights, cluster)
-    est, se = float(res.params["treated"]), float(res.bse["treated"])
-    lo, hi, p = normal_inference(est, se, df=(n_clusters - 1) if n_clusters else None)
-    sd_t = float(wide.loc[wide["treated"] == 1, "y0"].std())
-    sd_c = float(wide.loc[wide["treated"] == 0, "y0"].std())
-    g, g_lo, g_hi = hedges_g(est, (lo, hi), sd_t, sd_c, n_t, n_c)
+    w = _weights(wide, outcome, weights)
+    coef = _fit(wide, ["treated"] + covs, w, cluster)
+    lo, hi, p = interval(coef.estimate, coef.std_error, coef.df)
+    treated = (wide["treated"] == 1).to_numpy()
+    y0 = wide["y0"].to_numpy(dtype=float)
+    sd_t, sd_c = (weighted_sd(y0[m], None if w is None else w[m]) for m in (treated, ~treated))
+    g, g_lo, g_hi = hedges_g(coef.estimate, (lo, hi), sd_t, sd_c, n_t, n_c)
     name = estimator or ("Difference-in-differences" + (" with covariates" if covs else "")
-                         + (", cluster-robust SE" if cluster else ", robust SE"))
-    assumptions = ASSUMPTIONS + ((COVARIATE_ASSUMPTION,) if covs else ()) + tuple(extra_assumptions)
+                         + (", cluster-robust SE" if cluster else ", robust SE")
+                         + (", survey-weighted" if weights else ""))
+    assumptions = (ASSUMPTIONS + ((COVARIATE_ASSUMPTION,) if covs else ()) + tuple(extra_assumptions)
+                   + ((WEIGHTS_ASSUMPTION,) if weights else ()))
     return EffectEstimate(
-        outcome=outcome, estimand=estimand, estimator=name, estimate=est, std_error=se, ci_low=lo, ci_high=hi,
-        p_value=p, n_treated=n_t, n_comparison=n_c, effect_size=g, effect_size_ci_low=g_lo, effect_size_ci_high=g_hi,
-        units=units, subgroup=subgroup, n_clusters=n_clusters, assumptions=assumptions)
+        outcome=outcome, estimand=estimand, estimator=name, estimate=coef.estimate, std_error=coef.std_error,
+        ci_low=lo, ci_high=hi, p_value=p, n_treated=n_t, n_comparison=n_c, effect_size=g, effect_size_ci_low=g_lo,
+        effect_size_ci_high=g_hi, units=units, subgroup=subgroup, n_clusters=coef.n_clusters, df=coef.df,
+        assumptions=assumptions)
 
 
 def doubly_robust_did(wide: pd.DataFrame, *, outcome: str, covariates: list[str], seed: int,
@@ -102,8 +116,13 @@ def doubly_robust_did(wide: pd.DataFrame, *, outcome: str, covariates: list[str]
 
 
 def subgroup_effects(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list[str], cluster: bool,
-                     units: str, min_per_group: int = 10) -> tuple[list[EffectEstimate], HeterogeneityTest | None]:
+                     units: str, min_per_group: int = 10,
+                     weights: bool = False) -> tuple[list[EffectEstimate], HeterogeneityTest | None]:
     """Group average effects for each level of `modifier`, and a test that they differ.
+
+    With ``weights`` each group's DiD and the interaction regression are survey-weighted. The
+    test stays chi-square on the interactions' count, as before (inference.wald could give F on
+    (q, G-1) for clustered data).
 
     Levels with fewer than `min_per_group` people in either group are not estimated at all:
     an estimate from so few people would be both unstable and disclosive.
@@ -117,7 +136,7 @@ def subgroup_effects(wide: pd.DataFrame, *, outcome: str, modifier: str, covaria
             continue
         covs = [c for c in covariates if c != modifier]
         estimates.append(did_two_period(part, outcome=outcome, covariates=covs, cluster=cluster, units=units,
-                                        subgroup=f"{modifier}={_label(level)}", estimand="CATE"))
+                                        subgroup=f"{modifier}={_label(level)}", estimand="CATE", weights=weights))
         usable.append(level)
     if len(usable) < 2:
         return estimates, None
@@ -126,13 +145,10 @@ def subgroup_effects(wide: pd.DataFrame, *, outcome: str, modifier: str, covaria
     inter = dummies.mul(data["treated"], axis=0).add_prefix("t_x_")
     covs = _usable_covariates(data, [c for c in covariates if c != modifier])
     data = pd.concat([data, dummies, inter], axis=1)
-    res, _ = _fit(data, ["treated"] + list(dummies) + list(inter) + covs, None, cluster)
+    res = _fit(data, ["treated"] + list(dummies) + list(inter) + covs, _weights(data, outcome, weights), cluster).fit
     names = list(inter.columns)
-    r = np.zeros((len(names), len(res.params)))
-    for i, n in enumerate(names):
-        r[i, list(res.params.index).index(n)] = 1
-    wald = res.wald_test(r, scalar=True, use_f=False)
-    return estimates, HeterogeneityTest(modifier, float(wald.statistic), len(names), float(wald.pvalue))
+    stat, q, p = wald(res.params[names].to_numpy(), res.cov_params().loc[names, names].to_numpy())
+    return estimates, HeterogeneityTest(modifier, stat, q, p)
 
 
 def _label(level) -> str:

@@ -98,7 +98,6 @@ __all__ = [
     "estimate_att",
     "matched_sample",
     "refute",
-    "difference_in_means",
 ]
 
 METHODS = ("matching", "ipw", "doubly_robust")
@@ -1073,31 +1072,3 @@ def refute(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: list[s
                               new_effect=float(res.new_effect), p_value=p, verdict=verdict,
                               explanation=text, n_simulations=n))
     return tuple(out)
-
-
-def difference_in_means(df: pd.DataFrame, *, outcome: str, treatment: str,
-                        units: str = "scale points") -> EffectEstimate:
-    """Difference in mean outcomes between participants and comparison units, Welch SE.
-
-    For randomised samples (such as the NSW experiment) this is the experimental benchmark:
-    under random assignment the ATE equals the ATT. No covariate adjustment.
-    """
-    data = _validate(df, treatment=treatment, covariates=[], outcome=outcome, need_covariates=False)
-    y = data[outcome].to_numpy(dtype=float)
-    d = data[treatment].to_numpy()
-    y1, y0 = y[d == 1], y[d == 0]
-    n1, n0 = len(y1), len(y0)
-    est = float(y1.mean() - y0.mean())
-    v1, v0 = y1.var(ddof=1), y0.var(ddof=1)
-    se = math.sqrt(v1 / n1 + v0 / n0)
-    dof = (v1 / n1 + v0 / n0) ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v0 / n0) ** 2 / (n0 - 1))
-    lo, hi, p = normal_inference(est, se, dof)
-    g, g_lo, g_hi = hedges_g(est, (lo, hi), math.sqrt(v1), math.sqrt(v0), n1, n0)
-    return EffectEstimate(
-        outcome=outcome, estimand="ATE", estimator="Difference in means (Welch t interval)",
-        estimate=est, std_error=se, ci_low=lo, ci_high=hi, p_value=p, n_treated=n1, n_comparison=n0,
-        effect_size=g, effect_size_ci_low=g_lo, effect_size_ci_high=g_hi, units=units,
-        assumptions=("Random assignment: who took part was decided by chance, so the groups differ only by "
-                     "chance and the programme (and the ATE equals the ATT).",
-                     "SUTVA: one person's participation does not change anyone else's outcome."),
-    )

@@ -16,7 +16,14 @@ Standard errors:
 * ANCOVA: HC1 with a t distribution on n - k degrees of freedom (as Stata's
   ``regress, vce(robust)``);
 * when people are randomised (or merely grouped) in clusters: cluster-robust CR1 with a
-  t distribution on G - 1 degrees of freedom, for both.
+  t distribution on G - 1 degrees of freedom, for both;
+* with survey weights (``weights=True``, a positive ``weight`` column): weighted means or
+  weighted least squares, with the same sandwich formulas on the weighted scores, which is the
+  design-based (linearisation) variance (see evaluations.estimators.inference); Hedges' g then
+  uses weighted SDs, while n_treated / n_comparison stay counts of people.
+
+All of them fit through evaluations.estimators.inference, and the estimate carries the df its
+interval used.
 
 People with a follow-up answer but no baseline answer are kept in the ANCOVA by the
 missing-indicator method (their baseline is set to the mean and a 0/1 indicator added),
@@ -25,10 +32,13 @@ treated is stated in the assumptions. Pure: DataFrame in, EffectEstimate out, no
 """
 from __future__ import annotations
 
-import pandas as pd
-import statsmodels.api as sm
+from dataclasses import replace
 
-from evaluations.estimators.result import EffectEstimate, hedges_g, normal_inference
+import pandas as pd
+
+from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, Coefficient, cluster_codes, interval, regression,
+                                              survey_weights, weighted_sd, welch_df)
+from evaluations.estimators.result import EffectEstimate, hedges_g
 
 __all__ = ["difference_in_means", "ancova", "RCT_ASSUMPTIONS"]
 
@@ -62,55 +72,60 @@ def _check(df: pd.DataFrame, outcome: str, columns: list[str]) -> None:
                          f"found {n_t} randomised to the programme and {n_c} to the control group")
 
 
-def _fit(y: pd.Series, X: pd.DataFrame, df: pd.DataFrame, cluster: bool, cov_type: str):
-    model = sm.OLS(y.astype(float), sm.add_constant(X.astype(float), has_constant="add"))
-    if cluster:
-        groups = pd.factorize(df["cluster"])[0]
-        res = model.fit(cov_type="cluster", cov_kwds={"groups": groups, "use_correction": True})
-        return res, int(groups.max() + 1)
-    return model.fit(cov_type=cov_type), None
+def _design(data: pd.DataFrame, outcome: str, cluster: bool, weights: bool) -> tuple:
+    """Cluster codes and survey weights of the analysed rows (None when not asked for)."""
+    clusters = cluster_codes(data["cluster"]) if cluster else None
+    return clusters, (survey_weights(data, outcome) if weights else None)
 
 
-def _result(*, outcome, estimator, est, se, dof, df, y, units, n_clusters, assumptions) -> EffectEstimate:
-    lo, hi, p = normal_inference(est, se, df=dof)
-    t, c = df["treated"] == 1, df["treated"] == 0
-    n_t, n_c = int(t.sum()), int(c.sum())
-    # Standardised by the follow-up SDs (the EEF's convention for trials).
-    g, g_lo, g_hi = hedges_g(est, (lo, hi), float(df.loc[t, y].std()), float(df.loc[c, y].std()), n_t, n_c)
+def _result(*, outcome, estimator, coef: Coefficient, df, y, w, units, assumptions) -> EffectEstimate:
+    lo, hi, p = interval(coef.estimate, coef.std_error, coef.df)
+    t, c = (df["treated"] == 1).to_numpy(), (df["treated"] == 0).to_numpy()
+    n_t, n_c = int(t.sum()), int(c.sum())  # people, weighted or not
+    # Standardised by the follow-up SDs (the EEF's convention for trials), weighted when the estimate is.
+    yv = df[y].to_numpy(dtype=float)
+    sd_t, sd_c = (weighted_sd(yv[m], None if w is None else w[m]) for m in (t, c))
+    g, g_lo, g_hi = hedges_g(coef.estimate, (lo, hi), sd_t, sd_c, n_t, n_c)
     return EffectEstimate(
-        outcome=outcome, estimand="ATE", estimator=estimator, estimate=float(est), std_error=float(se), ci_low=lo,
-        ci_high=hi, p_value=p, n_treated=n_t, n_comparison=n_c, effect_size=g, effect_size_ci_low=g_lo,
-        effect_size_ci_high=g_hi, units=units, n_clusters=n_clusters, assumptions=assumptions)
+        outcome=outcome, estimand="ATE", estimator=estimator, estimate=coef.estimate, std_error=coef.std_error,
+        ci_low=lo, ci_high=hi, p_value=p, n_treated=n_t, n_comparison=n_c, effect_size=g, effect_size_ci_low=g_lo,
+        effect_size_ci_high=g_hi, units=units, n_clusters=coef.n_clusters, df=coef.df, assumptions=assumptions)
+
+
+def _extra(cluster: bool, weights: bool) -> tuple[str, ...]:
+    return ((CLUSTER_ASSUMPTION,) if cluster else ()) + ((WEIGHTS_ASSUMPTION,) if weights else ())
 
 
 def difference_in_means(df: pd.DataFrame, *, outcome: str, y: str = "y1", cluster: bool = False,
-                        units: str = "scale points") -> EffectEstimate:
+                        weights: bool = False, units: str = "scale points") -> EffectEstimate:
     """ATE as the difference in mean `y` (follow-up) between the randomised groups.
 
     Welch/HC2 standard error and Welch-Satterthwaite t interval; with ``cluster`` a
-    cluster-robust (CR1) standard error and a t interval on G-1 degrees of freedom.
+    cluster-robust (CR1) standard error and a t interval on G-1 degrees of freedom. With
+    ``weights`` the means are weighted by the `weight` column (survey weights) and the standard
+    error is the weighted sandwich (design-based), with Kish-effective-size Welch df.
     """
     _check(df, outcome, [y, "treated"] + (["cluster"] if cluster else []))
     data = df[df[y].notna()]
-    res, n_clusters = _fit(data[y], data[["treated"]], data, cluster, "HC2")
-    est, se = float(res.params["treated"]), float(res.bse["treated"])
-    if n_clusters:
-        dof = n_clusters - 1
-    else:
-        yt, yc = data.loc[data["treated"] == 1, y], data.loc[data["treated"] == 0, y]
-        a, b = yt.var(ddof=1) / len(yt), yc.var(ddof=1) / len(yc)
-        dof = (a + b) ** 2 / (a**2 / (len(yt) - 1) + b**2 / (len(yc) - 1)) if a + b > 0 else None
-    name = "Difference in means (" + ("cluster-robust SE" if cluster else "Welch/HC2 SE") + ")"
-    return _result(outcome=outcome, estimator=name, est=est, se=se, dof=dof, df=data, y=y, units=units,
-                   n_clusters=n_clusters, assumptions=RCT_ASSUMPTIONS + ((CLUSTER_ASSUMPTION,) if cluster else ()))
+    clusters, w = _design(data, outcome, cluster, weights)
+    coef = regression(data[y], data[["treated"]], "treated", weights=w, clusters=clusters, robust="HC2",
+                      df="normal")
+    if clusters is None:  # HC2 is Welch's SE; its df are Welch-Satterthwaite's, not n-k
+        coef = replace(coef, df=welch_df(data[y].to_numpy(), data["treated"].to_numpy(), w))
+    name = ("Difference in means (" + ("cluster-robust SE" if cluster else "Welch/HC2 SE") + ")"
+            + (", survey-weighted" if weights else ""))
+    return _result(outcome=outcome, estimator=name, coef=coef, df=data, y=y, w=w, units=units,
+                   assumptions=RCT_ASSUMPTIONS + _extra(cluster, weights))
 
 
 def ancova(df: pd.DataFrame, *, outcome: str, y: str = "y1", baseline: str = "y0", covariates: list[str] = (),
-           cluster: bool = False, units: str = "scale points") -> EffectEstimate:
+           cluster: bool = False, weights: bool = False, units: str = "scale points") -> EffectEstimate:
     """ATE from the regression ``y ~ treated + baseline + covariates`` (ANCOVA).
 
     HC1 standard error with a t interval on n-k df; with ``cluster`` CR1 and t on G-1 df.
-    People with a missing `baseline` are kept by the missing-indicator method.
+    With ``weights`` a weighted regression on the `weight` column (survey weights) with the
+    weighted sandwich (design-based) variance. People with a missing `baseline` are kept by
+    the missing-indicator method.
     """
     covariates = [c for c in covariates if c not in (y, baseline, "treated")]
     _check(df, outcome, [y, baseline, "treated"] + list(covariates) + (["cluster"] if cluster else []))
@@ -132,11 +147,9 @@ def ancova(df: pd.DataFrame, *, outcome: str, y: str = "y1", baseline: str = "y0
                  "(baseline set to the mean, plus an indicator)",)
     covs = [c for c in covariates if data[c].nunique() > 1]
     terms += covs
-    res, n_clusters = _fit(data[y], data[terms], data, cluster, "HC1")
-    est, se = float(res.params["treated"]), float(res.bse["treated"])
-    dof = (n_clusters - 1) if n_clusters else int(res.df_resid)
+    clusters, w = _design(data, outcome, cluster, weights)
+    coef = regression(data[y], data[terms], "treated", weights=w, clusters=clusters, robust="HC1")
     name = ("ANCOVA on the baseline score" + (" and covariates" if covs else "")
-            + (", cluster-robust SE" if cluster else ", robust SE (HC1)"))
-    assumptions = RCT_ASSUMPTIONS + ((CLUSTER_ASSUMPTION,) if cluster else ()) + extra
-    return _result(outcome=outcome, estimator=name, est=est, se=se, dof=dof, df=data, y=y, units=units,
-                   n_clusters=n_clusters, assumptions=assumptions)
+            + (", cluster-robust SE" if cluster else ", robust SE (HC1)") + (", survey-weighted" if weights else ""))
+    return _result(outcome=outcome, estimator=name, coef=coef, df=data, y=y, w=w, units=units,
+                   assumptions=RCT_ASSUMPTIONS + _extra(cluster, weights) + extra)

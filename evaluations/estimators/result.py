@@ -4,9 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from scipy import stats
-
-Z_95 = float(stats.norm.ppf(0.975))
+from evaluations.estimators.inference import Z_95, interval  # noqa: F401  (Z_95 re-exported)
 
 
 @dataclass(frozen=True)
@@ -34,6 +32,7 @@ class EffectEstimate:
     units: str = "scale points"
     subgroup: str = "all"  # "all", or "<modifier>=<level>" for a group average effect
     n_clusters: int | None = None
+    df: float | None = None  # degrees of freedom of the t reference its interval used; None: normal
     assumptions: tuple[str, ...] = field(default_factory=tuple)
 
     def as_row(self) -> dict:
@@ -60,10 +59,5 @@ def hedges_g(estimate: float, ci: tuple[float, float], sd_treated: float, sd_com
 
 
 def normal_inference(estimate: float, std_error: float, df: float | None = None) -> tuple[float, float, float]:
-    """95% interval and two-sided p-value, from the t distribution when `df` is given."""
-    if not (std_error > 0 and math.isfinite(std_error)):
-        return (math.nan, math.nan, math.nan)
-    crit = float(stats.t.ppf(0.975, df)) if df else Z_95
-    stat = estimate / std_error
-    p = float(2 * (stats.t.sf(abs(stat), df) if df else stats.norm.sf(abs(stat))))
-    return (estimate - crit * std_error, estimate + crit * std_error, p)
+    """95% interval and two-sided p-value (kept for callers; the formula lives in inference.interval)."""
+    return interval(estimate, std_error, df)

@@ -1,4 +1,4 @@
-"""Data contracts: Great Expectations suites generated from the manifest and the measure bank.
+"""Data contracts: Great Expectations suites generated from the manifest and its outcomes' measures.
 
 The suite is built fresh from evaluation.yaml each run, so the contract is exactly what the
 charity registered. Column-map expectations return the failing row indices, which is how
@@ -13,7 +13,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # offline: no usage stat
 
 import pandas as pd  # noqa: E402
 
-from evaluations.measures import Measure  # noqa: E402
+from evaluations.measures import Measure, outcome_measures  # noqa: E402
 from evaluations.registry import Manifest  # noqa: E402
 
 
@@ -52,10 +52,10 @@ def row_level_suite(manifest: Manifest, measures: dict[str, Measure]) -> list[Ex
     d = manifest.design
     E = _gx().expectations
     rules = [
-        Expectation("treatment_is_0_or_1", d.treatment, E.ExpectColumnValuesToBeInSet(column=d.treatment, value_set=[0, 1]),
-                    f"'{d.treatment}' must be 1 (took part) or 0 (comparison)"),
-        Expectation("treatment_recorded", d.treatment, E.ExpectColumnValuesToNotBeNull(column=d.treatment),
-                    f"'{d.treatment}' is empty: say whether this person took part"),
+        Expectation("treatment_is_0_or_1", d.treatment_column, E.ExpectColumnValuesToBeInSet(column=d.treatment_column, value_set=[0, 1]),
+                    f"'{d.treatment_column}' must be 1 (took part) or 0 (comparison)"),
+        Expectation("treatment_recorded", d.treatment_column, E.ExpectColumnValuesToNotBeNull(column=d.treatment_column),
+                    f"'{d.treatment_column}' is empty: say whether this person took part"),
         Expectation("unit_id_recorded", d.unit_id, E.ExpectColumnValuesToNotBeNull(column=d.unit_id),
                     f"'{d.unit_id}' is empty: every row needs the respondent's id"),
         Expectation("wave_recorded", d.wave, E.ExpectColumnValuesToNotBeNull(column=d.wave),
@@ -70,8 +70,9 @@ def row_level_suite(manifest: Manifest, measures: dict[str, Measure]) -> list[Ex
     for col, (lo, hi) in manifest.valid_ranges.items():
         rules.append(Expectation(f"{col}_in_range", col, E.ExpectColumnValuesToBeBetween(column=col, min_value=lo, max_value=hi),
                                  f"'{col}' is outside the plausible range {lo:g} to {hi:g} given in evaluation.yaml"))
+    outcome_measure = outcome_measures(manifest, measures)
     for o in manifest.outcomes:
-        m = measures[o.measure]
+        m = outcome_measure[o.column]
         if m.valid_codes is not None:
             exp = E.ExpectColumnValuesToBeInSet(column=o.column, value_set=m.valid_codes)
             reason = f"'{o.column}' is not one of the valid codes {m.valid_codes} for {m.name!r} (or a missing-value code)"

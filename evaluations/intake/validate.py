@@ -21,7 +21,8 @@ from evaluations.intake.privacy import pseudonym_key, pseudonymise, screen_colum
 from evaluations.intake.values import describe_value, describe_values, to_numbers, value_kinds
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, read_file, to_long
 from evaluations.measures import Measure
-from evaluations.registry import Manifest
+from evaluations.designs import design_of
+from evaluations.registry import TOOK_PART, Manifest
 
 MIN_UNITS_PER_GROUP = 10
 TRUE_WORDS = {"1", "yes", "y", "true", "t", "treated", "treatment", "participant", "took part"}
@@ -80,6 +81,8 @@ def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
     parts = []
     for spec in manifest.files:
         df = read_file(folder, spec, manifest)
+        if manifest.design.treatment is None:  # no comparison group: everyone in the data took part
+            df[TOOK_PART] = "1"
         # drop_columns may name a column as it is in the file or as it is renamed
         drop = set(spec.drop_columns) | {spec.rename[c] for c in spec.drop_columns if c in spec.rename}
         df = screen_columns(df, spec.path, set(declared), drop)
@@ -133,7 +136,7 @@ def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
             number = to_numbers(u.where(kinds == "number"))
             code = lower.isin(missing_texts).to_numpy(dtype=bool) | np.isin(number, numeric_codes)
             bad |= ~blank & ~code & (kinds != "number")
-        if col == d.treatment:
+        if col == d.treatment_column:
             bad |= ~blank & ~_treatment_codes(u).notna().to_numpy()
         elif col == d.wave:
             bad |= ~blank & ~u.isin(d.wave_labels).to_numpy(dtype=bool)
@@ -223,7 +226,8 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.D
     missing_answers = {}
     empty_columns = []
     outcomes = [o.column for o in manifest.outcomes]
-    numeric = list(dict.fromkeys(list(d.covariates) + outcomes))  # valid_ranges keys are covariates
+    positive = [d.weights] if d.weights else []  # survey weights
+    numeric = list(dict.fromkeys(list(d.covariates) + outcomes + positive))  # valid_ranges keys are covariates
     missing_texts = _missing_texts(manifest.missing_codes)
     numeric_codes = np.array([float(c) for c in manifest.missing_codes if _is_number(c)], dtype=float)
     for col in declared_columns(manifest):
@@ -259,10 +263,15 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.D
             not_number = values.isna().to_numpy() & ~is_missing & plain
             q.add_distinct(not_number[codes], codes, u, f"{col}_is_a_number", col,
                            lambda v: f"'{col}' holds {v}, which is not a number or a missing-value code")
+            if col in positive:
+                not_positive = ~(values.to_numpy() > 0) & plain & ~(not_number)
+                q.add_distinct(not_positive[codes], codes, u, f"{col}_is_positive", col,
+                               lambda v: f"'{col}' holds {v}; every row needs a survey weight above 0 "
+                                         "(design.weights)")
             columns[col] = values.to_numpy(dtype=float)[codes]
         elif (u.to_numpy()[used] == "").all():
             empty_columns.append(col)
-        if col == d.treatment:
+        if col == d.treatment_column:
             coded = np.where(plain, _treatment_codes(u).to_numpy(), np.nan)
             unknown = np.isnan(coded) & (u != "").to_numpy(dtype=bool) & plain
             q.add_distinct(unknown[codes], codes, u, "treatment_is_0_or_1", col,
@@ -335,14 +344,14 @@ def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]
 
     # Treatment must not change within a person: quarantine every row of a person who switches.
     unit_codes, _ = pd.factorize(df[d.unit_id], use_na_sentinel=True)
-    treatment = df[d.treatment].to_numpy(dtype=float)
+    treatment = df[d.treatment_column].to_numpy(dtype=float)
     live = ~q.mask & (unit_codes >= 0) & ~np.isnan(treatment)
     if live.any():
         per_unit = pd.DataFrame({"unit": unit_codes[live], "t": treatment[live]}).groupby("unit")["t"].agg(["min", "max"])
         switchers = per_unit.index[per_unit["min"] != per_unit["max"]].to_numpy()
         rows = np.flatnonzero(~q.mask & np.isin(unit_codes, switchers))
-        q.add(rows, "treatment_constant_within_unit", d.treatment, raw[d.treatment].to_numpy()[rows],
-              f"this person is recorded as both taking part and not in '{d.treatment}'; correct the group in every wave")
+        q.add(rows, "treatment_constant_within_unit", d.treatment_column, raw[d.treatment_column].to_numpy()[rows],
+              f"this person is recorded as both taking part and not in '{d.treatment_column}'; correct the group in every wave")
 
     live = df[~q.mask]
     checks = run_suite(live, row_level_suite(manifest, measures))
@@ -355,7 +364,7 @@ def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]
 
     valid = df[~q.mask]
     groups = _people_per_group(unit_codes[~q.mask], treatment[~q.mask])
-    needed = [1.0] if d.type.value == "pre_post" else [0.0, 1.0]
+    needed = [0.0, 1.0] if design_of(d).has_comparison else [1.0]
     few = [g for g in needed if groups.get(g, 0) < MIN_UNITS_PER_GROUP]
     if few:
         names = {1.0: "programme", 0.0: "comparison"}

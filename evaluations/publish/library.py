@@ -16,8 +16,9 @@ from evaluations.publish import figures
 from evaluations.publish.pages import FAMILY_NAMES, decimals, fmt_ci, fmt_count, fmt_num, padlocks
 from evaluations.publish.text import html as escape
 from evaluations.publish.text import md, one_line
-from evaluations.synthesis import effect_size_variance, heterogeneity_words, random_effects
+from evaluations.synthesis import effect_size_variance, heterogeneity_words, poolable, random_effects
 
+OWN_NOTE = " <em>(the charity's own question)</em>"  # not a bank measure: on no measure page, never pooled
 SYNTHETIC_NOTE = ("Synthetic evaluations (marked) demonstrate the pipeline with invented data; "
                   "they are not evidence about real programmes.")
 
@@ -49,11 +50,12 @@ def toolkit_page(records: list[dict], path: Path, not_published: dict[str, str] 
         effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {e['units']}"
                   if e["estimate"] is not None else "not shown: too few people")  # escaped where it is written
         family = FAMILY_NAMES[rec["programme"]["family"]]
+        own = OWN_NOTE if o.get("own_measure") else ""
         synthetic = ' <em class="cg-synthetic">(synthetic)</em>' if rec["synthetic"] else ""
         rows.append(
             f'<tr data-family="{escape(family)}">'
             f'<td data-sort="{escape(rec["title"])}"><a href="evaluations/{rec["id"]}.html">{escape(rec["title"])}</a>{synthetic}</td>'
-            f"<td>{escape(family)}</td><td>{escape(o['measure_name'])}</td>"
+            f"<td>{escape(family)}</td><td>{escape(o['measure_name'])}{own}</td>"
             f'<td data-sort="{_sort_value(e["estimate"])}">{escape(effect)}</td>'
             f'<td data-sort="{_sort_value(e["effect_size"])}">{fmt_num(e["effect_size"])}</td>'
             f'<td data-sort="{rec["rating"]["padlocks"]}" title="{rec["rating"]["padlocks"]} of 5 padlocks">'
@@ -87,7 +89,7 @@ def _measure_rows(records: list[dict], measure_id: str) -> list[dict]:
     rows = []
     for rec in sorted(records, key=lambda r: r["title"]):
         for o in rec["outcomes"]:
-            if o["measure"] != measure_id:
+            if not poolable(o, measure_id):
                 continue
             e = next(x for x in rec["estimates"] if x["outcome"] == o["column"])
             rows.append({"record": rec, "outcome": o, "estimate": e, "label": rec["title"] + (" (synthetic)" if rec["synthetic"] else ""),

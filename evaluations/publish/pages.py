@@ -19,13 +19,6 @@ SYNTHETIC_BANNER = (
     "This evaluation is **synthetic**: the programme, the organisation and every respondent are invented, "
     "and the data were simulated with known true effects to demonstrate the pipeline. "
     "It is not evidence about any real programme.\n:::\n")
-DESIGN_NAMES = {
-    "rct": "Randomised controlled trial",
-    "matched_did": "Comparison group made comparable on baseline characteristics, before and after (doubly robust difference-in-differences)",
-    "did": "Comparison group, before and after (difference-in-differences)",
-    "matching": "Matched comparison group, after only",
-    "pre_post": "Before and after, no comparison group",
-}
 FAMILY_NAMES = {
     "exchange_visit": "Community exchange visit",
     "school_linking": "School linking",
@@ -84,16 +77,17 @@ def summary(record: dict) -> str:
              else f" on a {outcome['scale_min']:g}–{outcome['scale_max']:g} scale")
     mdes = (record["diagnostics"]["mdes_achieved"] or {}).get(outcome["column"])
     rating = record["rating"]
+    words = record["design"]  # each design's own words for its results (evaluations/designs/)
     if est["estimate"] is None:
         what = f"Too few people took part to report an effect on {name}."
     elif est["ci_low"] > 0 or est["ci_high"] < 0:
         direction = "better" if est["estimate"] > 0 else "worse"
-        what = (f"People who took part did **{direction}** on {name} than similar people who did not: "
-                f"a difference of **{fmt_num(abs(est['estimate']), places)} {md(est['units'])}**{scale} "
+        what = (words["clear_result"].format(direction=direction, name=name)
+                + f" **{fmt_num(abs(est['estimate']), places)} {md(est['units'])}**{scale} "
                 f"(95% interval {fmt_ci(est['ci_low'], est['ci_high'], places)}; "
-                f"effect size {fmt_num(est['effect_size'])}).")
+                f"effect size {fmt_num(est['effect_size'])})." + words["result_caveat"])
     else:
-        what = (f"**We cannot tell** whether the programme changed {name}: the estimate was "
+        what = (words["unclear_result"].format(name=name) + ": the estimate was "
                 f"{fmt_num(est['estimate'], places)} {md(est['units'])}{scale}, but the 95% interval "
                 f"({fmt_ci(est['ci_low'], est['ci_high'], places)}) includes no effect at all.")
         if isinstance(mdes, (int, float)) and mdes >= 0.5:
@@ -115,12 +109,38 @@ def _impact_table(record: dict) -> str:
         o = names[e["outcome"]]
         places = decimals(o)
         primary = " (primary)" if o["primary"] else ""
+        own = " (the charity's own question)" if o.get("own_measure") else ""
         effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {md(e['units'])}"
                   if e["estimate"] is not None else md(e["suppression_reason"]))
-        lines.append(f"| {md(o['measure_name'])}{primary} | {effect} | {fmt_num(e['effect_size'])} "
+        lines.append(f"| {md(o['measure_name'])}{primary}{own} | {effect} | {fmt_num(e['effect_size'])} "
                      f"({fmt_ci(e['effect_size_ci_low'], e['effect_size_ci_high'])}) | {fmt_p(e['p_value'])} | "
                      f"{fmt_count(e['n_treated'])} | {fmt_count(e['n_comparison'])} |")
     return "\n".join(lines)
+
+
+OWN_MEASURE = "the charity's own question (not in the shared measure bank; not pooled with other evaluations)"
+
+
+def _own_measures(record: dict) -> str:
+    """What each of the charity's own questions asked and how it was answered: the bank's measures have
+    a page of their own (book/generated/measures/), these have only this one."""
+    lines = []
+    for o in record["outcomes"]:
+        if not o.get("own_measure"):
+            continue
+        if o.get("scale"):
+            codes = sorted(o["scale"].items(), key=lambda kv: int(kv[0]))  # JSON keys are text: "10" after "9"
+            answers = "; ".join(f"{md(code)} = {md(text)}" for code, text in codes)
+        else:
+            answers = f"from {_number(o['scale_min'])} to {_number(o['scale_max'])} ({md(o['units'])})"
+        better = "Higher" if o["higher_is_better"] else "Lower"
+        lines.append(f"- {md(o['measure_name'])} is {OWN_MEASURE}. The question: “{md(o['question'])}” "
+                     f"Answers: {answers}. {better} answers are better.")
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+def _number(x) -> str:
+    return f"{x:g}".replace("-", "−")
 
 
 def _subgroup_table(record: dict) -> str:
@@ -221,10 +241,10 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
         f"*{md(p['name'])}*, run by {md(p['organisation'])} in {md_list(p['places'])}, "
         f"{md(p['start_date'])} to {md(p['end_date'])}.\n",
         md_paragraphs(p.get("description") or "") + "\n",
-        "## Impact on each outcome\n",
-        "Effects are differences in how much each outcome changed for people who took part compared with "
-        "the comparison group, on the outcome's own scale, oriented so that a positive number is an improvement.\n",
+        f"## {d['effect_heading']}\n",
+        d["effect_explanation"] + "\n",
         _impact_table(record), "",
+        _own_measures(record),
         _figure(figs["effects"], page_dir, "Effect sizes with 95% intervals for each outcome",
                 "Effect on each outcome, standardised so outcomes can be compared. The primary outcome is in red."),
         _sensitivity(record),
@@ -235,7 +255,8 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
                   "effect a given number of waves after a site started; points before zero are checks that "
                   "the groups were moving in parallel before the programme.\n",
                   _figure(figs["event"], page_dir, "Event-study plot of effects by waves since start",
-                          "Effects by time since the programme started (95% intervals).")]
+                          "Effects by time since the programme started (95% intervals)."),
+                  _staggered_summaries(record)]
     if record["subgroups"]:
         parts += ["## For whom did it work?\n", _subgroup_table(record), "",
                   _figure(figs["subgroups"], page_dir, "Effect sizes by subgroup", "Effects for each group of participants.")]
@@ -244,10 +265,7 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
         _figure(figs["flow"], page_dir, "Participant flow diagram", "How many people were in the files, answered each "
                 f"survey and were analysed. Counts of {SUPPRESSED} people, and counts from which one could be "
                 "worked out by subtraction, are not shown."),
-        "| | Programme | Comparison |", "| --- | --- | --- |",
-        *[f"| {label} | {fmt_count(flow['programme'][k])} | {fmt_count(flow['comparison'][k])} |"
-          for k, label in (("registered", "In the data files"), ("baseline", "Answered at baseline"),
-                           ("follow_up", "Answered at follow-up"), ("analysed", "Analysed (primary outcome)"))],
+        *_flow_table(flow, d["has_comparison"]),
         "",
         "## How sure are we?\n",
         f"**{r['padlocks']} of 5 padlocks** {padlocks(r['padlocks'])} — Maryland Scientific Methods Scale "
@@ -257,9 +275,10 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
         ("Then one padlock is taken off for each problem found:\n\n" + "\n".join(f"- {md(x)}" for x in r["downgrades"])
          if r["downgrades"] else "No problems were found that lower the rating further."), "",
         "## Diagnostics\n",
-        f"- Design: {DESIGN_NAMES[d['type']]}.",
-        f"- Attrition: {_pct(diag['attrition']['overall'])} overall; {_pct(diag['attrition']['programme'])} in the "
-        f"programme group and {_pct(diag['attrition']['comparison'])} in the comparison group.",
+        f"- Design: {d['name']}.",
+        (f"- Attrition: {_pct(diag['attrition']['overall'])} overall; {_pct(diag['attrition']['programme'])} in the "
+         f"programme group and {_pct(diag['attrition']['comparison'])} in the comparison group."
+         if d["linked_waves"] else "- Attrition: not defined: different people answered each wave."),
         f"- Minimum detectable effect size: {fmt_num(diag['mdes_planned'])} planned from the baseline sample; "
         + ", ".join(f"{fmt_num(v)} achieved for {md(k)}" for k, v in diag["mdes_achieved"].items()) + ".",
     ]
@@ -296,6 +315,34 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
               f"- Download the disclosure-safe record: {{download}}`JSON <../records/{rid}.json>`, "
               f"{{download}}`CSV <../records/{rid}.csv>`", ""]
     return write_text_atomic(page_dir / f"{rid}.md", "\n".join(x for x in parts if x is not None) + "\n")
+
+
+def _staggered_summaries(record: dict) -> str:
+    """The primary outcome's effects averaged by the wave sites started in and by calendar wave."""
+    outcome = record["primary_outcome"]
+    waves = record["design"].get("waves") or []
+    label = {i + 1: w for i, w in enumerate(waves)}  # periods are 1..K in wave order
+    lines = []
+    for key, field, what in (("by_starting_wave", "starting_wave", "Sites that started in"),
+                             ("by_calendar_wave", "wave", "All started sites, in")):
+        for row in (record.get(key) or {}).get(outcome, []):
+            lines.append(f"| {what} {md(str(label.get(row[field], row[field])))} | {fmt_num(row['estimate'])} "
+                         f"({fmt_ci(row['ci_low'], row['ci_high'])}) |")
+    if not lines:
+        return ""
+    return "\n".join(["", "| Effect on the primary outcome averaged over | Effect (95% interval) |",
+                      "| --- | --- |", *lines, ""])
+
+
+def _flow_table(flow: dict, has_comparison: bool) -> list[str]:
+    rows = (("registered", "In the data files"), ("baseline", "Answered at baseline"),
+            ("follow_up", "Answered at follow-up"), ("analysed", "Analysed (primary outcome)"))
+    if not has_comparison:
+        return ["| | People who took part |", "| --- | --- |",
+                *[f"| {label} | {fmt_count(flow['programme'][k])} |" for k, label in rows]]
+    return ["| | Programme | Comparison |", "| --- | --- | --- |",
+            *[f"| {label} | {fmt_count(flow['programme'][k])} | {fmt_count(flow['comparison'][k])} |"
+              for k, label in rows]]
 
 
 def _registration_lines(reg: dict | None) -> list[str]:
