@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import SAMPLES
 from playwright.sync_api import sync_playwright
 
 from evaluations.registry import REPO_ROOT
@@ -74,17 +76,18 @@ def test_page_loads_cleanly_and_offline(browser, site, path):
 def test_toolkit_sorts_and_filters(browser, site):
     page, problems, _ = open_page(browser, f"{site}/generated/toolkit.html")
     rows = page.locator("#cg-toolkit tbody tr")
-    assert rows.count() == 4
-    assert page.locator("#cg-count").inner_text() == "4 of 4 evaluations"
+    n = len(SAMPLES)
+    assert rows.count() == n
+    assert page.locator("#cg-count").inner_text() == f"{n} of {n} evaluations"
     page.get_by_role("button", name="Evidence").click()
-    padlocks = [int(rows.nth(i).locator("td").nth(5).get_attribute("data-sort")) for i in range(4)]
+    padlocks = [int(rows.nth(i).locator("td").nth(5).get_attribute("data-sort")) for i in range(n)]
     assert padlocks == sorted(padlocks)
     page.get_by_role("button", name="Evidence").click()
-    assert [int(rows.nth(i).locator("td").nth(5).get_attribute("data-sort")) for i in range(4)] == sorted(padlocks, reverse=True)
-    page.select_option("#cg-family", "School linking")
-    assert page.locator("#cg-count").inner_text() == "1 of 4 evaluations"
+    assert [int(rows.nth(i).locator("td").nth(5).get_attribute("data-sort")) for i in range(n)] == sorted(padlocks, reverse=True)
+    page.select_option("#cg-family", "School linking")  # the linked-panel and the anonymous-survey samples
+    assert page.locator("#cg-count").inner_text() == f"2 of {n} evaluations"
     page.select_option("#cg-family", "")
-    page.fill("#cg-search", "lonel")
-    assert page.locator("#cg-count").inner_text() == "1 of 4 evaluations"
+    page.fill("#cg-search", "lonel")  # the intergenerational and the befriending samples
+    assert page.locator("#cg-count").inner_text() == f"2 of {n} evaluations"
     assert problems == []
     page.close()

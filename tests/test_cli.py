@@ -111,7 +111,7 @@ def test_a_broken_evaluation_stops_alone_and_the_rest_is_published(tmp_path):
            "DAGSTER_HOME": str(tmp_path / "dh")}
     proc = cg("run", "--registry", registry, env=env)
     assert proc.returncode == 2
-    assert "✗ town-exchange-copy: (all data files): column 'income' named in evaluation.yaml is not in the data" in proc.stdout
+    assert "✗ town-exchange-copy: validate_survey: (all data files): column 'income' named in evaluation.yaml is not in the data" in proc.stdout
     assert "✓ town-exchange-2023" in proc.stdout
     pages = sorted(p.name for p in (tmp_path / "book" / "_build" / "html" / "generated" / "evaluations").glob("*.html"))
     assert pages == ["town-exchange-2023.html"]

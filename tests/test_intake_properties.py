@@ -202,7 +202,7 @@ def test_wide_files_reconcile_per_file_and_wave(answered, bad):
         (folder / "survey.csv").write_text("".join(",".join(r) + "\n" for r in [header] + rows), encoding="utf-8")
         manifest = dict(MANIFEST, files=[{"path": "survey.csv", "layout": "wide",
                                            "wave_suffixes": {"before": "_pre", "after": "_post"}}],
-                        design=dict(MANIFEST["design"], type="pre_post"))
+                        design=dict(MANIFEST["design"], type="pre_post", treatment=None, effect_modifiers=[]))
         (folder / "evaluation.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
         m = load_manifest(folder)
         raw = read_raw(folder, m)

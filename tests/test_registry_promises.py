@@ -333,7 +333,7 @@ def test_a_manifest_nested_1000_levels_deep_exits_2_at_check_register_and_run(tm
     ran = subprocess.run([str(Path(sys.executable).parent / "commonground"), "run", "--registry", str(registry)],
                          capture_output=True, text=True, timeout=600, env=env)
     assert ran.returncode == 2
-    assert f"✗ deep: {where}:\n  - {DEEP}\n" in ran.stdout
+    assert f"✗ deep: raw_survey: {where}:\n  - {DEEP}\n" in ran.stdout  # the step, then the problem
     assert "RecursionError" not in ran.stdout + ran.stderr
 
 
