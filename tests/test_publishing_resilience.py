@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from evaluations.publish import book
+from tests.conftest import SAMPLES
 
 CLI = str(Path(sys.executable).parent / "commonground")
 
@@ -78,6 +79,7 @@ PUBLISH = """
 import json, sys
 from pathlib import Path
 from evaluations.publish import book
+from tests.conftest import SAMPLES
 documents = Path(sys.argv[1]) / "documents" / "evidence_record"
 records = [json.loads(p.read_text()) for p in sorted(documents.glob("*.json"))]
 index, skipped = book.publish(records, {}, Path(sys.argv[2]))
