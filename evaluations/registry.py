@@ -107,7 +107,8 @@ class Design(_Strict):
 
     Which rules apply, which estimators are allowed and what the design means are decided by
     the design objects in evaluations/designs/ (one module per design); this class holds the
-    fields and asks that module for its problems, so `check` refuses what `run` cannot do.
+    fields, and Manifest's validation asks the design for its problems, so `check` refuses what
+    `run` cannot do.
     """
     type: DesignType
     unit_id: str

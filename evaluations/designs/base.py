@@ -45,6 +45,7 @@ class StudyDesign:
     refuted = False  # DoWhy's refuters re-run the estimate
     linked_waves = True  # the same people answer each wave, so attrition is defined
     supports_effect_modifiers = True
+    weighted_effect_modifiers = False  # effects by group take the survey weights
     # The page's words for its results ({direction} is better/worse, {name} the measure's name).
     effect_heading = "Impact on each outcome"
     effect_explanation = ("Effects are differences in how much each outcome changed for people who took part compared "
@@ -78,7 +79,7 @@ class StudyDesign:
         if d.effect_modifiers and not self.supports_effect_modifiers:
             problems.append(f"design.effect_modifiers: effects by group are not estimated for "
                             f"{self.name.lower()} yet; remove design.effect_modifiers")
-        if d.effect_modifiers and d.weights and self.key != "staggered":
+        if d.effect_modifiers and d.weights and self.supports_effect_modifiers and not self.weighted_effect_modifiers:
             problems.append("design.effect_modifiers with design.weights: the group effects (EconML) do not take "
                             "survey weights yet; remove one of them")
         return problems
