@@ -107,6 +107,8 @@ design:
   # For a roll-out over several waves instead: waves: [w1, w2, w3, w4] and first_treated: start_wave
   # cluster: school_id       # optional: class, school or site people are grouped in
   # weights: weight          # optional: column of survey (sampling or non-response) weights, above 0
+  # units: places            # if each row is a school, site or area rather than a person; then
+  # people: respondents      #   the column saying how many people each row summarises (at least 10)
   covariates: [age, female]  # numeric characteristics recorded at baseline
   effect_modifiers: []       # characteristics to report effects separately for (e.g. age_group)
   # estimator: doubly_robust_did  # only to override the design's default: did, doubly_robust_did, ancova,

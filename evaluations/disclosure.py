@@ -56,6 +56,13 @@ function of the baseline counts, so it is hidden when one of them is).
 Two overlapping groups that are not nested (the people analysed for two different
 outcomes) are not compared: the difference of their sizes is not the size of any group.
 
+Units that are places (design.units: places; schools, sites or areas): every row of their data
+summarises at least THRESHOLD people (intake quarantines a row resting on fewer, see
+evaluations/intake/validate.py), so any statistic of places rests on at least THRESHOLD people.
+Counts of units then count places, not people: they are published exactly, with no primary or
+secondary suppression (`counting("places")` around building a record; `unit_threshold()` is the
+one place the rules read the threshold for counts of units).
+
 Why not ACRO (AI-SDC's output checker) at run time: for frequency tables its rule is the
 threshold rule (it suppresses the same cells; tests/test_disclosure.py checks them side by
 side), and its strength, a log of outputs for a human checker in a trusted research
@@ -64,6 +71,8 @@ environment, is not the publishing step here.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 from collections.abc import Iterable
 
 import pandas as pd
@@ -87,6 +96,27 @@ BALANCE_KEYS = ("variable", "n_treated", "n_comparison", "smallest_category", "s
 Place = tuple  # a place in the record: ("flow", "programme", "baseline"), ("estimates", 0, "n_treated")
 
 
+# --------------------------------------------------------------------------- what a count counts
+
+_UNITS: ContextVar[str] = ContextVar("disclosure_units", default="people")
+
+
+@contextmanager
+def counting(units: str):
+    """Apply the rules below to counts of `units` ("people", or "places" whose rows each summarise
+    at least THRESHOLD people) while building one evaluation's published output."""
+    token = _UNITS.set(units)
+    try:
+        yield
+    finally:
+        _UNITS.reset(token)
+
+
+def unit_threshold() -> int:
+    """The smallest count of units that may be published: THRESHOLD people, or any number of places."""
+    return THRESHOLD if _UNITS.get() == "people" else 1
+
+
 # --------------------------------------------------------------------------- primary suppression
 
 
@@ -95,12 +125,12 @@ def count(n: int | float | None) -> int | str | None:
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return None
     n = int(n)
-    return n if n == 0 or n >= THRESHOLD else SUPPRESSED
+    return n if n == 0 or n >= unit_threshold() else SUPPRESSED
 
 
 def enough(*ns) -> bool:
     """Whether a statistic describing groups of these sizes may be published."""
-    return all(n is not None and not isinstance(n, str) and n >= THRESHOLD for n in ns)
+    return all(n is not None and not isinstance(n, str) and n >= unit_threshold() for n in ns)
 
 
 def suppress_estimates(table: pd.DataFrame) -> pd.DataFrame:
@@ -109,7 +139,8 @@ def suppress_estimates(table: pd.DataFrame) -> pd.DataFrame:
     A comparison group of 0 is a design without one (before and after), not a small group.
     """
     out = table.copy()
-    out["suppressed"] = (out["n_treated"] < THRESHOLD) | ((out["n_comparison"] < THRESHOLD) & (out["n_comparison"] > 0))
+    least = unit_threshold()
+    out["suppressed"] = (out["n_treated"] < least) | ((out["n_comparison"] < least) & (out["n_comparison"] > 0))
     out["suppression_reason"] = out["suppressed"].map(
         {True: SUPPRESSION_REASON, False: ""})
     for col in ESTIMATE_FIELDS:
@@ -133,7 +164,7 @@ def balance_rows(rows: list[dict]) -> list[dict]:
     for row in rows:
         smallest = row.get("smallest_category")  # NaN or None: not a 0/1 variable
         ok = enough(row.get("n_treated"), row.get("n_comparison")) and (
-            smallest is None or pd.isna(smallest) or smallest >= THRESHOLD)
+            smallest is None or pd.isna(smallest) or smallest >= unit_threshold())
         shown = {k: (_round(v) if ok else None) for k, v in row.items() if k not in BALANCE_KEYS}
         out.append({"variable": row["variable"], **shown,
                     "n_treated": count(row.get("n_treated")), "n_comparison": count(row.get("n_comparison")),
@@ -228,7 +259,7 @@ def _known(shown: dict[Place, object], fam: Families) -> tuple[dict[Place, int],
 
 
 def _small(d) -> bool:
-    return 0 < d < THRESHOLD
+    return 0 < d < unit_threshold()
 
 
 def _violations(shown: dict[Place, object], fam: Families) -> list[tuple[str, Place | None]]:
@@ -499,7 +530,7 @@ def disclosure_problems(record: dict) -> list[str]:
 
 def _at_least(n) -> bool:
     """A published n that says its group has THRESHOLD people: a number, or hidden only secondarily."""
-    return n == NOT_SHOWN or (_number(n) and n >= THRESHOLD)
+    return n == NOT_SHOWN or (_number(n) and n >= unit_threshold())
 
 
 def check_no_small_numbers(record, path: str = "") -> list[str]:
@@ -509,7 +540,7 @@ def check_no_small_numbers(record, path: str = "") -> list[str]:
         for k, v in record.items():
             where = f"{path}.{k}" if path else k
             if (k.startswith("n_") and k not in NOT_PEOPLE) or k in COUNT_KEYS:
-                if _number(v) and 0 < v < THRESHOLD:
+                if _number(v) and 0 < v < unit_threshold():
                     problems.append(f"{where} = {v}")
             problems += check_no_small_numbers(v, where)
     elif isinstance(record, list):

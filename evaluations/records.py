@@ -71,8 +71,14 @@ def participant_flow(registered: dict[str, int], attrition: dict, analysed: dict
     return flow
 
 
-def build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates: pd.DataFrame, diagnostics: dict,
-                 rating: dict, intake: dict, provenance: dict) -> dict:
+def build_record(*, manifest: Manifest, **parts) -> dict:
+    """The record, with disclosure control counting the evaluation's units (people, or places)."""
+    with disclosure.counting(manifest.design.units.value):
+        return _build_record(manifest=manifest, **parts)
+
+
+def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates: pd.DataFrame, diagnostics: dict,
+                  rating: dict, intake: dict, provenance: dict) -> dict:
     """`intake` is the report from `evaluations.intake.validate.intake_report`."""
     primary = manifest.primary_outcomes[0].column
     overall = estimates[estimates["kind"] == "overall"]
@@ -186,8 +192,8 @@ def _event_study(estimates: pd.DataFrame, kind: str = "event_time", key: str = "
     points are not person-level cells."""
     rows = estimates[estimates["kind"] == kind]
     cells = estimates[estimates["kind"] == "group_time"]
-    small = set(cells.loc[(cells["n_treated"] < disclosure.THRESHOLD)
-                          | (cells["n_comparison"].between(1, disclosure.THRESHOLD - 1)), "outcome"])
+    least = disclosure.unit_threshold()
+    small = set(cells.loc[(cells["n_treated"] < least) | (cells["n_comparison"].between(1, least - 1)), "outcome"])
     rows = rows[~rows["outcome"].isin(small)]  # a cohort of fewer than 10 people would be disclosed
     return {outcome: [{key: int(r.subgroup.split("=", 1)[1]), "estimate": r.estimate,
                        "ci_low": r.ci_low, "ci_high": r.ci_high} for r in part.itertuples()]

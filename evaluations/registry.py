@@ -25,7 +25,7 @@ DEFAULT_REGISTRY = REPO_ROOT / "datasets" / "evaluations"
 MANIFEST_NAME = "evaluation.yaml"
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PLAN_VERSION = 2  # of the registered analysis plan (Manifest.analysis_plan)
-ADDED_AFTER_PLAN_V2 = ("sample", "weights")  # design fields, planned only when set
+ADDED_AFTER_PLAN_V2 = ("sample", "weights", "units", "people")  # design fields, planned only when set
 
 
 class ManifestError(Exception):
@@ -57,6 +57,12 @@ class Sample(str, Enum):
     """Who answers each wave."""
     panel = "panel"  # the same people, linked across waves by unit_id
     repeated_cross_section = "repeated_cross_section"  # different people each wave (e.g. an anonymous survey)
+
+
+class Units(str, Enum):
+    """What one row of the data describes."""
+    people = "people"
+    places = "places"  # schools, sites or areas: each row summarises the people there (design.people says how many)
 
 
 class Estimator(str, Enum):
@@ -116,6 +122,8 @@ class Design(_Strict):
     wave: str
     sample: Sample = Sample.panel
     weights: str | None = None  # survey (sampling or non-response) weights, one per row
+    units: Units = Units.people
+    people: str | None = None  # units: places: the column saying how many people each row summarises
     baseline: str | None = None
     follow_up: str | None = None
     waves: list[str] | None = None
@@ -147,7 +155,8 @@ class Design(_Strict):
 
     @property
     def design_columns(self) -> list[str]:
-        cols = [self.unit_id, self.treatment_column, self.wave, self.first_treated, self.cluster, self.weights]
+        cols = [self.unit_id, self.treatment_column, self.wave, self.first_treated, self.cluster, self.weights,
+                self.people]
         return list(dict.fromkeys([c for c in cols if c] + list(self.covariates) + list(self.effect_modifiers)))
 
 

@@ -82,6 +82,12 @@ class StudyDesign:
         if d.effect_modifiers and d.weights and self.supports_effect_modifiers and not self.weighted_effect_modifiers:
             problems.append("design.effect_modifiers with design.weights: the group effects (EconML) do not take "
                             "survey weights yet; remove one of them")
+        if d.units.value == "places" and not d.people:
+            problems.append("design.people must name the column saying how many people each place's row summarises: "
+                            "disclosure control counts people, and a row resting on fewer than 10 is set aside")
+        if d.people and d.units.value != "places":
+            problems.append("design.people is only for units that are places; add `units: places` under design, "
+                            "or remove design.people")
         return problems
 
     @property
@@ -127,6 +133,7 @@ class StudyDesign:
     def describe(self, manifest: Manifest) -> dict:
         """What the record keeps about the design, for the page and the library."""
         return {"key": self.key, "name": self.name, "has_comparison": self.has_comparison,
+                "unit_word": "people" if manifest.design.units.value == "people" else "places",
                 "linked_waves": self.linked_waves, "sms_level": self.sms_level,
                 "effect_heading": self.effect_heading, "effect_explanation": self.effect_explanation,
                 "clear_result": self.clear_result, "unclear_result": self.unclear_result,

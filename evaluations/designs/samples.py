@@ -13,7 +13,7 @@ import pandas as pd
 
 from evaluations.registry import Manifest
 
-CARRIED = ("cluster", "weight")  # optional panel columns every sample keeps
+CARRIED = ("cluster", "weight", "people")  # optional panel columns every sample keeps
 
 
 def _kept(panel: pd.DataFrame, manifest: Manifest) -> list[str]:

@@ -21,6 +21,14 @@ def _cluster_count(value) -> int | None:
 
 
 def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFrame) -> dict:
+    """See `_diagnostics`; counts published from here (overlap) count the evaluation's units."""
+    from evaluations import disclosure
+
+    with disclosure.counting(manifest.design.units.value):
+        return _diagnostics(panel, manifest, estimates)
+
+
+def _diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFrame) -> dict:
     """Everything the rating and the page need, as plain JSON-ready values.
 
     `estimates` is the tidy table from `Impacts.to_table()`.

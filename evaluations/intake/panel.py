@@ -1,7 +1,8 @@
 """The analysis panel: validated rows in the shape every estimator takes.
 
 Columns: unit, wave, period (1..K in wave order), treated (0/1), first_treated (period a
-unit's site started, 0 = never; staggered designs only), cluster, weight (survey weights), covariates, effect modifiers, and the outcomes oriented so that higher is better. Binary outcomes are scaled
+unit's site started, 0 = never; staggered designs only), cluster, weight (survey weights),
+people (places: how many people a row summarises), covariates, effect modifiers, and the outcomes oriented so that higher is better. Binary outcomes are scaled
 0/100 so that effects read in percentage points.
 """
 from __future__ import annotations
@@ -37,6 +38,8 @@ def build_panel(valid: pd.DataFrame, manifest: Manifest, measures: dict[str, Mea
         panel["cluster"] = valid[d.cluster].astype(str)
     if d.weights:
         panel["weight"] = valid[d.weights].astype(float)
+    if d.people:
+        panel["people"] = valid[d.people].astype(float)
     for col in d.covariates:
         panel[col] = valid[col].astype(float)
     for col in d.effect_modifiers:

@@ -22,6 +22,7 @@ from evaluations.intake.values import describe_value, describe_values, to_number
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, read_file, to_long
 from evaluations.measures import Measure
 from evaluations.designs import design_of
+from evaluations.disclosure import THRESHOLD
 from evaluations.registry import TOOK_PART, Manifest
 
 MIN_UNITS_PER_GROUP = 10
@@ -226,7 +227,7 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.D
     missing_answers = {}
     empty_columns = []
     outcomes = [o.column for o in manifest.outcomes]
-    positive = [d.weights] if d.weights else []  # survey weights
+    positive = [c for c in (d.weights, d.people) if c]  # survey weights; people behind a place's row
     numeric = list(dict.fromkeys(list(d.covariates) + outcomes + positive))  # valid_ranges keys are covariates
     missing_texts = _missing_texts(manifest.missing_codes)
     numeric_codes = np.array([float(c) for c in manifest.missing_codes if _is_number(c)], dtype=float)
@@ -263,11 +264,16 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.D
             not_number = values.isna().to_numpy() & ~is_missing & plain
             q.add_distinct(not_number[codes], codes, u, f"{col}_is_a_number", col,
                            lambda v: f"'{col}' holds {v}, which is not a number or a missing-value code")
-            if col in positive:
+            if col == d.weights:
                 not_positive = ~(values.to_numpy() > 0) & plain & ~(not_number)
                 q.add_distinct(not_positive[codes], codes, u, f"{col}_is_positive", col,
                                lambda v: f"'{col}' holds {v}; every row needs a survey weight above 0 "
                                          "(design.weights)")
+            elif col == d.people:  # disclosure control counts people: a place resting on fewer could reveal them
+                too_few = ~(values.to_numpy() >= THRESHOLD) & plain & ~(not_number)
+                q.add_distinct(too_few[codes], codes, u, f"{col}_at_least_{THRESHOLD}", col,
+                               lambda v: f"'{col}' holds {v}: a place's figures must rest on at least {THRESHOLD} "
+                                         "people to be published; merge it with a neighbouring place or leave it out")
             columns[col] = values.to_numpy(dtype=float)[codes]
         elif (u.to_numpy()[used] == "").all():
             empty_columns.append(col)

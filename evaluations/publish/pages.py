@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from evaluations.disclosure import SUPPRESSED
+from evaluations.disclosure import SUPPRESSED, THRESHOLD
 from evaluations.files import write_text_atomic
 from evaluations.publish import figures
 from evaluations.publish.text import md, md_list, md_paragraphs
@@ -276,6 +276,8 @@ def evaluation_page(record: dict, page_dir: Path, figure_dir: Path, record_dir: 
          if r["downgrades"] else "No problems were found that lower the rating further."), "",
         "## Diagnostics\n",
         f"- Design: {d['name']}.",
+        (f"- Units: places (schools, sites or areas), each row summarising at least {THRESHOLD} people; counts of places "
+         "are shown exactly, as they count places, not people." if d["unit_word"] == "places" else None),
         (f"- Attrition: {_pct(diag['attrition']['overall'])} overall; {_pct(diag['attrition']['programme'])} in the "
          f"programme group and {_pct(diag['attrition']['comparison'])} in the comparison group."
          if d["linked_waves"] else "- Attrition: not defined: different people answered each wave."),
