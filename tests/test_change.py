@@ -170,13 +170,13 @@ def test_cross_section_change_weighted():
     assert est.estimate == pytest.approx(diff, rel=1e-12)
     res = sm.WLS(data["y"], sm.add_constant(data[["post"]].astype(float)), weights=data["weight"]).fit(cov_type="HC2")
     assert est.std_error == pytest.approx(res.bse["post"], rel=1e-10)
-    # Welch-Satterthwaite df on each wave's Kish effective size (sum w)^2 / sum w^2
+    # Welch-Satterthwaite df as for the weighted difference in means (inference.welch_df): each wave's
+    # HC2 variance part, on its Kish effective size (sum w)^2 / sum w^2 less one
     parts = []
     for wave in (post, pre):
         w, y = wave["weight"].to_numpy(), wave["y"].to_numpy()
-        n, n_eff = len(w), w.sum() ** 2 / (w**2).sum()
-        var = np.average((y - np.average(y, weights=w)) ** 2, weights=w) * n / (n - 1)
-        parts.append((var / n_eff, n_eff - 1))
+        total, e = w.sum(), y - np.average(y, weights=w)
+        parts.append((np.sum(w**2 * e**2 / (1 - w / total)) / total**2, total**2 / (w**2).sum() - 1))
     welch = sum(v for v, _ in parts) ** 2 / sum(v**2 / d for v, d in parts)
     assert est.df == pytest.approx(welch, rel=1e-10)
     assert est.df < len(data) - 2

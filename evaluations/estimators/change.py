@@ -31,7 +31,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from evaluations.estimators.inference import WEIGHTS_ASSUMPTION, cluster_codes, interval, regression
+from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, cluster_codes, interval, regression, weighted_sd,
+                                              welch_df)
 from evaluations.estimators.result import EffectEstimate
 
 __all__ = ["paired_change", "cross_section_change", "CHANGE_ASSUMPTIONS"]
@@ -77,17 +78,6 @@ def _check(df: pd.DataFrame, outcome: str, columns: list[str], cluster: bool, we
         if g < 2:
             raise ValueError(f"{outcome}: cluster-robust standard errors need at least 2 clusters; found {g}")
     return data
-
-
-def _sd(y: np.ndarray, w: np.ndarray | None) -> float:
-    """SD; weighted with the n/(n-1) factor when there are survey weights (equal weights: the sample SD)."""
-    n = len(y)
-    if n < 2:
-        return math.nan
-    if w is None:
-        return float(np.std(y, ddof=1))
-    mean = np.average(y, weights=w)
-    return float(math.sqrt(np.average((y - mean) ** 2, weights=w) * n / (n - 1)))
 
 
 def _standardise(est: float, lo: float, hi: float, sd0: float, n0: int) -> tuple[float, float, float]:
@@ -137,7 +127,7 @@ def paired_change(wide: pd.DataFrame, *, outcome: str, cluster: bool = False, we
                         "estimate: no interval",)
     return _result(outcome=outcome, estimator=name, est=fit.estimate, se=fit.std_error, dof=fit.df, n_people=n,
                    n_clusters=fit.n_clusters, units=units,
-                   g=(_sd(data["y0"].to_numpy(float), w), n), assumptions=assumptions)
+                   g=(weighted_sd(data["y0"].to_numpy(float), w), n), assumptions=assumptions)
 
 
 def cross_section_change(df: pd.DataFrame, *, outcome: str, cluster: bool = False, weights: bool = False,
@@ -158,7 +148,8 @@ def cross_section_change(df: pd.DataFrame, *, outcome: str, cluster: bool = Fals
     fit = regression(data["y"].astype(float), data[["post"]].astype(float), "post",
                      weights=data["weight"] if weights else None,
                      clusters=cluster_codes(data["cluster"]) if cluster else None, robust="HC2")
-    dof = fit.df if cluster else _satterthwaite(pre, post, weights)
+    dof = fit.df if cluster else welch_df(data["y"].to_numpy(float), data["post"].to_numpy(),
+                                          data["weight"].to_numpy(float) if weights else None)
     w0 = pre["weight"].to_numpy(float) if weights else None
     name = ("Change in mean between two surveys of different people" + (", survey-weighted" if weights else "")
             + (", cluster-robust SE (CR1)" if cluster else ", Welch/HC2 SE"))
@@ -166,24 +157,4 @@ def cross_section_change(df: pd.DataFrame, *, outcome: str, cluster: bool = Fals
         (WEIGHTS_ASSUMPTION,) if weights else ()) + (EFFECT_SIZE_NOTE,)
     return _result(outcome=outcome, estimator=name, est=fit.estimate, se=fit.std_error, dof=dof,
                    n_people=len(data), n_clusters=fit.n_clusters, units=units,
-                   g=(_sd(pre["y"].to_numpy(float), w0), len(pre)), assumptions=assumptions)
-
-
-def _satterthwaite(pre: pd.DataFrame, post: pd.DataFrame, weights: bool) -> float | None:
-    """Welch-Satterthwaite df; with weights, on each wave's Kish effective size (sum w)^2 / sum w^2."""
-    parts = []
-    for wave in (post, pre):
-        y = wave["y"].to_numpy(float)
-        if weights:
-            w = wave["weight"].to_numpy(float)
-            n_eff = w.sum() ** 2 / np.sum(w**2)
-            var = _sd(y, w) ** 2
-        else:
-            n_eff, var = float(len(y)), float(np.var(y, ddof=1))
-        parts.append((var / n_eff, n_eff - 1))
-    total = sum(v for v, _ in parts)
-    if not total > 0:
-        return None
-    denominator = sum(v**2 / d for v, d in parts if d > 0)
-    return float(total**2 / denominator) if denominator > 0 else None
-
+                   g=(weighted_sd(pre["y"].to_numpy(float), w0), len(pre)), assumptions=assumptions)

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from evaluations.estimators.inference import WEIGHTS_ASSUMPTION, cluster_codes, influence_se, interval, regression
+from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, cluster_codes, influence_se, interval, regression,
+                                              weighted_sd)
 from evaluations.estimators.result import EffectEstimate, hedges_g
 
 __all__ = ["did_repeated_cross_sections", "doubly_robust_did_rcs", "RCS_ASSUMPTIONS", "TRIM_LEVEL"]
@@ -106,26 +107,14 @@ def _require_cells(data: pd.DataFrame, outcome: str, minimum: int, why: str) -> 
                          f"{'; '.join(short)}. Add the missing answers, or check the 'treated' and 'post' columns")
 
 
-def _weighted_sd(y: np.ndarray, w: np.ndarray | None) -> float:
-    """Standard deviation; with survey weights, the weighted SD with the n/(n-1) small-sample factor
-    (which is the ordinary sample SD when the weights are equal)."""
-    n = len(y)
-    if n < 2:
-        return math.nan
-    if w is None:
-        return float(np.std(y, ddof=1))
-    mean = np.average(y, weights=w)
-    return float(math.sqrt(np.average((y - mean) ** 2, weights=w) * n / (n - 1)))
-
-
 def _effect_size(data: pd.DataFrame, est: float, lo: float, hi: float, weights: bool) -> tuple[float, float, float]:
     """Hedges' g on the pooled baseline-wave SD of the two groups (the people who answered at baseline)."""
     base = data[data["post"] == 0]
     t, c = base[base["treated"] == 1], base[base["treated"] == 0]
     w_t = t["weight"].to_numpy(float) if weights else None
     w_c = c["weight"].to_numpy(float) if weights else None
-    return hedges_g(est, (lo, hi), _weighted_sd(t["y"].to_numpy(float), w_t),
-                    _weighted_sd(c["y"].to_numpy(float), w_c), len(t), len(c))
+    return hedges_g(est, (lo, hi), weighted_sd(t["y"].to_numpy(float), w_t),
+                    weighted_sd(c["y"].to_numpy(float), w_c), len(t), len(c))
 
 
 def _usable(data: pd.DataFrame, covariates: list[str]) -> tuple[list[str], list[str]]:
