@@ -260,8 +260,8 @@ def run(ids: list[str] = typer.Argument(None, help="Evaluation ids (default: eve
         fail(f"the book did not build: {_failure_message(book_result)}")
     out.print(f"[green]✓[/] Evidence book: {escape(str(book_dir() / '_build' / 'html' / 'index.html'))}")
     if failed:
-        fail(f"{len(failed)} evaluation(s) stopped on a data problem: {', '.join(failed)}. "
-             "Fix what each message says, then run them again; the others were published.")
+        fail(f"{len(failed)} evaluation(s) stopped: {', '.join(failed)}. Each line above says why and what "
+             "to do; run them again once it is done. The others were published.")
 
 
 @contextmanager
