@@ -50,7 +50,8 @@ def check_evaluation(path: Path | str) -> CheckReport:
         report.problems += [f"{folder}: {p}" for p in err.problems]
         return report
     except IntakeError as err:
-        report.problems.append(str(err) if err.file.startswith("(") else f"{folder / err.file}{str(err)[len(err.file):]}")
+        for e in getattr(err, "errors", [err]):  # the privacy screen reports every identifying column at once
+            report.problems.append(str(e) if e.file.startswith("(") else f"{folder / e.file}{str(e)[len(e.file):]}")
         return report
     q = result.quarantine
     for row in q.head(20).to_dict("records"):

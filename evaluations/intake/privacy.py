@@ -23,9 +23,12 @@ KEY_ENV = "COMMONGROUND_PSEUDONYM_KEY"
 # Published with the code on purpose: the sample library is synthetic, so there is nobody to protect.
 SYNTHETIC_KEY = "common-ground-synthetic-sample-library"
 
-NAME_PATTERNS = {
+NAME_PATTERNS = {  # matched against the column name with its words split (column_words); first match wins
+    "an IP address": re.compile(r"(^|_)ip(_?address|_?v[46])?($|_)", re.I),
+    "a location": re.compile(r"(latitude|longitude|(^|_)(lat|lon|lng|gps|geo_?point|geo_?location)($|_))", re.I),
+    "a user name": re.compile(r"(^|_)(user_?name|submitted_by|login)($|_)", re.I),
     "a name": re.compile(r"(^|_|\b)(first_?name|last_?name|surname|forename|full_?name|name)($|_|\b)", re.I),
-    "an email address": re.compile(r"e-?mail", re.I),
+    "an email address": re.compile(r"e_?mail", re.I),
     "a phone number": re.compile(r"(phone|mobile|telephone|^tel$)", re.I),
     "a postcode or address": re.compile(r"(post_?code|postal|zip|address|street)", re.I),
     "a date of birth": re.compile(r"(^dob$|date_?of_?birth|birth_?date|birthday)", re.I),
@@ -36,28 +39,54 @@ CONTENT_PATTERNS = {
     "a phone number": re.compile(r"^(\+44\s?|0)(\d[\s-]?){9,10}$"),
     "a full postcode": re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}$", re.I),
     "a date of birth": re.compile(r"^(\d{1,2}[/.-]\d{1,2}[/.-](19|20)\d{2}|(19|20)\d{2}-\d{2}-\d{2})$"),
+    "an IP address": re.compile(r"^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$"),
 }
+# Survey tools name their columns in CamelCase or with spaces (RecipientLastName, IP Address): split the
+# words so the patterns above see recipient_last_name and ip_address.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_SEPARATORS = re.compile(r"[\s\-./:]+")
+
+
+def column_words(col: str) -> str:
+    return _SEPARATORS.sub("_", _CAMEL.sub("_", str(col)).strip()).lower()
+
+
+class IdentifyingColumns(IntakeError):
+    """Every identifying column of a file at once, so one run of `check` lists them all."""
+
+    def __init__(self, errors: list[IntakeError]):
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.file, first.problem, first.fix, first.row, first.column)
+        self.args = ("\n".join(str(e) for e in errors),)
 
 
 def screen_columns(df: pd.DataFrame, file: str, declared: set[str], drop: set[str]) -> pd.DataFrame:
-    """Refuse identifying columns (unless the manifest drops them) and drop them when asked."""
+    """Refuse identifying columns (unless the manifest drops them), all of a file's at once, and
+    drop them when asked."""
+    found = []
     for col in df.columns:
         if col in (SOURCE_FILE, SOURCE_ROW) or col in drop:
             continue
         kind, index = _identifying(df[col], col, declared)
         if kind:
             row = int(df[SOURCE_ROW].iloc[index]) if index is not None else None
-            raise IntakeError(
+            found.append(IntakeError(
                 file, f"the column looks like it holds {kind}, which must not leave the charity",
                 f"delete the column from the file, or list it under files.drop_columns in evaluation.yaml "
-                f"so it is removed at intake", row=row, column=col)
+                f"so it is removed at intake", row=row, column=col))
+    if len(found) == 1:
+        raise found[0]
+    if found:
+        raise IdentifyingColumns(found)
     return df.drop(columns=[c for c in drop if c in df.columns])
 
 
 def _identifying(values: pd.Series, col: str, declared: set[str]) -> tuple[str | None, int | None]:
     if col not in declared:
+        words = column_words(col)
         for kind, pattern in NAME_PATTERNS.items():
-            if pattern.search(col):
+            if pattern.search(words):
                 return kind, None
     # Each distinct value is looked at once: a million rows hold few distinct answers.
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
