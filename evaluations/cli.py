@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape  # user text ('[/]' in a data value) must print as written, not as markup
 
 from evaluations.files import write_text_atomic
+from evaluations.placeholders import MARK
 from evaluations.registry import REGISTRY_ENV, REPO_ROOT, SLUG, ManifestError, evaluation_ids, registry_path
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -82,19 +83,20 @@ def dagster_home() -> Path:
 TEMPLATE = """\
 # evaluation.yaml: what the programme is, how it was evaluated, and where the survey files are.
 # Check it with `commonground check {id}` and register it with `commonground register {id}`.
+# Replace every "{mark}" with the real value: `check` refuses the file while one is left.
 id: {id}                     # lower-case letters, digits and hyphens; the same as this folder's name
-title: "What the evaluation asks, in a sentence"
+title: "{mark}: what the evaluation asks, in a sentence"
 synthetic: false             # true only for invented data
 
 programme:
-  name: "Programme name"
+  name: "{mark}: the programme's name"
   family: other              # exchange_visit | school_linking | youth_social_action | intergenerational | other
-  organisation: "Delivering organisation"
-  places: ["Town or borough"]
-  start_date: 2025-01-01
-  end_date: 2025-06-30
-  cost_per_participant_gbp: 250
-  description: "What participants do, in two sentences."
+  organisation: "{mark}: the organisation that delivers it"
+  places: ["{mark}: a town or borough"]
+  start_date: "{mark}: the first day, as YYYY-MM-DD"
+  end_date: "{mark}: the last day, as YYYY-MM-DD"
+  cost_per_participant_gbp: "{mark}: the cost per participant in pounds (delete the line if not known)"
+  description: "{mark}: what participants do, in two sentences"
 
 design:
   type: did                  # rct | matched_did | did | matching | pre_post (before and after, no comparison group)
@@ -161,7 +163,7 @@ def new(evaluation_id: str = typer.Argument(..., help="Slug for the new evaluati
     if (folder / "evaluation.yaml").exists():
         fail(f"{folder / 'evaluation.yaml'} already exists; edit it, or choose another id.")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "evaluation.yaml").write_text(TEMPLATE.format(id=evaluation_id), encoding="utf-8")
+    (folder / "evaluation.yaml").write_text(TEMPLATE.format(id=evaluation_id, mark=MARK), encoding="utf-8")
     out.print(escape(f"Created {folder / 'evaluation.yaml'}. Put the survey files beside it, then run "
                      f"`commonground check {folder}`."))
 

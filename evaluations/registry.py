@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from evaluations.measure_model import OwnMeasure
+from evaluations.placeholders import placeholder_problems
 from evaluations.usertext import manifest_text_problems
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -296,9 +297,12 @@ class Manifest(_Strict):
         }
 
 
-def _describe(err: ValidationError) -> list[str]:
+def _describe(err: ValidationError, skip: set[tuple] = frozenset()) -> list[str]:
+    """One sentence per error; none for a field in `skip` (already reported, e.g. a FILL IN mark)."""
     problems = []
     for e in err.errors():
+        if any(tuple(e["loc"][:len(s)]) == s for s in skip):
+            continue
         where = ".".join(str(p) for p in e["loc"])
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
@@ -322,10 +326,12 @@ def load_manifest(path: Path | str) -> Manifest:
     if not isinstance(raw, dict):
         raise ManifestError(path, ["must be a YAML mapping of fields (id, title, programme, design, ...)"])
     refused = manifest_text_problems(raw)  # published text: see evaluations/usertext.py for what and why
+    marks, marked = placeholder_problems(raw)  # values the template left for the charity to fill in
+    refused += marks
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as e:
-        raise ManifestError(path, refused + _describe(e)) from None
+        raise ManifestError(path, refused + _describe(e, marked)) from None
     if refused:
         raise ManifestError(path, refused)
     if manifest.id != path.parent.name and path.parent.name != "":

@@ -8,9 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
-from evaluations.registry import DEFAULT_REGISTRY, load_manifest
+from evaluations.registry import DEFAULT_REGISTRY, ManifestError, load_manifest
 from tests.conftest import copy_book_sources
 
 CLI = str(Path(sys.executable).parent / "commonground")
@@ -23,16 +24,51 @@ def cg(*args, env=None, cwd=None):
     return proc
 
 
-def test_new_scaffolds_a_manifest_that_validates(tmp_path):
+def test_new_scaffolds_a_manifest_that_validates_once_its_marks_are_filled_in(tmp_path):
     proc = cg("new", "my-exchange", "--dir", tmp_path)
     assert proc.returncode == 0
-    manifest = load_manifest(tmp_path / "my-exchange")
+    path = tmp_path / "my-exchange" / "evaluation.yaml"
+    # check refuses every value left for the charity, and only those (no "not a valid date" beside them)
+    proc = cg("check", path.parent)
+    said = " ".join(proc.stderr.split())  # the terminal wraps long lines
+    assert proc.returncode == 2
+    marked = ["title", "programme.name", "programme.organisation", "programme.places.0", "programme.start_date",
+              "programme.end_date", "programme.cost_per_participant_gbp", "programme.description"]
+    for field in marked:
+        assert f'{field}: still says "FILL IN: ' in said, field
+    assert said.count("still says") == len(marked) and "valid date" not in said
+    filled = {"what the evaluation asks, in a sentence": "Does the exchange build trust?",
+              "the programme's name": "Town Exchange", "the organisation that delivers it": "Example Trust",
+              "a town or borough": "Oldham", "the first day, as YYYY-MM-DD": "2025-01-06",
+              "the last day, as YYYY-MM-DD": "2025-06-27", "what participants do, in two sentences": "Visits."}
+    text = path.read_text(encoding="utf-8")
+    for mark, value in filled.items():
+        text = text.replace(f'"FILL IN: {mark}"', f'"{value}"')
+    text = text.replace('"FILL IN: the cost per participant in pounds (delete the line if not known)"', "180")
+    path.write_text(text, encoding="utf-8")
+    manifest = load_manifest(path)
     assert manifest.id == "my-exchange" and manifest.outcomes[0].primary
+    assert manifest.programme.cost_per_participant_gbp == 180 and manifest.programme.name == "Town Exchange"
     assert cg("new", "my-exchange", "--dir", tmp_path).returncode == 2  # never overwrites
     assert cg("new", "Not A Slug", "--dir", tmp_path).returncode == 2
     # the scaffold names a data file that is not there yet: check says exactly that
     proc = cg("check", tmp_path / "my-exchange")
     assert proc.returncode == 2 and "survey.csv: the data file named in evaluation.yaml is not there" in proc.stderr
+
+
+def test_a_manifest_scaffolded_before_the_marks_is_refused_with_its_placeholders(tmp_path):
+    folder = tmp_path / "old-scaffold"
+    folder.mkdir()
+    text = (DEFAULT_REGISTRY / "town-exchange-2023" / "evaluation.yaml").read_text(encoding="utf-8")
+    manifest = yaml.safe_load(text)
+    manifest["id"] = "old-scaffold"
+    manifest["programme"].update(name="Programme name", organisation="Delivering organisation")
+    (folder / "evaluation.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
+    with pytest.raises(ManifestError) as err:
+        load_manifest(folder)
+    fix = "; replace it with the real value (or delete the line if the field is optional)"
+    assert err.value.problems == ['programme.name: still says "Programme name"' + fix,
+                                  'programme.organisation: still says "Delivering organisation"' + fix]
 
 
 def test_check_passes_a_sample_and_reports_its_mdes():
