@@ -2,7 +2,7 @@
 
 Each cohort (units first taking part in wave g) is compared, wave by wave, with units not taking
 part, and the group-time effects are averaged into the overall, by-cohort, by-calendar-wave and
-event-time summaries (evaluations/estimators/staggered.py).
+event-time summaries (evaluations/estimators/staggered/).
 """
 from __future__ import annotations
 

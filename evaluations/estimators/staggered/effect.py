@@ -1,0 +1,124 @@
+"""The overall ATT as the project's shared EffectEstimate: counts, Hedges' g, name and assumptions."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from evaluations.estimators.result import EffectEstimate, hedges_g, normal_inference
+from evaluations.estimators.staggered.estimator import Fit, full_fit
+from evaluations.estimators.staggered.panel import Panel
+from evaluations.estimators.staggered.results import StaggeredResult
+
+
+_EST_METHOD_NAMES = {"dr": "doubly robust", "reg": "outcome regression", "ipw": "inverse probability weighting"}
+
+
+ASSUMPTIONS = (
+    "Parallel trends: without the programme, each cohort's average outcome would have changed like "
+    "the comparison units' (unconditionally, no covariates)",
+    "No anticipation: outcomes do not respond before the period a unit first takes part",
+    "Staggered adoption: once a unit starts the programme it stays treated (no reversal)",
+    "No spill-overs: the programme did not change outcomes in the comparison units",
+    "Adoption timing is not a response to shocks in the outcome",
+)
+
+
+def _assumptions(covariates: tuple[str, ...], est_method: str) -> tuple[str, ...]:
+    if not covariates:
+        return ASSUMPTIONS
+    listed = ", ".join(covariates)
+    models = {"dr": "a linear outcome model for the comparison units or a logit propensity score "
+                    "(either one correct is enough)",
+              "reg": "a linear model of the comparison units' change in the outcome",
+              "ipw": "a logit propensity score"}[est_method]
+    return (
+        "Parallel trends conditional on " + listed + ": among units with the same covariate values, each "
+        "cohort's average outcome would have changed like the comparison units' without the programme",
+        "The covariates are adjusted for by " + models,
+        "Overlap: every cohort's covariate values also occur among the comparison units",
+    ) + ASSUMPTIONS[1:]
+
+
+def staggered_effect(df: pd.DataFrame, *, outcome: str, unit: str, time: str, first_treated: str,
+                     cluster: str | None = None, control_group: str = "never_treated",
+                     units: str = "scale points", covariates: list[str] | tuple[str, ...] = (),
+                     est_method: str = "dr", weights: str | None = None
+                     ) -> tuple[EffectEstimate, StaggeredResult]:
+    """The overall ATT ("simple" aggregation) as the shared EffectEstimate, with the full result.
+
+    n_treated counts units in cohorts with an estimated post-treatment effect; n_comparison
+    counts never-treated units, or with not-yet-treated comparisons every unit that served as
+    a comparison in some post-treatment cell (so a late cohort can count on both sides).
+    Hedges' g standardises by the outcome's standard deviations in the first period for
+    those two sets of units (weighted by the sampling weights, if any).
+    """
+    fit = full_fit(df, unit=unit, time=time, first_treated=first_treated, outcome=outcome, cluster=cluster,
+                   control_group=control_group, base_period="varying", anticipation=0,
+                   covariates=covariates, est_method=est_method, weights=weights)
+    return effect_estimate(fit, outcome=outcome, units=units), fit.result
+
+
+def effect_estimate(fit: Fit, *, outcome: str, units: str, subgroup: str = "all") -> EffectEstimate:
+    """A fit's simple ATT as the shared EffectEstimate; `subgroup` names a modifier level (a CATE)."""
+    result, panel = fit.result, fit.panel
+    treated, comparison = _treated_and_comparison(panel, result)
+    baseline = panel.y[:, 0]
+    sd_t = _sd(baseline[treated], panel.weight[treated])
+    sd_c = _sd(baseline[comparison], panel.weight[comparison])
+    simple = result.simple
+    _, _, p_value = normal_inference(simple.estimate, simple.std_error)
+    n_t, n_c = int(treated.sum()), int(comparison.sum())
+    g, g_low, g_high = hedges_g(simple.estimate, (simple.ci_low, simple.ci_high), sd_t, sd_c, n_t, n_c)
+    return EffectEstimate(
+        outcome=outcome,
+        estimand="ATT" if subgroup == "all" else "CATE",
+        estimator=_estimator_name(result),
+        estimate=simple.estimate,
+        std_error=simple.std_error,
+        ci_low=simple.ci_low,
+        ci_high=simple.ci_high,
+        p_value=p_value,
+        n_treated=n_t,
+        n_comparison=n_c,
+        effect_size=g,
+        effect_size_ci_low=g_low,
+        effect_size_ci_high=g_high,
+        units=units,
+        subgroup=subgroup,
+        n_clusters=result.n_clusters,
+        assumptions=_assumptions(result.covariates, result.est_method),
+    )
+
+
+def _estimator_name(result: StaggeredResult) -> str:
+    comparison = "never-treated" if result.control_group == "never_treated" else "not-yet-treated"
+    details = [f"{comparison} comparison"]
+    if result.covariates:
+        details.append(f"{_EST_METHOD_NAMES[result.est_method]} on {', '.join(result.covariates)}")
+    if result.weights:
+        details.append(f"weighted by {result.weights}")
+    return f"Callaway-Sant'Anna DiD ({'; '.join(details)})"
+
+
+def _sd(values: np.ndarray, weight: np.ndarray) -> float:
+    seen = np.isfinite(values)
+    values, weight = values[seen], weight[seen]
+    if len(values) < 2 or not weight.sum() > 0:
+        return math.nan
+    mean = np.average(values, weights=weight)
+    # With equal weights this is the usual n-1 standard deviation.
+    return float(math.sqrt(np.average((values - mean) ** 2, weights=weight) * len(values) / (len(values) - 1)))
+
+
+def _treated_and_comparison(panel: Panel, result: StaggeredResult) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over units: cohorts with an estimated effect, and the units they were compared with."""
+    post = [(c.group, c.time) for c in result.group_time if not c.pre_treatment]
+    cohort = panel.cohort
+    treated = np.isin(cohort, [g for g, _ in post])
+    comparison = cohort == 0
+    if result.control_group == "not_yet_treated":
+        for g, t in post:
+            comparison |= (cohort > t + result.anticipation) & (cohort != g)
+    return treated, comparison
