@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from evaluations.estimators import matching as M
+from evaluations.estimators.nearest_neighbour import matching_estimate, nn_match
 from evaluations.estimators.result import EffectEstimate
 from evaluations.estimators.matching import (
     LogitPropensityModel,
@@ -255,8 +255,8 @@ def test_matching_core_agrees_with_dowhys_own_psm(sim):
     ref = model.estimate_effect(ident, method_name="backdoor.propensity_score_matching", target_units="att",
                                 method_params={"propensity_score_model": LogitPropensityModel()})
     ps = LogitPropensityModel().fit(sim[SIM_COVS], sim.d).predict_proba(sim[SIM_COVS])[:, 1]
-    m = M._nn_match(ps, sim.d.to_numpy(), 1, None, True)
-    assert M._matching_estimate(m, sim.y.to_numpy()) == pytest.approx(ref.value, rel=1e-12)
+    m = nn_match(ps, sim.d.to_numpy(), 1, None, True)
+    assert matching_estimate(m, sim.y.to_numpy()) == pytest.approx(ref.value, rel=1e-12)
 
 
 def test_estimator_names_and_reproducibility(sim):

@@ -1,9 +1,9 @@
 """Refutations: DoWhy's robustness checks of a selection-on-observables estimate.
 
 For designs whose comparison rests on the covariates (their design object says `refuted`), the primary
-outcomes' estimates are re-run through DoWhy's refuters (evaluations.estimators.matching.
-refute): a placebo treatment (the treatment column randomly permuted: the effect should
-vanish), a random common cause (a made-up noise covariate added: the estimate should not
+outcomes' estimates are re-run through DoWhy's refuters (evaluations.estimators.refute, by DoWhy's
+public CausalModel.refute_estimate): a placebo treatment (the treatment column randomly permuted: the
+effect should vanish), a random common cause (a made-up noise covariate added: the estimate should not
 move) and a data subset (random 80% subsets: the estimate should be stable). The estimator
 refuted is the one the analysis uses: the doubly robust ATT of each person's change (the
 doubly robust DiD), or matching, IPW or AIPW on the follow-up score, fitted through DoWhy.
@@ -33,7 +33,7 @@ def refutations(wides: dict[str, pd.DataFrame], manifest: Manifest, num_simulati
 
     if d.analysis_estimator not in DOWHY_METHOD:
         return []
-    from evaluations.estimators.matching import refute  # DoWhy is slow to import
+    from evaluations.estimators.refute import refute  # DoWhy is slow to import
 
     method = DOWHY_METHOD[d.analysis_estimator]
     target = "change" if d.analysis_estimator == Estimator.doubly_robust_did else "y1"  # the outcome it estimates

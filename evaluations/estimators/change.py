@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
+from evaluations.estimators.checks import PERSON, require_labelled_columns, require_positive_weights
 from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, cluster_codes, interval, regression, weighted_sd,
                                               welch_df)
 from evaluations.estimators.result import EffectEstimate
@@ -53,25 +53,9 @@ EFFECT_SIZE_NOTE = ("Effect size: the change divided by the baseline standard de
 
 def _check(df: pd.DataFrame, outcome: str, columns: list[str], cluster: bool, weights: bool) -> pd.DataFrame:
     needed = columns + (["cluster"] if cluster else []) + (["weight"] if weights else [])
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise ValueError(f"{outcome}: column(s) {', '.join(map(repr, missing))} not in the data; "
-                         f"available: {', '.join(map(str, df.columns))}")
-    for c in needed:
-        if c == "cluster":
-            if df[c].isna().any():
-                raise ValueError(f"{outcome}: column 'cluster' has missing values; every person needs a cluster")
-            continue
-        if not pd.api.types.is_numeric_dtype(df[c]):
-            raise ValueError(f"{outcome}: column {c!r} must be numeric (dtype {df[c].dtype})")
-        if df[c].isna().any():
-            raise ValueError(f"{outcome}: column {c!r} has {int(df[c].isna().sum())} missing value(s); quarantine or "
-                             "impute them before the analysis (rows are never dropped silently)")
-        if not np.isfinite(df[c].astype(float)).all():
-            raise ValueError(f"{outcome}: column {c!r} has infinite values")
-    if weights and not (df["weight"] > 0).all():
-        raise ValueError(f"{outcome}: survey weights must be positive; {int((df['weight'] <= 0).sum())} are zero or "
-                         "negative (drop those people deliberately, or fix the weights)")
+    require_labelled_columns(df, outcome, needed, who=PERSON)
+    if weights:
+        require_positive_weights(df, outcome, who=PERSON)
     data = df[needed].copy()
     if cluster:
         g = int(pd.Series(data["cluster"]).astype(str).nunique())

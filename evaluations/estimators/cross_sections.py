@@ -31,14 +31,13 @@ effect sizes are on one scale.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
+from evaluations.estimators.checks import RESPONDENT, require_labelled_columns, require_positive_weights
 from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, cluster_codes, influence_se, interval, regression,
                                               weighted_sd)
+from evaluations.estimators.propensity import fit_logit
 from evaluations.estimators.result import EffectEstimate, hedges_g
 
 __all__ = ["did_repeated_cross_sections", "doubly_robust_did_rcs", "RCS_ASSUMPTIONS", "TRIM_LEVEL"]
@@ -62,29 +61,13 @@ def _check(df: pd.DataFrame, outcome: str, covariates: list[str], cluster: bool,
     """Refuse unusable input with a message naming the fix; return the analysis columns."""
     needed = ["y", "treated", "post"] + list(covariates) + (["cluster"] if cluster else []) + \
         (["weight"] if weights else [])
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise ValueError(f"{outcome}: column(s) {', '.join(map(repr, missing))} not in the data; "
-                         f"available: {', '.join(map(str, df.columns))}")
-    for c in needed:
-        if c == "cluster":
-            if df[c].isna().any():
-                raise ValueError(f"{outcome}: column 'cluster' has missing values; every respondent needs a cluster")
-            continue
-        if not pd.api.types.is_numeric_dtype(df[c]):
-            raise ValueError(f"{outcome}: column {c!r} must be numeric (dtype {df[c].dtype})")
-        if df[c].isna().any():
-            what = "outcome" if c == "y" else "covariate" if c in covariates else "column"
-            raise ValueError(f"{outcome}: {what} {c!r} has {int(df[c].isna().sum())} missing value(s); quarantine "
-                             "or impute them before the analysis (rows are never dropped silently)")
-        if not np.isfinite(df[c].astype(float)).all():
-            raise ValueError(f"{outcome}: column {c!r} has infinite values")
+    require_labelled_columns(df, outcome, needed, who=RESPONDENT,
+                             kind=lambda c: "outcome" if c == "y" else "covariate" if c in covariates else "column")
     for c in ("treated", "post"):
         if not set(pd.unique(df[c].astype(float))) <= {0.0, 1.0}:
             raise ValueError(f"{outcome}: {c!r} must be 0 or 1 for every respondent")
-    if weights and not (df["weight"] > 0).all():
-        raise ValueError(f"{outcome}: survey weights must be positive; {int((df['weight'] <= 0).sum())} are zero or "
-                         "negative (drop those respondents deliberately, or fix the weights)")
+    if weights:
+        require_positive_weights(df, outcome, who=RESPONDENT)
     data = df[needed].copy()
     data["treated"] = data["treated"].astype(int)
     data["post"] = data["post"].astype(int)
@@ -172,43 +155,17 @@ def did_repeated_cross_sections(df: pd.DataFrame, *, outcome: str, covariates=()
 
 
 def _logit(d: np.ndarray, X: np.ndarray, w: np.ndarray, outcome: str) -> np.ndarray:
-    """Weighted logistic regression by Newton-Raphson (the MLE R's glm / fastglm find); returns the
-    fitted propensity scores, or refuses when the programme and comparison groups are (nearly)
-    perfectly separated by the covariates, where no MLE exists."""
-    def loglik(b: np.ndarray) -> float:
-        eta = X @ b
-        # log p = -log(1 + e^-eta), log(1 - p) = -log(1 + e^eta), computed without overflow
-        return float(np.sum(w * (-d * np.logaddexp(0, -eta) - (1 - d) * np.logaddexp(0, eta))))
-
-    beta = np.zeros(X.shape[1])
-    p_bar = float(np.average(d, weights=w))
-    beta[0] = math.log(p_bar / (1 - p_bar))  # start at the intercept-only fit (the first column is the constant)
-    current = loglik(beta)
-    for _ in range(200):
-        p = expit(X @ beta)
-        H = X.T @ (X * (w * p * (1 - p))[:, None])
-        gradient = X.T @ (w * (d - p))
-        try:
-            step = np.linalg.solve(H, gradient)
-        except np.linalg.LinAlgError:
-            raise ValueError(f"{outcome}: the propensity-score model cannot be fitted: the covariates are collinear "
-                             "(or one group has no variation in them); drop the redundant covariate(s)") from None
-        decrement = float(gradient @ step)  # Newton decrement: twice the likelihood gain the full step predicts
-        # Newton step, halved until the likelihood does not fall (covariates on large scales, e.g. earnings
-        # in pounds, can make a full step overshoot)
-        for _ in range(60):
-            candidate = loglik(beta + step)
-            if candidate >= current - 1e-12 * abs(current):
-                break
-            step = step / 2
-        beta = beta + step
-        current = candidate
-        if decrement < 1e-16 * (abs(current) + 1.0):
-            break  # after taking the step: Newton converges quadratically, so this last step is nearly exact
-    else:
-        raise _degenerate(outcome, "the propensity-score model did not converge")
-    ps = expit(X @ beta)
+    """The propensity scores of the maximum likelihood logit (R's glm, as DRDID fits it; propensity.fit_logit
+    with no ridge), or a refusal when the programme and comparison groups are (nearly) perfectly separated
+    by the covariates, where no MLE exists. `X` includes the constant as its first column."""
+    covariates = X[:, 1:]
+    if np.linalg.matrix_rank(np.column_stack([np.ones(len(X)), covariates])) < X.shape[1]:
+        raise ValueError(f"{outcome}: the propensity-score model cannot be fitted: the covariates are collinear "
+                         "(or one group has no variation in them); drop the redundant covariate(s)")
+    fit = fit_logit(covariates, d, w, ridge=0.0, max_iter=200)
+    ps = fit.probabilities
     treated, comparison = ps[d == 1], ps[d == 0]
+    # separation first: there the fit runs off to infinity and "did not converge" would hide the reason
     if treated.min() > comparison.max():
         raise _degenerate(outcome, "the covariates perfectly separate programme from comparison respondents")
     if treated.max() >= 1 - 1e-6:
@@ -216,6 +173,8 @@ def _logit(d: np.ndarray, X: np.ndarray, w: np.ndarray, outcome: str) -> np.ndar
         # respondents is 1, i.e. no comparison respondent can stand in for them
         raise _degenerate(outcome, f"{int((treated >= 1 - 1e-6).sum())} programme respondent(s) have a fitted "
                                    "propensity score of 1")
+    if not fit.converged:
+        raise _degenerate(outcome, "the propensity-score model did not converge")
     return ps
 
 

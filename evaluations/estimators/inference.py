@@ -9,6 +9,8 @@
 - `influence_se`: the standard error of an estimator from its per-unit influence function, summed
   within clusters when there are any (Sant'Anna & Zhao 2020; Callaway & Sant'Anna 2021).
 - `wald`: the Wald test that a vector of contrasts is zero, chi-square, or F on (q, df) when a df is kept.
+- `bootstrap_se`: the SD of a statistic over a seeded bootstrap, resampling treatment groups (or
+  whole clusters) separately, for estimators with no usable analytic variance.
 - survey weights (a positive `weight` column: sampling or non-response weights): `survey_weights`
   reads and checks them, `weighted_sd` and `welch_df` give the descriptive SD and the difference in
   means' degrees of freedom under them; `WEIGHTS_ASSUMPTION` is the sentence every weighted
@@ -163,3 +165,37 @@ def welch_df(y: np.ndarray, treated: np.ndarray, weights: np.ndarray | None = No
     if not v > 0:
         return None
     return float(v**2 / sum(p[0] ** 2 / p[1] for p in parts))
+
+
+def bootstrap_se(statistic, treated: np.ndarray, n_bootstrap: int, seed: int,
+                 clusters: np.ndarray | None = None) -> float:
+    """SD of `statistic(positions)` over `n_bootstrap` seeded resamples of the units.
+
+    Without clusters, participants (`treated` == 1) and comparison units are resampled separately,
+    so every replicate keeps both groups at their sizes. With `clusters` (integer codes 0..G-1)
+    whole clusters are resampled, within strata of clusters holding only participants, only
+    comparison units, or both, so that shocks shared within a cluster enter the standard error.
+    `statistic` receives the resampled positions and may return NaN for an unusable resample;
+    NaN comes back when fewer than max(20, n_bootstrap // 2) replicates were usable.
+    Hand-written: scipy.stats.bootstrap resamples observations without strata or clusters.
+    """
+    d = np.asarray(treated)
+    rng = np.random.default_rng(seed)
+    if clusters is None:
+        strata = [np.flatnonzero(d == 1), np.flatnonzero(d == 0)]
+        members = None
+    else:
+        order = np.argsort(clusters, kind="stable")
+        bounds = np.flatnonzero(np.diff(clusters[order])) + 1
+        members = np.split(order, bounds)  # positions of each cluster's people
+        share = np.array([d[m].mean() for m in members])
+        strata = [np.flatnonzero(share == 1), np.flatnonzero(share == 0), np.flatnonzero((share > 0) & (share < 1))]
+        strata = [s for s in strata if len(s)]
+    estimates = np.empty(n_bootstrap)
+    for b in range(n_bootstrap):
+        picked = np.concatenate([rng.choice(s, len(s)) for s in strata])
+        estimates[b] = statistic(picked if members is None else np.concatenate([members[c] for c in picked]))
+    estimates = estimates[np.isfinite(estimates)]
+    if len(estimates) < max(20, n_bootstrap // 2):
+        return math.nan
+    return float(np.std(estimates, ddof=1))

@@ -36,6 +36,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from evaluations.estimators.checks import PERSON, require_labelled_columns
 from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, Coefficient, cluster_codes, interval, regression,
                                               survey_weights, weighted_sd, welch_df)
 from evaluations.estimators.result import EffectEstimate, hedges_g
@@ -52,17 +53,7 @@ CLUSTER_ASSUMPTION = "People in one cluster share shocks: standard errors allow 
 
 
 def _check(df: pd.DataFrame, outcome: str, columns: list[str]) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise ValueError(f"{outcome}: column(s) {', '.join(map(repr, missing))} not in the data; "
-                         f"available: {', '.join(map(str, df.columns))}")
-    for c in columns:
-        if c == "cluster":
-            if df[c].isna().any():
-                raise ValueError(f"{outcome}: column 'cluster' has missing values; every person needs a cluster")
-            continue
-        if not pd.api.types.is_numeric_dtype(df[c]):
-            raise ValueError(f"{outcome}: column {c!r} must be numeric (dtype {df[c].dtype})")
+    require_labelled_columns(df, outcome, columns, who=PERSON, complete=False)
     d = df["treated"]
     if not set(pd.unique(d.dropna())) <= {0, 1} or d.isna().any():
         raise ValueError(f"{outcome}: 'treated' must be 0 or 1 for every person")
