@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from evaluations.intake.labels import file_value_labels
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError
 from evaluations.intake.validate import StructuralError, read_raw, validate
 from evaluations.measures import load_measures, unknown_measures
@@ -45,7 +46,7 @@ def check_evaluation(path: Path | str) -> CheckReport:
         return report
     try:
         raw = read_raw(folder, manifest)
-        result = validate(raw, manifest, measures)
+        result = validate(raw, manifest, measures, file_value_labels(folder, manifest, measures))
     except StructuralError as err:
         report.problems += [f"{folder}: {p}" for p in err.problems]
         return report
@@ -53,6 +54,7 @@ def check_evaluation(path: Path | str) -> CheckReport:
         for e in getattr(err, "errors", [err]):  # the privacy screen reports every identifying column at once
             report.problems.append(str(e) if e.file.startswith("(") else f"{folder / e.file}{str(e)[len(e.file):]}")
         return report
+    report.notes += answer_notes(result.answers)
     q = result.quarantine
     for row in q.head(20).to_dict("records"):
         column = f", column '{row['column']}'" if row["column"] else ""
@@ -69,3 +71,22 @@ def check_evaluation(path: Path | str) -> CheckReport:
     report.notes.append(design.sample_note(n_t, n_c) + (f" in {clusters} clusters" if clusters else ""))
     report.problems += design.data_problems(folder, manifest, result.valid)
     return report
+
+
+def answer_notes(answers: dict[str, dict]) -> list[str]:
+    """What intake did with answers in words and "don't know"-type answers, per outcome column."""
+    notes = []
+    for col, a in answers.items():
+        said = []
+        if a["from_words"]:
+            said.append(f"{a['from_words']} answer{'s' if a['from_words'] != 1 else ''} in words read as the "
+                        "measure's codes")
+        if a["dont_know"]:
+            said.append(f"{a['dont_know']} \"don't know\"-type answer{'s' if a['dont_know'] != 1 else ''} counted "
+                        "as missing")
+        if a["mapped_by_label"]:
+            said.append(f"the codes in {', '.join(a['mapped_by_label'])} are labelled in another order than the "
+                        "measure's, so each was read by its label")
+        if said:
+            notes.append(f"'{col}': {'; '.join(said)}")
+    return notes

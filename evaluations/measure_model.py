@@ -11,6 +11,8 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from evaluations.intake.labels import label_problems
+
 DOMAINS = {
     "social_bridges": "Social bridges (ties across groups)",
     "social_bonds": "Social bonds (ties within a group)",
@@ -77,6 +79,9 @@ class MeasureCore(BaseModel):
         blank = [k for k, label in self.scale.items() if not str(label).strip()]
         if blank:
             raise ValueError(f"scale code {blank[0]} has no label; write the answer it stands for")
+        ambiguous = label_problems(self.scale)  # answers in words are matched to codes by these labels
+        if ambiguous:
+            raise ValueError(ambiguous[0])
         lo, hi = min(self.scale), max(self.scale)
         if kind == "binary" and set(self.scale) != {0, 1}:
             raise ValueError("a binary measure's scale has exactly the codes 0 (no) and 1 (yes), since its effects "

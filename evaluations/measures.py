@@ -11,7 +11,7 @@ from pydantic import Field, ValidationError
 from evaluations.measure_model import DOMAINS, MeasureCore, OwnMeasure, own_measure_id
 from evaluations.registry import REPO_ROOT, Manifest
 
-__all__ = ["DOMAINS", "MEASURES_DIR", "Measure", "OwnMeasure", "UnknownMeasure", "load_measures",
+__all__ = ["DOMAINS", "MEASURES_DIR", "Measure", "OwnMeasure", "UnknownMeasure", "answer_scales", "load_measures",
            "outcome_measures", "own_measure_id", "unknown_measures"]
 
 MEASURES_DIR = REPO_ROOT / "datasets" / "measures"
@@ -63,3 +63,13 @@ def outcome_measures(manifest: Manifest, bank: dict[str, Measure]) -> dict[str, 
         raise UnknownMeasure("; ".join(unknown))
     return {o.column: o.measure.bound(manifest.id, o.column) if isinstance(o.measure, OwnMeasure) else bank[o.measure]
             for o in manifest.outcomes}
+
+
+def answer_scales(manifest: Manifest, bank: dict[str, Measure]) -> dict[str, dict[int, str] | None]:
+    """Each outcome column's answer codes and labels: None for a continuous measure, and for an id the bank
+    lacks (unknown_measures reports it), so intake can read answers before that problem is raised."""
+    out = {}
+    for o in manifest.outcomes:
+        measure = o.measure if isinstance(o.measure, OwnMeasure) else bank.get(o.measure)
+        out[o.column] = measure.scale if measure is not None else None
+    return out

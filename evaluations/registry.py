@@ -183,11 +183,20 @@ class Outcome(_Strict):
         return v
 
 
+SURVEY_TOOLS = ("google_forms", "microsoft_forms", "surveymonkey", "qualtrics", "kobo", "odk")  # intake/exports/
+FILE_FIELDS_ADDED_AFTER_PLAN_V2 = ("tool", "wave", "group")  # in the plan only when set (Manifest._planned_file)
+
+
 class DataFile(_Strict):
     path: str
     layout: Literal["long", "wide"] = "long"
     sheet: str | None = None
-    header_rows: int = Field(default=1, ge=1, le=5)
+    # auto: a survey tool's export is recognised from its header rows and read as the tool writes it;
+    # plain: never; a tool's name: the file must be that tool's export
+    tool: Literal[("auto", "plain", *SURVEY_TOOLS)] = "auto"
+    header_rows: int = Field(default=1, ge=1, le=5)  # a plain table's header rows (the first holds the names)
+    wave: str | None = None  # every row of this file is from this wave (one file per wave: no wave column)
+    group: Literal["programme", "comparison"] | None = None  # every row of this file is in this group
     # wide layout: outcome columns are named <column><suffix> for each wave label
     wave_suffixes: dict[str, str] | None = None
     # original column name -> name used in the manifest
@@ -216,6 +225,19 @@ class DataFile(_Strict):
     def _wide_needs_suffixes(self):
         if self.layout == "wide" and not self.wave_suffixes:
             raise ValueError(f"file {self.path}: layout 'wide' needs wave_suffixes (wave label -> column suffix)")
+        return self
+
+    @model_validator(mode="after")
+    def _tool_and_header_rows(self):
+        if self.tool not in ("auto", "plain") and self.format not in ("csv", "xlsx"):
+            raise ValueError(f"file {self.path}: tool {self.tool!r} names a survey tool's CSV or Excel export, but "
+                             f"this is a .{self.format} file, read by its own format; remove tool")
+        if self.tool not in ("auto", "plain") and self.header_rows != 1:
+            raise ValueError(f"file {self.path}: header_rows is for a plain table; a {self.tool} export's header "
+                             "rows are read as the tool writes them, so remove header_rows (or set tool: plain)")
+        if self.wave is not None and self.layout == "wide":
+            raise ValueError(f"file {self.path}: wave gives every row of a long file one wave, but this file is "
+                             "wide (its waves are in wave_suffixes); remove wave or layout: wide")
         return self
 
 
@@ -268,6 +290,22 @@ class Manifest(_Strict):
                     f"{self.design.wave_labels}, got {sorted(f.wave_suffixes)}")
         return self
 
+    @model_validator(mode="after")
+    def _per_file_wave_and_group(self):
+        """files.wave and files.group set a column for every row of their file: they must name what the design has."""
+        labels = self.design.wave_labels
+        problems = []
+        for f in self.files:
+            if f.wave is not None and f.wave not in labels:
+                problems.append(f"file {f.path}: wave {f.wave!r} is not one of the design's waves "
+                                f"({', '.join(map(str, labels))}); use one of those labels exactly")
+            if f.group == "comparison" and self.design.treatment is None:
+                problems.append(f"file {f.path}: group 'comparison' needs a comparison group, but this design "
+                                f"({self.design.type.value}) has none; remove group, or choose a design with one")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
     @property
     def primary_outcomes(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.primary]
@@ -282,6 +320,16 @@ class Manifest(_Strict):
                 design.pop(name)
         return design
 
+    @staticmethod
+    def _planned_file(f: DataFile) -> dict:
+        """A file as registered; fields added after plan version 2 appear only when set, so plans
+        registered before them keep their hash."""
+        planned = f.model_dump(mode="json")
+        for name in FILE_FIELDS_ADDED_AFTER_PLAN_V2:
+            if getattr(f, name) == DataFile.model_fields[name].default:
+                planned.pop(name)
+        return planned
+
     def analysis_plan(self) -> dict:
         """What is registered in advance: every manifest input that can change a result.
 
@@ -292,7 +340,7 @@ class Manifest(_Strict):
             "plan_version": PLAN_VERSION,
             "design": self._planned_design(),
             "outcomes": [o.model_dump(mode="json") for o in self.outcomes],
-            "files": [f.model_dump(mode="json") for f in self.files],
+            "files": [self._planned_file(f) for f in self.files],
             **self.model_dump(mode="json", include={"missing_codes", "valid_ranges", "seed"}),
         }
 

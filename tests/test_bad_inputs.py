@@ -48,6 +48,9 @@ MIXING_CODES = ("'mixing' is not one of the valid codes [1, 2, 3, 4, 5] for 'Mix
 BELONGING_CODES = ("'belonging' is not one of the valid codes [1, 2, 3, 4] for 'Belonging to the neighbourhood' "
                    "(or a missing-value code)")
 SAME_WAVE_TWICE = "the same person has different answers twice in one wave: keep the right one and delete the other"
+MISSING_FEMALE = ("column 'female' named in evaluation.yaml is not in the data; survey.csv has 'respondent_id', "
+                  "'wave', 'took_part', 'age', 'town', 'mixing', 'belonging', 'region': write the name exactly as "
+                  "the file has it, or map the file's name to 'female' with files.rename")
 WIDE = {"layout": "wide", "wave_suffixes": {"baseline": "_pre", "follow-up": "_post"}}
 
 
@@ -281,8 +284,9 @@ def test_a_second_file_lacking_a_column_the_first_has_is_named(tmp_path):
     (folder / "late_returns.csv").write_bytes(drop_column("female"))
     err = refused(folder)
     assert str(err) == ("late_returns.csv, column 'female': column 'female' named in evaluation.yaml is not in "
-                        "this file, though other files of this evaluation have it. Fix: add the column to this "
-                        "file, or map its name with files.rename")
+                        "this file, though other files of this evaluation have it; this file has 'respondent_id', "
+                        "'wave', 'took_part', 'age', 'town', 'mixing', 'belonging', 'region'. Fix: add the column to "
+                        "this file, or map its name with files.rename")
 
 
 def test_a_real_evaluation_without_the_pseudonym_key_names_the_variable(tmp_path):
@@ -338,7 +342,7 @@ STRUCTURAL = [
       "characters (survey.csv row 10); use exactly the labels in evaluation.yaml or correct design.waves / baseline / "
       "follow_up"]),
     ("missing required column", drop_column("female"), {},
-     ["column 'female' named in evaluation.yaml is not in the data"]),
+     [MISSING_FEMALE]),
     ("all-missing outcome column", every_row("belonging", ""), {},
      ["column 'belonging' is empty in every row of survey.csv (or holds only missing-value codes), so there is "
       "nothing to analyse; fill it in, or take it out of evaluation.yaml"]),
@@ -346,7 +350,7 @@ STRUCTURAL = [
      ["column 'age' is empty in every row of survey.csv (or holds only missing-value codes), so there is "
       "nothing to analyse; fill it in, or take it out of evaluation.yaml"]),
     ("every problem at once", drop_column("female").replace(b"follow-up", b"Follow up"), {},
-     ["column 'female' named in evaluation.yaml is not in the data",
+     [MISSING_FEMALE,
       "'wave' holds a wave label that is not in evaluation.yaml (baseline, follow-up): found text, 9 "
       "characters (survey.csv row 26) and 23 more rows; use exactly the labels in evaluation.yaml or correct "
       "design.waves / baseline / "
@@ -376,8 +380,7 @@ def test_structural_problems_are_listed_together(tmp_path, case, data, changes, 
 def test_a_structural_error_reads_as_one_message(tmp_path):
     with pytest.raises(StructuralError) as caught:
         intake(evaluation(tmp_path, drop_column("female")))
-    assert str(caught.value) == ("(all data files): column 'female' named in evaluation.yaml is not in the data"
-                                 + STRUCTURAL_FIX)
+    assert str(caught.value) == "(all data files): " + MISSING_FEMALE + STRUCTURAL_FIX
 
 
 # --------------------------------------------------------------------------- quarantined

@@ -24,7 +24,7 @@ WHAT = "the column looks like it holds {kind}, which must not leave the charity"
     ("RecipientLastName", "a name"),
     ("RecipientEmail", "an email address"),
     ("E-mail", "an email address"),
-    ("_submitted_by", "a user name"),  # KoboToolbox
+    ("_submitted_by", "a user account"),  # KoboToolbox
     ("SubmitterName", "a name"),  # ODK Central
 ])
 def test_survey_tool_identifier_columns_are_named_for_what_they_hold(column, kind):

@@ -26,7 +26,7 @@ SYNTHETIC_KEY = "common-ground-synthetic-sample-library"
 NAME_PATTERNS = {  # matched against the column name with its words split (column_words); first match wins
     "an IP address": re.compile(r"(^|_)ip(_?address|_?v[46])?($|_)", re.I),
     "a location": re.compile(r"(latitude|longitude|(^|_)(lat|lon|lng|gps|geo_?point|geo_?location)($|_))", re.I),
-    "a user name": re.compile(r"(^|_)(user_?name|submitted_by|login)($|_)", re.I),
+    "a user account": re.compile(r"(^|_)(user_?name|submitted_by|login)($|_)", re.I),
     "a name": re.compile(r"(^|_|\b)(first_?name|last_?name|surname|forename|full_?name|name)($|_|\b)", re.I),
     "an email address": re.compile(r"e_?mail", re.I),
     "a phone number": re.compile(r"(phone|mobile|telephone|^tel$)", re.I),
@@ -61,14 +61,18 @@ class IdentifyingColumns(IntakeError):
         self.args = ("\n".join(str(e) for e in errors),)
 
 
-def screen_columns(df: pd.DataFrame, file: str, declared: set[str], drop: set[str]) -> pd.DataFrame:
+def screen_columns(df: pd.DataFrame, file: str, declared: set[str], drop: set[str],
+                   known: dict[str, str] | None = None) -> pd.DataFrame:
     """Refuse identifying columns (unless the manifest drops them), all of a file's at once, and
-    drop them when asked."""
+    drop them when asked. `known` names the columns a survey tool itself says identify someone
+    (intake/exports: the tool knows its SubmitterID is an account, not an answer)."""
     found = []
     for col in df.columns:
         if col in (SOURCE_FILE, SOURCE_ROW) or col in drop:
             continue
-        kind, index = _identifying(df[col], col, declared)
+        kind, index = ((known or {}).get(col), None)
+        if kind is None:
+            kind, index = _identifying(df[col], col, declared)
         if kind:
             row = int(df[SOURCE_ROW].iloc[index]) if index is not None else None
             found.append(IntakeError(

@@ -5,6 +5,10 @@ number column becomes a quarantined row with its reason, never a silent cast. Ro
 are the ones the charity sees when it opens the file: the spreadsheet row for CSV and
 Excel files (the header is row 1), the case number for SPSS and Stata files.
 
+A CSV or Excel file's header rows are read by evaluations/intake/exports/: a survey tool's export
+(Google Forms, Microsoft Forms, SurveyMonkey, Qualtrics, KoboToolbox, ODK Central) is recognised
+and its header rows become one row of column names; any other file is a plain table.
+
 Spreadsheet formulas are read as the formula text ("=1+1"), never evaluated and never
 replaced by the value Excel last cached, so a formula cell is set aside with its reason.
 
@@ -26,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from evaluations.intake.exports import PLAIN, ROWS_NEEDED, ExportError, Header, read_header
 from evaluations.registry import DataFile, Manifest
 
 SOURCE_FILE = "_source_file"
@@ -149,7 +154,7 @@ def _record_lengths(text: str, delimiter: str, name: str) -> np.ndarray:
     return np.asarray(lengths, dtype=np.int64)
 
 
-def _read_csv(path: Path, spec: DataFile) -> pd.DataFrame:
+def _read_csv(path: Path, spec: DataFile) -> tuple[pd.DataFrame, Header]:
     raw = path.read_bytes()
     text, _ = _decode(raw, spec.path)
     if not text.strip():
@@ -175,21 +180,35 @@ def _read_csv(path: Path, spec: DataFile) -> pd.DataFrame:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
         width = int(lengths.max())
         df = pd.DataFrame([r + [""] * (width - len(r)) for r in records], dtype=object)
-    width = int(lengths[0])
-    header = [str(c) for c in df.iloc[0]]
-    body = df.iloc[spec.header_rows:]
-    body_lengths = lengths[spec.header_rows:]
+    head = _header(df, spec)
+    width = int(lengths[:head.header_rows if head.tool != PLAIN else 1].max())  # a tool's header rows: the widest
+    body = df.iloc[head.header_rows:]
+    body_lengths = lengths[head.header_rows:]
     blank = _blank_rows(body)
     ragged = np.flatnonzero((body_lengths != width) & ~blank)
     if len(ragged):
         i = int(ragged[0])
         raise IntakeError(spec.path, f"this row has {body_lengths[i]} cells but the header has {width}",
                           f"check the separators ('{_show_delimiter(delimiter)}') and quotes on that row: a cell "
-                          "holding the separator must be enclosed in quotes", row=i + spec.header_rows + 1)
-    return _with_rows(body, header, blank, spec)
+                          "holding the separator must be enclosed in quotes", row=i + head.header_rows + 1)
+    return _with_rows(body, _names(head, df.shape[1]), blank, spec, head.header_rows), head
 
 
-def _with_rows(body: pd.DataFrame, header: list[str], blank: np.ndarray, spec: DataFile) -> pd.DataFrame:
+def _header(grid: pd.DataFrame, spec: DataFile) -> Header:
+    """The file's header rows read as its survey tool writes them (exports/), or as a plain table's."""
+    top = [[_cell_text(v) for v in grid.iloc[i]] for i in range(min(ROWS_NEEDED, len(grid)))]
+    try:
+        return read_header(top, spec.tool, spec.header_rows)
+    except ExportError as e:
+        raise IntakeError(spec.path, e.problem, e.fix, row=e.row, column=e.column) from None
+
+
+def _names(head: Header, width: int) -> list[str]:
+    return (head.names + [""] * width)[:width]
+
+
+def _with_rows(body: pd.DataFrame, header: list[str], blank: np.ndarray, spec: DataFile,
+               header_rows: int) -> pd.DataFrame:
     """The data rows under their header names, blank rows left out, each with its spreadsheet row number."""
     keep = ~blank
     for name in header:
@@ -198,7 +217,7 @@ def _with_rows(body: pd.DataFrame, header: list[str], blank: np.ndarray, spec: D
                               row=1, column=name)
     out = pd.DataFrame({i: body.iloc[:, i].to_numpy()[keep] for i in range(body.shape[1])})
     out.columns = header
-    out[SOURCE_ROW] = np.flatnonzero(keep) + spec.header_rows + 1
+    out[SOURCE_ROW] = np.flatnonzero(keep) + header_rows + 1
     return out
 
 
@@ -387,7 +406,7 @@ def _count(archive: zipfile.ZipFile, part: zipfile.ZipInfo, spec: DataFile, limi
                           "open it in Excel and save it again as .xlsx") from None
 
 
-def _read_xlsx(path: Path, spec: DataFile) -> pd.DataFrame:
+def _read_xlsx(path: Path, spec: DataFile) -> tuple[pd.DataFrame, Header]:
     import openpyxl
 
     _check_workbook(path, spec)
@@ -419,10 +438,10 @@ def _read_xlsx(path: Path, spec: DataFile) -> pd.DataFrame:
                           "put the column names in row 1 and the answers below them", row=1)
     width = max(len(r) for r in rows)
     grid = pd.DataFrame([r + (None,) * (width - len(r)) for r in rows], dtype=object)
-    header = [_cell_text(v) for v in grid.iloc[0]]
-    body = grid.iloc[spec.header_rows:]
+    head = _header(grid, spec)
+    body = grid.iloc[head.header_rows:]
     body = pd.DataFrame({i: _texts(body.iloc[:, i]) for i in range(width)})
-    return _with_rows(body, header, _blank_rows(body), spec)
+    return _with_rows(body, _names(head, width), _blank_rows(body), spec, head.header_rows), head
 
 
 def _sheet_rows(ws, spec: DataFile) -> list[tuple]:
@@ -540,6 +559,19 @@ def _column_names(df: pd.DataFrame, spec: DataFile) -> pd.DataFrame:
 
 def read_file(folder: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
     """One data file as text columns (renamed per the manifest), plus its name and row numbers."""
+    return read_export(folder, spec, manifest)[0]
+
+
+def renames(spec: DataFile, head: Header) -> dict[str, str]:
+    """files.rename as it applies to this file: a group-path column (Kobo, ODK) may be named by its
+    shortened name or by its whole path."""
+    by_path = {short: spec.rename[full] for short, full in head.paths.items()
+               if full in spec.rename and short not in spec.rename}
+    return {**by_path, **spec.rename}
+
+
+def read_export(folder: Path, spec: DataFile, manifest: Manifest) -> tuple[pd.DataFrame, Header]:
+    """read_file, and how the file's header was read (its survey tool, identifiers and metadata)."""
     path = (Path(folder) / spec.path).resolve()
     if not path.is_relative_to(Path(folder).resolve()):
         raise IntakeError(spec.path, "the path points outside the evaluation folder",
@@ -557,14 +589,15 @@ def read_file(folder: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
     if size == 0:
         raise IntakeError(spec.path, "the file is empty", "send the file with its header row and data")
     if spec.format == "csv":
-        df = _read_csv(path, spec)
+        df, head = _read_csv(path, spec)
     elif spec.format == "xlsx":
-        df = _read_xlsx(path, spec)
+        df, head = _read_xlsx(path, spec)
     else:
         df = _read_stat(path, spec, manifest)
+        head = Header(PLAIN, [c for c in df.columns if c != SOURCE_ROW], 0, [])
     df = _column_names(df, spec)
     originals = list(df.columns)
-    df = df.rename(columns=spec.rename)
+    df = df.rename(columns=renames(spec, head))
     seen: dict[str, str] = {}
     for original, name in zip(originals, df.columns):
         if name in seen:
@@ -576,9 +609,9 @@ def read_file(folder: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
     if len(df) == 0:
         raise IntakeError(spec.path, "the file has a header but no data rows",
                           "put the survey answers under the header row, one row per person and wave",
-                          row=spec.header_rows + 1 if spec.format in ("csv", "xlsx") else 1)
+                          row=head.header_rows + 1)
     df[SOURCE_FILE] = spec.path
-    return df.reset_index(drop=True)
+    return df.reset_index(drop=True), head
 
 
 def to_long(df: pd.DataFrame, spec: DataFile, manifest: Manifest) -> pd.DataFrame:

@@ -8,7 +8,7 @@ answers) and never row by row in Python, so intake stays fast at scale.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -16,18 +16,21 @@ import numpy as np
 import pandas as pd
 
 from evaluations.intake.contracts import ContractOutcome, row_level_suite, run_suite, structural_suite
+from evaluations.intake.labels import LabelledCodes, order_problem, read_answers, show_scale
 from evaluations.intake.panel import NEVER
 from evaluations.intake.privacy import pseudonym_key, pseudonymise, screen_columns
 from evaluations.intake.values import describe_value, describe_values, to_numbers, value_kinds
-from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, read_file, to_long
-from evaluations.measures import Measure
+from evaluations.intake.columns import columns_found, missing_column
+from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, read_export, renames, to_long
+from evaluations.measures import Measure, answer_scales, load_measures, outcome_measures
 from evaluations.designs import design_of
 from evaluations.disclosure import THRESHOLD
-from evaluations.registry import TOOK_PART, Manifest
+from evaluations.registry import TOOK_PART, DataFile, Manifest
 
 MIN_UNITS_PER_GROUP = 10
 TRUE_WORDS = {"1", "yes", "y", "true", "t", "treated", "treatment", "participant", "took part"}
 FALSE_WORDS = {"0", "no", "n", "false", "f", "comparison", "control", "did not take part"}
+COLUMNS_FOUND = "columns_found"  # raw.attrs: each file's column names, as read_raw found them
 QUARANTINE_COLUMNS = [SOURCE_FILE, SOURCE_ROW, "unit", "wave", "check", "column", "value", "reason"]
 
 
@@ -46,6 +49,9 @@ class Validation:
     checks: list[ContractOutcome]
     missing_answers: dict[str, int]  # outcome -> answers given as a missing-value code ("don't know")
     registered: dict[str, int]  # people per group in the files, before anything was set aside
+    # outcome -> answers mapped from words to codes, "don't know"-type answers made missing, and the files whose
+    # value labels put the codes in another order than the measure's (mapped by label)
+    answers: dict[str, dict] = field(default_factory=dict)
 
 
 def declared_columns(manifest: Manifest) -> list[str]:
@@ -79,14 +85,19 @@ def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
     """All data files as one long table of text, identifiers screened out, ids pseudonymised."""
     declared = declared_columns(manifest)
     key = pseudonym_key(manifest.synthetic)
-    parts = []
+    parts, found = [], {}
     for spec in manifest.files:
-        df = read_file(folder, spec, manifest)
-        if manifest.design.treatment is None:  # no comparison group: everyone in the data took part
-            df[TOOK_PART] = "1"
-        # drop_columns may name a column as it is in the file or as it is renamed
-        drop = set(spec.drop_columns) | {spec.rename[c] for c in spec.drop_columns if c in spec.rename}
-        df = screen_columns(df, spec.path, set(declared), drop)
+        df, head = read_export(folder, spec, manifest)
+        df = _per_file_columns(df, spec, manifest)
+        rename = renames(spec, head)
+        # a survey tool's own harmless columns (timestamps, response ids, status) are set aside unless declared
+        metadata = {rename.get(c, c) for c in head.metadata} - set(declared)
+        df = df.drop(columns=[c for c in df.columns if c in metadata])
+        # drop_columns may name a column as it is in the file, as it is renamed, or by its whole group path
+        named = set(spec.drop_columns) | {head.short(c) for c in spec.drop_columns}
+        drop = named | {rename[c] for c in named if c in rename}
+        df = screen_columns(df, spec.path, set(declared), drop, {rename.get(c, c): k for c, k in head.identifiers.items()})
+        found[spec.path] = [c for c in df.columns if c not in (SOURCE_FILE, SOURCE_ROW, TOOK_PART)]
         df = to_long(df, spec, manifest)
         keep = [c for c in declared if c in df.columns] + [SOURCE_FILE, SOURCE_ROW]
         parts.append(df[keep])  # data minimisation: undeclared columns never reach the warehouse
@@ -94,9 +105,14 @@ def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
     for spec, part in zip(manifest.files, parts):
         for col in declared:
             if col not in part.columns and any(col in p.columns for p in parts):
+                per_file = {"wave": manifest.design.wave, "group": manifest.design.treatment_column}
+                also = "".join(f", or set files.{field} for this file (every row then gets it)"
+                               for field, column in per_file.items() if column == col)
                 raise IntakeError(spec.path, f"column '{col}' named in evaluation.yaml is not in this file, "
-                                             "though other files of this evaluation have it",
-                                  "add the column to this file, or map its name with files.rename", column=col)
+                                             "though other files of this evaluation have it; this file has "
+                                             f"{columns_found(col, found[spec.path])}",
+                                  f"add the column to this file, or map its name with files.rename{also}",
+                                  column=col)
     raw = pd.concat(parts, ignore_index=True)
     for col in declared:
         if col in raw.columns:
@@ -106,7 +122,30 @@ def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
     if unit in raw.columns:
         ids = raw[unit]
         raw[unit] = pseudonymise(ids, key, manifest.id).where(ids != "", "")
+    raw.attrs[COLUMNS_FOUND] = found  # column names only (no values): for the message naming a missing column
     return raw
+
+
+GROUP_CODES = {"programme": "1", "comparison": "0"}  # files.group as the treatment column reads it
+
+
+def _per_file_columns(df: pd.DataFrame, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
+    """The columns a file's manifest entry sets for every row: files.wave, files.group (and the
+    treatment of a design without a comparison group, where everyone in the data took part)."""
+    d = manifest.design
+    if d.treatment is None:
+        df[TOOK_PART] = "1"
+    given = [("wave", d.wave, spec.wave), ("group", d.treatment, GROUP_CODES.get(spec.group))]
+    for field, column, value in given:
+        if value is None or column is None:
+            continue
+        if column in df.columns:
+            raise IntakeError(spec.path, f"the file has a column '{column}', and files.{field} also gives every row "
+                                         f"of it the {field} {getattr(spec, field)!r}; only one can say it",
+                              f"remove files.{field} for this file to use the column, or rename the column "
+                              "(files.rename) to use files." + field, row=1, column=column)
+        df[column] = value
+    return df
 
 
 def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
@@ -124,6 +163,7 @@ def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
     numeric = set(d.covariates) | {o.column for o in manifest.outcomes}
     missing_texts = _missing_texts(manifest.missing_codes)
     numeric_codes = [float(c) for c in manifest.missing_codes if _is_number(c)]
+    scales = answer_scales(manifest, load_measures())
     for col in declared_columns(manifest):
         if col not in raw.columns or col == d.unit_id:
             continue
@@ -136,6 +176,10 @@ def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
         if col in numeric:
             number = to_numbers(u.where(kinds == "number"))
             code = lower.isin(missing_texts).to_numpy(dtype=bool) | np.isin(number, numeric_codes)
+            if col in scales:  # an answer in the measure's words, or a "don't know", is an answer, not personal text
+                typed = kinds == "text"
+                words = read_answers(u[typed], scales[col])
+                code[typed] |= words.from_words | words.dont_know
             bad |= ~blank & ~code & (kinds != "number")
         if col == d.treatment_column:
             bad |= ~blank & ~_treatment_codes(u).notna().to_numpy()
@@ -216,15 +260,27 @@ class _Quarantine:
         return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.DataFrame, dict[str, int], list[str]]:
+def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine, measure_of: dict[str, Measure],
+            labelled: dict[str, list[LabelledCodes]]
+            ) -> tuple[pd.DataFrame, dict[str, int], list[str], dict[str, dict], list[str]]:
     """Explicit types: numbers stay numbers, missing codes become missing, anything else is quarantined.
 
+    An outcome's answers in words become the codes of its measure's labels (labels.py) and its
+    "don't know"-type answers become missing answers. A column answered in words (one answer
+    matches a label, or it holds no number at all) must match the labels throughout: an answer
+    that matches none is a structural problem naming the labels, never a guess. In a column of
+    numbers a stray word is only a bad cell, set aside as before. Numbers in a column answered
+    in words stay numbers (the contract checks they are valid codes).
+
     Also returns the declared columns that hold nothing at all (every cell empty or a
-    missing-value code): a structural problem, reported with the others.
+    missing-value code), the answers report per outcome, and the columns whose words match
+    no label: structural problems, reported with the others.
     """
     d = manifest.design
     columns = {c: raw[c].to_numpy() for c in raw.columns}
     missing_answers = {}
+    answers: dict[str, dict] = {}
+    problems: list[str] = []
     empty_columns = []
     outcomes = [o.column for o in manifest.outcomes]
     positive = [c for c in (d.weights, d.people) if c]  # survey weights; people behind a place's row
@@ -255,15 +311,29 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.D
             # a missing-value code given as text ("Don't know") or as any spelling of its number (-9, -9.0)
             is_code = (u.str.lower().isin(missing_texts).to_numpy(dtype=bool)
                        | np.isin(values.to_numpy(), numeric_codes)) & ~blank
+            from_words = dont_know = np.zeros(len(u), dtype=bool)
+            if col in measure_of:
+                typed = plain & ~blank & values.isna().to_numpy()
+                words = read_answers(u[typed], measure_of[col].scale)
+                from_words, dont_know = from_words.copy(), dont_know.copy()
+                from_words[typed], dont_know[typed] = words.from_words, words.dont_know
+                values[from_words] = words.codes[words.from_words]
+                is_code |= dont_know
             is_missing = is_code | blank
             if is_missing[used].all():
                 empty_columns.append(col)
             if col in outcomes:
                 missing_answers[col] = int(is_code[codes].sum())
+                answers[col] = {"from_words": int(from_words[codes].sum()), "dont_know": int(dont_know[codes].sum()),
+                                "mapped_by_label": []}
             values[is_missing] = np.nan
             not_number = values.isna().to_numpy() & ~is_missing & plain
-            q.add_distinct(not_number[codes], codes, u, f"{col}_is_a_number", col,
-                           lambda v: f"'{col}' holds {v}, which is not a number or a missing-value code")
+            in_words = (from_words & used).any() or not (~values.isna().to_numpy() & used).any()
+            if col in measure_of and measure_of[col].scale and in_words and (not_number & used).any():
+                problems.append(_unmatched_problem(raw, col, codes, u, not_number, measure_of[col]))
+            else:
+                q.add_distinct(not_number[codes], codes, u, f"{col}_is_a_number", col,
+                               lambda v: f"'{col}' holds {v}, which is not a number or a missing-value code")
             if col == d.weights:
                 not_positive = ~(values.to_numpy() > 0) & plain & ~(not_number)
                 q.add_distinct(not_positive[codes], codes, u, f"{col}_is_positive", col,
@@ -275,6 +345,12 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.D
                                lambda v: f"'{col}' holds {v}: a place's figures must rest on at least {THRESHOLD} "
                                          "people to be published; merge it with a neighbouring place or leave it out")
             columns[col] = values.to_numpy(dtype=float)[codes]
+            for lc in labelled.get(col, []):
+                labelled_missing = _read_by_value_labels(raw, col, lc, columns[col], q)
+                missing_answers[col] += labelled_missing
+                answers[col]["dont_know"] += labelled_missing
+                if lc.order == "reordered":
+                    answers[col]["mapped_by_label"].append(lc.file)
         elif (u.to_numpy()[used] == "").all():
             empty_columns.append(col)
         if col == d.treatment_column:
@@ -292,7 +368,70 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine) -> tuple[pd.D
         if col in columns:
             columns[col] = _blank_to_nan(columns[col])
     # one constructor call: a consolidated frame is not copied block by block by every later step
-    return pd.DataFrame(columns, index=raw.index), missing_answers, empty_columns
+    return pd.DataFrame(columns, index=raw.index), missing_answers, empty_columns, answers, problems
+
+
+def _unmatched_problem(raw: pd.DataFrame, col: str, codes: np.ndarray, u: pd.Series, unmatched: np.ndarray,
+                       measure: Measure) -> str:
+    """One problem for a column answered in words: each answer matching no label (as its kind and length,
+    never its text), its rows and the first of them, the measure's labels and the ways to fix it."""
+    rows = np.flatnonzero(unmatched[codes])
+    shown = pd.DataFrame({"answer": describe_values(u)[codes[rows]], "file": raw[SOURCE_FILE].to_numpy()[rows],
+                          "row": raw[SOURCE_ROW].to_numpy()[rows]})
+    found = [f"{answer} in {len(g)} rows (first: {g['file'].iloc[0]} row {g['row'].iloc[0]})" if len(g) > 1 else
+             f"{answer} in 1 row ({g['file'].iloc[0]} row {g['row'].iloc[0]})"
+             for answer, g in shown.groupby("answer", sort=False)]
+    more = f" and {len(found) - 5} more answers" if len(found) > 5 else ""
+    own = ("add the answer to your measure's scale under outcomes[].measure" if measure.own else
+           "if you asked your own question with other answers, declare your own measure with its labels under "
+           "outcomes[].measure (see `commonground new`)")
+    n = f"{len(rows)} answers match" if len(rows) != 1 else "1 answer matches"
+    return (f"'{col}' is answered in words, and {n} none of the "
+            f"labels of the measure {measure.name!r} ({show_scale(measure.scale)}): {'; '.join(found[:5])}{more}. "
+            "Words are matched to the labels ignoring case, spacing, punctuation and curly quotes, and \"Don't know\", "
+            "\"Prefer not to say\", \"N/A\" count as missing. Fix: write each answer as one of these labels or its "
+            f"code; list an answer that means no answer under missing_codes; or {own}")
+
+
+def _read_by_value_labels(raw: pd.DataFrame, col: str, lc: LabelledCodes, numbers: np.ndarray, q: _Quarantine) -> int:
+    """A file's codes read through its value labels (see labels.compare_labels): a code labelled "don't know" is
+    missing; in a file labelling the codes in another order, each code becomes the measure's code for its label,
+    and a code no label of the measure names is set aside. Returns the answers made missing."""
+    rows = np.flatnonzero(raw[SOURCE_FILE].to_numpy() == lc.file)
+    v = numbers[rows]
+    missing = np.isin(v, list(lc.missing))
+    if lc.order == "reordered":
+        mapped = pd.Series(v).map(lc.recode).to_numpy(dtype=float)
+        unlabelled = ~np.isnan(v) & ~missing & np.isnan(mapped)
+        q.add(rows[unlabelled], f"{col}_is_labelled", col, raw[col].to_numpy()[rows[unlabelled]],
+              f"'{col}' holds a code that none of the measure's labels names in {lc.file}, whose codes are read by "
+              "their labels (they are in another order than the measure's); correct the answer or its label")
+        v = mapped
+    v[missing] = np.nan
+    numbers[rows] = v
+    return int(missing.sum())
+
+
+def _label_orders(value_labels: list[LabelledCodes], measure_of: dict[str, Measure]
+                  ) -> tuple[list[str], dict[str, list[LabelledCodes]]]:
+    """Problems with files' value labels (reversed, or matching only in part), and the usable ones per column."""
+    problems, usable = [], {}
+    by_file: dict[tuple[str, str], set] = {}
+    for lc in value_labels:
+        by_file.setdefault((lc.file, lc.column), set()).add((lc.order, tuple(sorted(lc.recode.items())), lc.missing))
+    for lc in value_labels:
+        m = measure_of[lc.column]
+        problem = order_problem(lc, m.name, m.scale)
+        if problem:
+            problems.append(problem)
+        elif len(by_file[(lc.file, lc.column)]) > 1:  # a wide file's wave columns labelled differently
+            problems.append(f"{lc.file}, column '{lc.variable}': the wave columns of '{lc.column}' carry different "
+                            "value labels, so one code would mean different answers in different waves. Fix: give "
+                            "every wave column the same codes and labels")
+        else:
+            usable.setdefault(lc.column, []).append(lc)
+    # a wide file's columns agree: apply their labels once per file
+    return problems, {c: list({lc.file: lc for lc in lcs}.values()) for c, lcs in usable.items()}
 
 
 def _structural_problems(raw: pd.DataFrame, manifest: Manifest) -> list[str]:
@@ -315,6 +454,8 @@ def _structural_problems(raw: pd.DataFrame, manifest: Manifest) -> list[str]:
             shown += f" and {more} more row{'s' if more != 1 else ''}" if more else ""
             problems.append(f"{o.reason}: found {shown}; use exactly the labels in evaluation.yaml "
                             f"or correct design.waves / baseline / follow_up")
+        elif o.name == f"column_{o.column}_exists" and raw.attrs.get(COLUMNS_FOUND):
+            problems.append(missing_column(o.column, raw.attrs[COLUMNS_FOUND]))  # with the columns the files have
         else:
             problems.append(o.reason)
     return problems
@@ -326,14 +467,21 @@ def _empty_column_problem(raw: pd.DataFrame, col: str) -> str:
             "nothing to analyse; fill it in, or take it out of evaluation.yaml")
 
 
-def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]) -> Validation:
-    """Split raw rows into validated rows and quarantined rows, or raise StructuralError."""
+def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure],
+             value_labels: list[LabelledCodes] = ()) -> Validation:
+    """Split raw rows into validated rows and quarantined rows, or raise StructuralError.
+
+    `value_labels` are the SPSS/Stata files' labels of outcome codes (labels.file_value_labels):
+    a file's codes are checked against them, and read by label where their order differs.
+    """
     raw = raw.reset_index(drop=True)
     problems = _structural_problems(raw, manifest)
     d = manifest.design
     q = _Quarantine(len(raw))
-    df, missing_answers, empty_columns = _coerce(raw, manifest, q)
-    problems += [_empty_column_problem(raw, c) for c in empty_columns]
+    measure_of = outcome_measures(manifest, measures)
+    order_problems, labelled = _label_orders(list(value_labels), measure_of)
+    df, missing_answers, empty_columns, answers, word_problems = _coerce(raw, manifest, q, measure_of, labelled)
+    problems += order_problems + word_problems + [_empty_column_problem(raw, c) for c in empty_columns]
     if problems:
         raise StructuralError(problems)
 
@@ -381,7 +529,7 @@ def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]
     registered = _people_per_group(unit_codes, treatment)
     registered = {"programme": int(registered.get(1.0, 0)), "comparison": int(registered.get(0.0, 0))}
     return Validation(valid.reset_index(drop=True), _quarantine_table(df, q, manifest), checks, missing_answers,
-                      registered)
+                      registered, answers)
 
 
 def _people_per_group(unit_codes: np.ndarray, treatment: np.ndarray) -> dict[float, int]:
@@ -419,8 +567,12 @@ def _with_pandas_checks(checks: list[ContractOutcome], q: _Quarantine) -> list[C
     for name, rows in found.items():
         if name in by_name:
             continue  # already a Great Expectations rule (its failing rows are in it)
-        column = name.removesuffix("_is_a_number") if name.endswith("_is_a_number") else ""
-        reason = PANDAS_CHECKS.get(name, f"'{column}' holds numbers or missing-value codes")
+        if name.endswith("_is_labelled"):
+            column = name.removesuffix("_is_labelled")
+            reason = f"'{column}' holds only codes its file's value labels name"
+        else:
+            column = name.removesuffix("_is_a_number") if name.endswith("_is_a_number") else ""
+            reason = PANDAS_CHECKS.get(name, f"'{column}' holds numbers or missing-value codes")
         out.append(ContractOutcome(name, column, False, False, reason, rows.tolist()))
     for name in ("exact_duplicate", "treatment_constant_within_unit"):
         if name not in found:
@@ -488,6 +640,7 @@ def intake_report(validation: Validation, reconciliation: pd.DataFrame) -> dict:
         "reconciled": bool((reconciliation["read"] == reconciliation["validated"] + reconciliation["quarantined"]).all()),
         "quarantined_by_check": {k: int(v) for k, v in sorted(q.groupby("check").size().items())} if len(q) else {},
         "missing_answers": validation.missing_answers,
+        "answers": validation.answers,
         "registered": validation.registered,
         "checks": [{"name": c.name, "column": c.column, "passed": c.passed, "failing_rows": len(c.failing_index)}
                    for c in validation.checks],

@@ -14,6 +14,7 @@ from dagster import (
     multi_asset,
 )
 
+from evaluations.intake.labels import file_value_labels
 from evaluations.intake.readers import IntakeError
 from evaluations.intake.validate import StructuralError, intake_report, read_raw, reconcile, validate
 from evaluations.intake.panel import build_panel
@@ -77,7 +78,8 @@ def validate_survey(context: AssetExecutionContext, registry: RegistryResource, 
     manifest = registry.manifest(key)
     raw = raw_survey
     try:
-        result = validate(raw, manifest, registry.measures())
+        labels = file_value_labels(registry.folder(key), manifest, registry.measures())
+        result = validate(raw, manifest, registry.measures(), labels)
     except StructuralError as err:
         yield AssetCheckResult(check_name=STRUCTURE_CHECK, asset_key="validated_survey", passed=False,
                                severity=AssetCheckSeverity.ERROR, metadata={"problems": MetadataValue.json(err.problems)})
