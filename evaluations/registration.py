@@ -1,5 +1,9 @@
 """Registering an evaluation: copy it into the registry and record its analysis plan.
 
+The registry's copy of each data file has the columns files.drop_columns lists emptied
+(intake/screened_copy.py), so names, emails and IP addresses never reach it; the hash of each file
+as the charity sent it is kept in registration.json (`original_files`).
+
 The plan (every manifest input that can change a result: see `Manifest.analysis_plan`) is
 hashed and time-stamped the first time an evaluation is registered. Later changes are kept
 as amendments, never overwrite the original, and the rating shows every deviation from what
@@ -24,7 +28,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from evaluations.files import write_text_atomic
-from evaluations.registry import MANIFEST_NAME, Design, Manifest, ManifestError, MatchingOptions, load_manifest
+from evaluations.intake.screened_copy import write_screened_copy
+from evaluations.registry import (MANIFEST_NAME, Design, Manifest, ManifestError, MatchingOptions, file_hash,
+                                  load_manifest)
 
 REGISTRATION_NAME = "registration.json"
 # Said in the rating (and so on the page) when registration.json cannot vouch for the registered plan.
@@ -77,6 +83,9 @@ def register(source: Path, registry: Path, now: datetime | None = None, replace:
         if plan_hash(current) != known[-1]:
             doc["amendments"].append({"amended_at": now.isoformat(timespec="seconds"),
                                       "plan_sha256": plan_hash(current), "plan": current})
+    if not in_place:
+        # the charity's files as they were sent, for provenance; the registry keeps only screened copies
+        doc["original_files"] = [{"path": f.path, "sha256": file_hash(source / f.path)} for f in manifest.files]
     if in_place:
         _write_json(target / REGISTRATION_NAME, doc)
     else:
@@ -118,9 +127,9 @@ def _swap_in(source: Path, target: Path, manifest: Manifest, doc: dict) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        for name in [MANIFEST_NAME] + [f.path for f in manifest.files]:
-            (staging / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source / name, staging / name)
+        shutil.copy2(source / MANIFEST_NAME, staging / MANIFEST_NAME)
+        for f in manifest.files:  # identifier columns emptied: the registry holds no direct identifiers
+            write_screened_copy(source, f, manifest, staging / f.path)
         _write_json(staging / REGISTRATION_NAME, doc)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

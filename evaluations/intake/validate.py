@@ -21,6 +21,7 @@ from evaluations.intake.panel import NEVER
 from evaluations.intake.privacy import pseudonym_key, pseudonymise, screen_columns
 from evaluations.intake.values import describe_value, describe_values, to_numbers, value_kinds
 from evaluations.intake.columns import columns_found, missing_column
+from evaluations.intake.exports import Header
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, read_export, renames, to_long
 from evaluations.measures import Measure, answer_scales, load_measures, outcome_measures
 from evaluations.designs import design_of
@@ -93,9 +94,7 @@ def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
         # a survey tool's own harmless columns (timestamps, response ids, status) are set aside unless declared
         metadata = {rename.get(c, c) for c in head.metadata} - set(declared)
         df = df.drop(columns=[c for c in df.columns if c in metadata])
-        # drop_columns may name a column as it is in the file, as it is renamed, or by its whole group path
-        named = set(spec.drop_columns) | {head.short(c) for c in spec.drop_columns}
-        drop = named | {rename[c] for c in named if c in rename}
+        drop = dropped_columns(spec, head)
         df = screen_columns(df, spec.path, set(declared), drop, {rename.get(c, c): k for c, k in head.identifiers.items()})
         found[spec.path] = [c for c in df.columns if c not in (SOURCE_FILE, SOURCE_ROW, TOOK_PART)]
         df = to_long(df, spec, manifest)
@@ -124,6 +123,14 @@ def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
         raw[unit] = pseudonymise(ids, key, manifest.id).where(ids != "", "")
     raw.attrs[COLUMNS_FOUND] = found  # column names only (no values): for the message naming a missing column
     return raw
+
+
+def dropped_columns(spec: DataFile, head: Header) -> set[str]:
+    """The file's columns (as read, after renaming) that files.drop_columns removes at intake: a column
+    may be named as it is in the file, as it is renamed, or by its whole group path."""
+    rename = renames(spec, head)
+    named = set(spec.drop_columns) | {head.short(c) for c in spec.drop_columns}
+    return named | {rename[c] for c in named if c in rename}
 
 
 GROUP_CODES = {"programme": "1", "comparison": "0"}  # files.group as the treatment column reads it
