@@ -1,18 +1,17 @@
-"""EvidenceRecord: the published, machine-readable result of one evaluation.
+"""Building the evidence record: the published, machine-readable result of one evaluation.
 
 Everything on an evaluation's page comes from its record, and every number in the record
 has passed disclosure control. Records carry the hashes of the data and the code they
-came from, so a reader can tell exactly what produced them.
+came from, so a reader can tell exactly what produced them. Its shape is the EvidenceRecord
+model (evaluations/record_model/record.py), whose JSON Schema is published with the book.
 """
 from __future__ import annotations
 
 import hashlib
-import math
 import subprocess
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from evaluations import disclosure
@@ -20,24 +19,9 @@ from evaluations.diagnostics.overlap import limited_reasons
 from evaluations.measures import DOMAINS, Measure, outcome_measures
 from evaluations.rating import publishable
 from evaluations.designs import design_of
+from evaluations.record_model import SCHEMA, Diagnostics, EvidenceRecord, Rating
+from evaluations.record_model.values import clean
 from evaluations.registry import REPO_ROOT, Manifest, file_hash
-
-SCHEMA = "commonground.evidence_record/1"
-
-
-def clean(value):
-    """JSON-ready: numpy scalars to Python, NaN and infinity to None, tuples to lists."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
 
 
 @lru_cache(maxsize=1)
@@ -71,15 +55,17 @@ def participant_flow(registered: dict[str, int], attrition: dict, analysed: dict
     return flow
 
 
-def build_record(*, manifest: Manifest, **parts) -> dict:
-    """The record, with disclosure control counting the evaluation's units (people, or places)."""
+def build_record(*, manifest: Manifest, **parts) -> EvidenceRecord:
+    """The record, validated by EvidenceRecord (a stray or missing key fails here), with disclosure
+    control counting the evaluation's units (people, or places). `to_json()` gives what is published."""
     with disclosure.counting(manifest.design.units.value):
         return _build_record(manifest=manifest, **parts)
 
 
-def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates: pd.DataFrame, diagnostics: dict,
-                  rating: dict, intake: dict, provenance: dict) -> dict:
-    """`intake` is the report from `evaluations.intake.validate.intake_report`."""
+def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates: pd.DataFrame,
+                  diagnostics: Diagnostics, rating: Rating, intake: dict, provenance: dict) -> EvidenceRecord:
+    """`intake` is the report from `evaluations.intake.validate.intake_report`. The record is put
+    together as a plain document (disclosure control works on documents), then validated."""
     primary = manifest.primary_outcomes[0].column
     overall = estimates[estimates["kind"] == "overall"]
     primary_est = overall[overall["outcome"] == primary].iloc[0]
@@ -93,15 +79,15 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
                          "domain": m.domain, "domain_name": DOMAINS[m.domain], "primary": o.primary,
                          "question": m.question, "scale": m.scale, "higher_is_better": m.higher_is_better,
                          "response_type": m.response_type, "units": m.units, "scale_min": m.min, "scale_max": m.max})
-    effect_cols = [c for c in estimates.columns if c not in ("kind", "statistic", "df")]
-    overall_rows = disclosure.suppress_estimates(overall[effect_cols])
-    subgroup_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "subgroup", effect_cols])
+    effect_cols = [c for c in estimates.columns if c not in ("kind", "statistic")]
+    overall_rows = _effects(overall[effect_cols])
+    subgroup_rows = _effects(estimates.loc[estimates["kind"] == "subgroup", effect_cols])
     subgroup_rows["subgroup"] = [disclosure.hide_label(g) if hidden else g
                                  for g, hidden in zip(subgroup_rows["subgroup"], subgroup_rows["suppressed"])]
-    sensitivity_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "sensitivity", effect_cols])
-    att = diagnostics["attrition"]
-    balance = disclosure.balance_rows(diagnostics["balance"])
-    balance_after = disclosure.balance_rows(diagnostics.get("balance_after", []))
+    sensitivity_rows = _effects(estimates.loc[estimates["kind"] == "sensitivity", effect_cols])
+    att = diagnostics.attrition.model_dump()
+    balance = disclosure.balance_rows(_dump(diagnostics.balance))
+    balance_after = disclosure.balance_rows(_dump(diagnostics.balance_after))
     record = {
         "schema": SCHEMA,
         "id": manifest.id,
@@ -115,8 +101,8 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
         "estimates": overall_rows.to_dict(orient="records"),
         "subgroups": subgroup_rows.to_dict(orient="records"),
         "sensitivity": sensitivity_rows.to_dict(orient="records"),
-        "heterogeneity_tests": diagnostics["heterogeneity_tests"],
-        "subgroups_skipped": _skipped(diagnostics.get("subgroups_skipped", [])),
+        "heterogeneity_tests": _dump(diagnostics.heterogeneity_tests),
+        "subgroups_skipped": _skipped(_dump(diagnostics.subgroups_skipped)),
         "event_study": _event_study(estimates),
         "by_starting_wave": _event_study(estimates, "cohort", "starting_wave"),
         "by_calendar_wave": _event_study(estimates, "calendar_time", "wave"),
@@ -134,32 +120,57 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
             # the headline is the largest |SMD| among the covariate rows published beside it
             "max_abs_smd_covariates": disclosure.max_abs_smd(balance, manifest.design.covariates, "smd"),
             "attrition": disclosure.attrition_rates(att),
-            "n_clusters": diagnostics["n_clusters"],
-            "mdes_planned": diagnostics["mdes_planned"],
-            "mdes_achieved": diagnostics["mdes_achieved"],
-            "pre_trend_tests": diagnostics["pre_trend_tests"],
+            "n_clusters": diagnostics.n_clusters,
+            "mdes_planned": diagnostics.mdes_planned,
+            "mdes_achieved": dict(diagnostics.mdes_achieved),
+            "pre_trend_tests": {k: t.model_dump() for k, t in diagnostics.pre_trend_tests.items()},
             "balance_after": balance_after,
-            "balance_after_weights": diagnostics.get("balance_after_weights"),
+            "balance_after_weights": diagnostics.balance_after_weights,
             "max_abs_smd_covariates_after": disclosure.max_abs_smd(balance_after, manifest.design.covariates,
                                                                    "smd_after"),
-            "overlap": diagnostics.get("overlap"),
-            "refutations": diagnostics.get("refutations", []),
-            "heterogeneity_cross_checks": diagnostics.get("heterogeneity_checks", []),
+            "overlap": diagnostics.overlap.model_dump() if diagnostics.overlap else None,
+            "refutations": _dump(diagnostics.refutations),
+            "heterogeneity_cross_checks": _dump(diagnostics.heterogeneity_checks),
         },
-        "rating": rating,
+        "rating": rating.model_dump(mode="json"),
         "provenance": provenance,
     }
     record = disclosure.protect_record(clean(record))
-    _word_after_disclosure_control(record)
-    leaks = disclosure.disclosure_problems(record)
+    _hide_df_beside_hidden_counts(record)
+    _word_overlap_after_disclosure_control(record)
+    model = EvidenceRecord.model_validate(record)
+    # the rating's sentences that quote attrition or the MDES, worded from what the record publishes
+    published = model.model_copy(update={"rating": publishable(model.rating, model.diagnostics)})
+    leaks = disclosure.disclosure_problems(published.to_json())
     if leaks:
         raise AssertionError(f"disclosure check failed for {manifest.id}: {leaks}")
-    return record
+    return published
 
 
-def _word_after_disclosure_control(record: dict) -> None:
-    """Sentences that quote a share or a figure are worded from the published values, so none
-    gives back a number that secondary suppression hid (overlap shares, attrition, MDES)."""
+def _dump(rows) -> list[dict]:
+    return [r.model_dump() for r in rows]
+
+
+def _effects(table: pd.DataFrame) -> pd.DataFrame:
+    """Effects as published: disclosure control blanks every figure resting on a small group, and the
+    degrees of freedom with them (a t reference on n - k df would give the small n back)."""
+    out = disclosure.suppress_estimates(table)
+    out["df"] = out["df"].astype(object).where(~out["suppressed"], None)
+    return out
+
+
+def _hide_df_beside_hidden_counts(record: dict) -> None:
+    """After secondary suppression: a df beside a group size hidden as "not shown" is hidden too, as a
+    residual df (n - k) and the other group's size would give the hidden size back."""
+    for section in ("estimates", "subgroups", "sensitivity"):
+        for row in record[section]:
+            if row["df"] is not None and not all(isinstance(row[n], int) for n in ("n_treated", "n_comparison")):
+                row["df"] = disclosure.NOT_SHOWN
+
+
+def _word_overlap_after_disclosure_control(record: dict) -> None:
+    """The overlap's reasons quote shares: they are worded from the published values, so none
+    gives back a number that secondary suppression hid."""
     overlap = record["diagnostics"].get("overlap")
     if overlap and overlap.get("limited"):
         primary = next(e for e in record["estimates"] if e["outcome"] == record["primary_outcome"])
@@ -172,7 +183,6 @@ def _word_after_disclosure_control(record: dict) -> None:
         limited_by = overlap.get("limited_by") or []
         overlap["reasons"] = limited_reasons(share("outside_support") if "outside_support" in limited_by else None,
                                              share("trimmed") if "trimmed" in limited_by else None)
-    record["rating"] = publishable(record["rating"], record)
 
 
 def _skipped(rows: list[dict]) -> list[dict]:
@@ -200,12 +210,14 @@ def _event_study(estimates: pd.DataFrame, kind: str = "event_time", key: str = "
             for outcome, part in rows.groupby("outcome", sort=False)}
 
 
-def estimates_csv(record: dict) -> pd.DataFrame:
-    """The record's estimates as one flat, disclosure-safe table (the download on each page)."""
-    rows = pd.DataFrame(record["estimates"] + record["subgroups"])
-    rows.insert(0, "evaluation_id", record["id"])
-    rows.insert(1, "synthetic", record["synthetic"])
-    rows["padlocks"] = record["rating"]["padlocks"]
-    rows["sms_level"] = record["rating"]["sms_level"]
-    rows["code_version"] = record["provenance"].get("code_version")
+def estimates_csv(record: EvidenceRecord) -> pd.DataFrame:
+    """The record's estimates as one flat, disclosure-safe table (the download on each page).
+    Columns in alphabetical order, as in the JSON download."""
+    rows = pd.DataFrame([dict(sorted(e.model_dump(mode="json").items()))
+                         for e in [*record.estimates, *record.subgroups]])
+    rows.insert(0, "evaluation_id", record.id)
+    rows.insert(1, "synthetic", record.synthetic)
+    rows["padlocks"] = record.rating.padlocks
+    rows["sms_level"] = record.rating.sms_level
+    rows["code_version"] = record.provenance.code_version
     return rows

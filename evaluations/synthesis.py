@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from evaluations.record_model.record import Outcome, ShownEffect
+
 Z_95 = float(stats.norm.ppf(0.975))
 
 
@@ -34,11 +36,11 @@ class MetaAnalysis:
     prediction_high: float | None
 
 
-def poolable(outcome: dict, measure_id: str) -> bool:
+def poolable(outcome: Outcome, measure_id: str) -> bool:
     """Whether a published record's outcome is a result on the bank measure `measure_id`, and so may be
     pooled with the others on it. A charity's own question never is, whatever it resembles: pooling
     rests on the same question asked the same way, which only the measure bank guarantees."""
-    return not outcome.get("own_measure") and outcome["measure"] == measure_id
+    return not outcome.own_measure and outcome.measure == measure_id
 
 
 def random_effects(estimates, variances) -> MetaAnalysis:
@@ -70,10 +72,20 @@ def random_effects(estimates, variances) -> MetaAnalysis:
                         prediction_low=pred[0], prediction_high=pred[1])
 
 
-def effect_size_variance(ci_low: float, ci_high: float, n_clusters: int | None = None) -> float:
-    """Sampling variance of an effect size recovered from its 95% interval (as the record publishes it)."""
-    crit = float(stats.t.ppf(0.975, n_clusters - 1)) if n_clusters else Z_95
+def effect_size_variance(ci_low: float, ci_high: float, df: float | None = None) -> float:
+    """Sampling variance of an effect size recovered from its 95% interval (as the record publishes it),
+    on the reference the interval was built on: t on `df`, or the normal when df is None."""
+    crit = float(stats.t.ppf(0.975, df)) if df else Z_95
     return ((ci_high - ci_low) / (2 * crit)) ** 2
+
+
+def reference_df(effect: ShownEffect) -> float | None:
+    """The df of a published effect's interval. Where the record hides it (beside a hidden group size),
+    the cluster-robust G-1 is used when there are clusters, else the normal: the group has at least
+    THRESHOLD people, and only few clusters make the t reference much wider than the normal."""
+    if not isinstance(effect.df, str):
+        return effect.df
+    return (effect.n_clusters - 1) if effect.n_clusters else None
 
 
 def heterogeneity_words(i2: float) -> str:

@@ -18,7 +18,8 @@ from evaluations.intake.panel import build_panel
 from evaluations.intake.validate import read_raw, validate
 from evaluations.measures import load_measures
 from evaluations.rating import rate
-from evaluations.records import clean
+from evaluations.record_model import Diagnostics
+from evaluations.record_model.values import clean
 from evaluations.registry import DEFAULT_REGISTRY, load_manifest
 
 RECORD_KEYS = ["balance", "max_abs_smd_covariates", "imbalance_threshold", "attrition", "n_clusters",
@@ -104,7 +105,11 @@ def ncs():
     manifest, measures = load_manifest(folder), load_measures()
     panel = build_panel(validate(read_raw(folder, manifest), manifest, measures).valid, manifest, measures)
     table = estimate_impacts(panel, manifest, measures).to_table()
-    return panel, manifest, table, clean(run_diagnostics(panel, manifest, table))
+    return panel, manifest, table, run_diagnostics(panel, manifest, table).model_dump(mode="json")
+
+
+def _limited(diag: dict, reasons: list[str]) -> Diagnostics:
+    return Diagnostics.model_validate({**diag, "overlap": {**diag["overlap"], "limited": True, "reasons": reasons}})
 
 
 def test_run_diagnostics_keeps_the_record_keys_and_adds_the_new_ones(ncs):
@@ -130,11 +135,11 @@ def test_refutations_pass_on_the_ncs_sample_and_reach_the_rating(ncs):
     placebo = next(r for r in refs if r["name"] == "placebo treatment")
     assert abs(placebo["new_effect"]) < 0.05 < abs(placebo["original_effect"])  # the effect vanishes
     assert all(r["verdict"] == "passed" for r in refs) and diag["failed_refutations"] == []
-    base = rate(manifest, diag)
-    failing = rate(manifest, {**diag, "failed_refutations": ["placebo treatment (mixing)"]})
+    base = rate(manifest, Diagnostics.model_validate(diag))
+    failing = rate(manifest, Diagnostics.model_validate({**diag, "failed_refutations": ["placebo treatment (mixing)"]}))
     assert failing.padlocks == max(0, base.padlocks - 1)
     assert any("placebo treatment (mixing)" in x for x in failing.downgrades)
-    limited = rate(manifest, {**diag, "overlap": {**diag["overlap"], "limited": True, "reasons": ["no one alike"]}})
+    limited = rate(manifest, _limited(diag, ["no one alike"]))
     assert any("Limited overlap" in x for x in limited.downgrades)
 
 
@@ -143,10 +148,10 @@ def test_designs_resting_on_trends_are_not_refuted_or_downgraded_for_overlap():
     manifest, measures = load_manifest(folder), load_measures()
     panel = build_panel(validate(read_raw(folder, manifest), manifest, measures).valid, manifest, measures)
     table = estimate_impacts(panel, manifest, measures).to_table()
-    diag = clean(run_diagnostics(panel, manifest, table))
+    diag = run_diagnostics(panel, manifest, table).model_dump(mode="json")
     assert diag["refutations"] == [] and diag["balance_after"] == []
     assert not diag["overlap"]["applies"]
-    forced = rate(manifest, {**diag, "overlap": {**diag["overlap"], "limited": True, "reasons": ["x"]}})
+    forced = rate(manifest, _limited(diag, ["x"]))
     assert not any("overlap" in x for x in forced.downgrades)
     checks = diag["heterogeneity_checks"]
     assert {c["outcome"] for c in checks} == {"comfort", "friends"}

@@ -28,11 +28,13 @@ from evaluations.intake.panel import build_panel
 from evaluations.intake.validate import intake_report, read_raw, reconcile, validate
 from evaluations.measures import load_measures
 from evaluations.rating import rate
-from evaluations.records import build_record, clean
+from evaluations.records import build_record
 from evaluations.registry import load_manifest
 from evaluations.simulate import write_file
 
 NAME = "Zebedee Quillfeather"
+PROVENANCE = {"code_version": "test", "run_id": "test", "partition": "small-groups-2025", "data_files": [],
+              "registration": None}
 HIDDEN = (disclosure.NOT_SHOWN, disclosure.SUPPRESSED)
 
 
@@ -84,15 +86,16 @@ def _registration(folder, suffix: str):
 
 
 def _record(folder) -> dict:
+    """The record as published (its JSON download): the document a reader could attack."""
     manifest, measures = load_manifest(folder), load_measures()
     raw = read_raw(folder, manifest)
     checked = validate(raw, manifest, measures)
     intake = intake_report(checked, reconcile(raw, checked.valid, checked.quarantine, manifest.design.wave))
     panel = build_panel(checked.valid, manifest, measures)
     table = estimate_impacts(panel, manifest, measures).to_table()
-    diagnostics = clean(run_diagnostics(panel, manifest, table))
+    diagnostics = run_diagnostics(panel, manifest, table)
     return build_record(manifest=manifest, measures=measures, estimates=table, diagnostics=diagnostics,
-                        rating=rate(manifest, diagnostics).as_dict(), intake=intake, provenance={})
+                        rating=rate(manifest, diagnostics), intake=intake, provenance=PROVENANCE).to_json()
 
 
 @pytest.fixture(scope="module", params=[".csv", ".sav"])
@@ -235,24 +238,30 @@ def test_rows_read_is_hidden_when_a_flow_count_is(record):
 
 def test_rating_sentences_are_worded_from_the_published_figures():
     from evaluations.rating import publishable
+    from evaluations.record_model import Rating
+    from evaluations.record_model.diagnostics import Overlap
+    from evaluations.record_model.record import PublishedAttrition, PublishedDiagnostics
 
-    rating = {"mdes_padlocks": 3, "attrition_padlocks": 2,
-              "reasons": ["Design: x.", "Sample size: … 0.35 standard deviations …", "Attrition: 25% of people …"],
-              "downgrades": ["Attrition differed between the groups by 12% points, so the people left may no longer "
-                             "be comparable.", "Limited overlap: 7% of participants had a higher or lower chance."]}
-    record = {"diagnostics": {"attrition": {"overall": disclosure.NOT_SHOWN, "differential": disclosure.NOT_SHOWN},
-                              "mdes_achieved": {"y": disclosure.NOT_SHOWN, "z": 0.31},
-                              "overlap": {"reasons": ["more than 5% of participants had a higher or lower chance"]}}}
-    words = publishable(rating, record)
-    assert words["reasons"] == [
+    # only the fields publishable reads (model_construct does not ask for the rest)
+    rating = Rating.model_construct(
+        mdes_padlocks=3, attrition_padlocks=2,
+        reasons=("Design: x.", "Sample size: … 0.35 standard deviations …", "Attrition: 25% of people …"),
+        downgrades=("Attrition differed between the groups by 12% points, so the people left may no longer "
+                    "be comparable.", "Limited overlap: 7% of participants had a higher or lower chance."))
+    published = PublishedDiagnostics.model_construct(
+        attrition=PublishedAttrition.model_construct(overall=disclosure.NOT_SHOWN, differential=disclosure.NOT_SHOWN),
+        mdes_achieved={"y": disclosure.NOT_SHOWN, "z": 0.31},
+        overlap=Overlap.model_construct(reasons=["more than 5% of participants had a higher or lower chance"]))
+    words = publishable(rating, published)
+    assert words.reasons == (
         "Design: x.",
         "Sample size: the smallest effect this analysis could reliably detect is not shown (it rests on an estimate "
         "too small to publish) (at most 3 padlocks; 5 needs under 0.2).",
         "Attrition: a share (not shown, to protect a small group) of people who answered at baseline did not answer "
-        "at follow-up (at most 2 padlocks; 5 needs 10% or less)."]
-    assert words["downgrades"] == [
+        "at follow-up (at most 2 padlocks; 5 needs 10% or less).")
+    assert words.downgrades == (
         "Attrition differed between the groups by more than 10% points, so the people left may no longer be comparable.",
-        "Limited overlap: more than 5% of participants had a higher or lower chance."]
+        "Limited overlap: more than 5% of participants had a higher or lower chance.")
 
 
 def test_the_achieved_mdes_of_a_blanked_estimate_is_blanked_too(record):

@@ -27,7 +27,8 @@ from evaluations.intake.validate import intake_report, read_raw, reconcile, vali
 from evaluations.measures import Measure, OwnMeasure, UnknownMeasure, load_measures, outcome_measures
 from evaluations.publish import book
 from evaluations.rating import rate
-from evaluations.records import build_record, clean, code_version, data_hashes
+from evaluations.record_model import EvidenceRecord
+from evaluations.records import build_record, code_version, data_hashes
 from evaluations.registration import compare_plans, registration_summary
 from evaluations.registry import DEFAULT_REGISTRY, Manifest, load_manifest
 from evaluations.synthesis import poolable
@@ -221,7 +222,7 @@ def test_the_intake_contract_uses_the_own_measures_codes_and_range(tmp_path):
 # ------------------------------------------------------------------ through the pipeline
 
 
-def _record(folder: Path) -> dict:
+def _record(folder: Path) -> EvidenceRecord:
     """The evidence record, from the same functions the Dagster assets call (orchestration/assets/)."""
     manifest, bank = load_manifest(folder), load_measures()
     raw = read_raw(folder, manifest)
@@ -229,15 +230,15 @@ def _record(folder: Path) -> dict:
     intake = intake_report(checked, reconcile(raw, checked.valid, checked.quarantine, manifest.design.wave))
     panel = build_panel(checked.valid, manifest, bank)
     table = estimate_impacts(panel, manifest, bank).to_table()
-    diagnostics = clean(run_diagnostics(panel, manifest, table))
+    diagnostics = run_diagnostics(panel, manifest, table)
     provenance = {"code_version": code_version(), "run_id": "test", "partition": manifest.id,
                   "data_files": data_hashes(folder, manifest), "registration": registration_summary(folder)}
     return build_record(manifest=manifest, measures=bank, estimates=table, diagnostics=diagnostics,
-                        rating=rate(manifest, diagnostics).as_dict(), intake=intake, provenance=provenance)
+                        rating=rate(manifest, diagnostics), intake=intake, provenance=provenance)
 
 
 @pytest.fixture(scope="module")
-def records(tmp_path_factory) -> dict[str, dict]:
+def records(tmp_path_factory) -> dict[str, EvidenceRecord]:
     own = _own_manifest()
     own["title"] = "Own questions: the town exchange asked in its own words"
     return {"bank": _record(DEFAULT_REGISTRY / SAMPLE),
@@ -245,22 +246,22 @@ def records(tmp_path_factory) -> dict[str, dict]:
 
 
 def test_own_measures_on_the_same_codes_give_the_bank_measures_estimates(records):
-    bank, own = records["bank"]["estimates"], records["own"]["estimates"]
-    assert [e["outcome"] for e in own] == [e["outcome"] for e in bank] == ["thermometer", "cohesion"]
+    bank, own = records["bank"].estimates, records["own"].estimates
+    assert [e.outcome for e in own] == [e.outcome for e in bank] == ["thermometer", "cohesion"]
     for b, o in zip(bank, own):
-        for k in ("estimate", "ci_low", "ci_high", "effect_size", "n_treated", "n_comparison"):
-            assert o[k] == pytest.approx(b[k]), k
-    assert [e["units"] for e in own] == ["degrees of warmth", "scale points"]
+        for k in ("estimate", "ci_low", "ci_high", "effect_size", "n_treated", "n_comparison", "df"):
+            assert getattr(o, k) == pytest.approx(getattr(b, k)), k
+    assert [e.units for e in own] == ["degrees of warmth", "scale points"]
 
 
 def test_the_record_says_which_measures_are_the_charitys_own(records):
-    own = {o["column"]: o for o in records["own"]["outcomes"]}
-    assert own["thermometer"]["measure"] == "own:town-exchange-2023:thermometer" and own["thermometer"]["own_measure"]
-    assert own["cohesion"]["scale"] == {"1": "Definitely agree", "2": "Tend to agree", "3": "Tend to disagree",
-                                        "4": "Definitely disagree"}
-    assert own["cohesion"]["question"] == OWN_COHESION["question"] and own["cohesion"]["higher_is_better"] is False
-    assert not any(o["own_measure"] for o in records["bank"]["outcomes"])
-    assert {o["measure"] for o in records["bank"]["outcomes"]} == {"outgroup_thermometer", "local_area_cohesion"}
+    own = {o.column: o for o in records["own"].outcomes}
+    assert own["thermometer"].measure == "own:town-exchange-2023:thermometer" and own["thermometer"].own_measure
+    assert own["cohesion"].scale == {"1": "Definitely agree", "2": "Tend to agree", "3": "Tend to disagree",
+                                     "4": "Definitely disagree"}
+    assert own["cohesion"].question == OWN_COHESION["question"] and own["cohesion"].higher_is_better is False
+    assert not any(o.own_measure for o in records["bank"].outcomes)
+    assert {o.measure for o in records["bank"].outcomes} == {"outgroup_thermometer", "local_area_cohesion"}
 
 
 def test_the_page_shows_the_charitys_own_question_as_literal_text(records, tmp_path):
@@ -281,16 +282,16 @@ def test_the_page_shows_the_charitys_own_question_as_literal_text(records, tmp_p
 
 def test_own_measures_are_never_pooled_nor_given_a_measure_page(records, tmp_path):
     bank, own = records["bank"], records["own"]
-    twin = copy.deepcopy(bank)  # a second evaluation on the bank measures: the two are pooled
-    twin.update(id="town-exchange-2024", title="A second town exchange")
+    # a second evaluation on the bank measures: the two are pooled
+    twin = bank.model_copy(update={"id": "town-exchange-2024", "title": "A second town exchange"})
     # an own measure claiming the bank's id in a record is still the charity's own
-    forged = copy.deepcopy(own)
-    forged.update(id="town-exchange-2025", title="A forged claim")
-    forged["outcomes"][0]["measure"] = "outgroup_thermometer"
-    assert poolable(twin["outcomes"][0], "outgroup_thermometer")
-    assert not poolable(forged["outcomes"][0], "outgroup_thermometer")
+    claimed = own.outcomes[0].model_copy(update={"measure": "outgroup_thermometer"})
+    forged = own.model_copy(update={"id": "town-exchange-2025", "title": "A forged claim",
+                                    "outcomes": [claimed, *own.outcomes[1:]]})
+    assert poolable(twin.outcomes[0], "outgroup_thermometer")
+    assert not poolable(forged.outcomes[0], "outgroup_thermometer")
 
-    def thermometer_page(records_: list[dict], name: str) -> tuple[str, str]:
+    def thermometer_page(records_: list[EvidenceRecord], name: str) -> tuple[str, str]:
         book.write_library(records_, tmp_path / name)
         gen = tmp_path / name / "generated"
         return ((gen / "measures" / "outgroup_thermometer.md").read_text(encoding="utf-8"),

@@ -55,10 +55,10 @@ def test_matching_design_matches_on_the_follow_up_score_and_is_refuted_with_that
     assert naive > TRUE_ATT + 0.3  # selection on age and fsm: the raw gap is far off, matching is not
 
     diag = run_diagnostics(panel, m, impacts.to_table())
-    assert {r["name"] for r in diag["refutations"]} == {"placebo treatment", "random common cause", "data subset"}
-    assert all(r["original_effect"] == pytest.approx(est.estimate, abs=1e-9) for r in diag["refutations"])
-    assert diag["failed_refutations"] == []
-    assert diag["overlap"]["applies"] is True and diag["overlap"]["limited"] is False
+    assert {r.name for r in diag.refutations} == {"placebo treatment", "random common cause", "data subset"}
+    assert all(r.original_effect == pytest.approx(est.estimate, abs=1e-9) for r in diag.refutations)
+    assert diag.failed_refutations == []
+    assert diag.overlap.applies is True and diag.overlap.limited is False
     assert not any("robustness" in x for x in rate(m, diag).downgrades)
 
 

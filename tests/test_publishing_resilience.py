@@ -1,7 +1,6 @@
 """One evaluation cannot take the book down, and two runs never race on it."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from evaluations.publish import book
+from evaluations.record_model import EvidenceRecord
 from tests.conftest import SAMPLES
 
 CLI = str(Path(sys.executable).parent / "commonground")
@@ -57,8 +57,8 @@ def test_a_page_that_cannot_be_written_leaves_a_notice_and_its_old_downloads_wit
     # maths parsing is off), so it is injected here.
     from evaluations.publish import figures
 
-    record = json.loads((library_copy["root"] / "warehouse" / "documents" / "evidence_record" /
-                         "town-exchange-2023.json").read_text(encoding="utf-8"))
+    record = EvidenceRecord.model_validate_json((library_copy["root"] / "warehouse" / "documents" / "evidence_record" /
+                                                 "town-exchange-2023.json").read_text(encoding="utf-8"))
 
     def broken(*args, **kwargs):
         raise RuntimeError("figure failed")
@@ -76,12 +76,12 @@ def test_a_page_that_cannot_be_written_leaves_a_notice_and_its_old_downloads_wit
 
 
 PUBLISH = """
-import json, sys
+import sys
 from pathlib import Path
 from evaluations.publish import book
-from tests.conftest import SAMPLES
+from evaluations.record_model import EvidenceRecord
 documents = Path(sys.argv[1]) / "documents" / "evidence_record"
-records = [json.loads(p.read_text()) for p in sorted(documents.glob("*.json"))]
+records = [EvidenceRecord.model_validate_json(p.read_text()) for p in sorted(documents.glob("*.json"))]
 index, skipped = book.publish(records, {}, Path(sys.argv[2]))
 print(index, skipped)
 """

@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluations.synthesis import effect_size_variance, random_effects
+from evaluations.disclosure import NOT_SHOWN
+from evaluations.record_model.record import ShownEffect
+from evaluations.synthesis import effect_size_variance, random_effects, reference_df
 
 # BCG vaccine trials (Colditz et al. 1994), as shipped in R metafor's dat.bcg:
 # tpos, tneg (vaccinated), cpos, cneg (not vaccinated).
@@ -39,3 +41,18 @@ def test_needs_two_studies_and_recovers_variance_from_an_interval():
     with pytest.raises(ValueError, match="at least two studies"):
         random_effects([0.2], [0.01])
     assert effect_size_variance(0.2 - 1.959964 * 0.1, 0.2 + 1.959964 * 0.1) == pytest.approx(0.01, rel=1e-5)
+
+
+def test_the_variance_is_recovered_on_the_reference_the_interval_used():
+    """t on the record's df (2.179 on 12 df), not the normal: the variance would otherwise come out 24% too large."""
+    assert effect_size_variance(0.2 - 2.178813 * 0.1, 0.2 + 2.178813 * 0.1, df=12) == pytest.approx(0.01, rel=1e-5)
+    shown = {"outcome": "y", "subgroup": "all", "estimand": "ATT", "estimator": "x", "units": "scale points",
+             "assumptions": "", "estimate": 0.2, "std_error": 0.1, "ci_low": 0.0, "ci_high": 0.4, "p_value": 0.05,
+             "effect_size": 0.2, "effect_size_ci_low": 0.0, "effect_size_ci_high": 0.4, "n_treated": 40,
+             "n_comparison": 40, "suppressed": False, "suppression_reason": ""}
+    assert reference_df(ShownEffect(**shown, df=12.0, n_clusters=None)) == 12.0
+    assert reference_df(ShownEffect(**shown, df=None, n_clusters=None)) is None
+    # a df hidden beside a hidden group size: G-1 with clusters, else the normal
+    hidden = {**shown, "n_treated": NOT_SHOWN, "df": NOT_SHOWN}
+    assert reference_df(ShownEffect(**hidden, n_clusters=8)) == 7
+    assert reference_df(ShownEffect(**hidden, n_clusters=None)) is None

@@ -13,23 +13,21 @@ from evaluations.diagnostics.power import achieved_mdes
 from evaluations.diagnostics.refutation import failed as failed_refutations
 from evaluations.diagnostics.refutation import refutations
 from evaluations.designs import design_of
+from evaluations.record_model.diagnostics import Diagnostics
+from evaluations.record_model.values import clean
 from evaluations.registry import Manifest
 
 
-def _cluster_count(value) -> int | None:
-    return int(value) if pd.notna(value) else None
-
-
-def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFrame) -> dict:
+def run_diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFrame) -> Diagnostics:
     """See `_diagnostics`; counts published from here (overlap) count the evaluation's units."""
     from evaluations import disclosure
 
     with disclosure.counting(manifest.design.units.value):
-        return _diagnostics(panel, manifest, estimates)
+        return Diagnostics.model_validate(clean(_diagnostics(panel, manifest, estimates)))
 
 
 def _diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFrame) -> dict:
-    """Everything the rating and the page need, as plain JSON-ready values.
+    """Everything the rating and the page need (run_diagnostics types it as `Diagnostics`).
 
     `estimates` is the tidy table from `Impacts.to_table()`.
 
@@ -85,7 +83,7 @@ def _diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFram
         "n_clusters": n_clusters,
         "mdes_planned": design.planned_mdes(n_t, n_c, n_clusters),
         "mdes_achieved": {r.outcome: achieved_mdes(r.effect_size_ci_low, r.effect_size_ci_high,
-                                                   _cluster_count(r.n_clusters))
+                                                   float(r.df) if pd.notna(r.df) else None)
                           for r in overall.itertuples()},
         "pre_trend_tests": {r.outcome: {"statistic": r.statistic, "df": int(r.df), "p_value": r.p_value}
                             for r in tests[tests["kind"] == "pre_trend_test"].itertuples()},

@@ -44,9 +44,9 @@ def planned_mdes_one_group(n: int, n_clusters: int | None = None, icc: float = 0
     return multiplier(df) * math.sqrt(deff / n)
 
 
-def achieved_mdes(effect_size_ci_low: float, effect_size_ci_high: float, n_clusters: int | None = None) -> float:
-    """Achieved MDES of an estimate, from the width of its effect-size interval."""
-    df = (n_clusters - 1) if n_clusters else None
+def achieved_mdes(effect_size_ci_low: float, effect_size_ci_high: float, df: float | None = None) -> float:
+    """Achieved MDES of an estimate, from the width of its effect-size interval and the degrees of
+    freedom that interval used (EffectEstimate.df; None for the normal reference)."""
     crit = float(stats.t.ppf(1 - ALPHA / 2, df)) if df else float(stats.norm.ppf(1 - ALPHA / 2))
     width = effect_size_ci_high - effect_size_ci_low
     if not math.isfinite(width) or width <= 0:

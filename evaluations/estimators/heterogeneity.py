@@ -161,8 +161,9 @@ def _folds(treated: np.ndarray, groups: np.ndarray | None) -> int:
     return max(2, min(N_FOLDS, int(groups.max()) + 1))
 
 
-def _interval(estimate: float, se: float, n_clusters: int | None) -> tuple[float, float, float]:
-    return normal_inference(estimate, se, df=(n_clusters - 1) if n_clusters else None)
+def _df(n_clusters: int | None) -> int | None:
+    """t on G-1 df with a cluster-robust SE (CR1), else the normal reference; kept on the estimate."""
+    return (n_clusters - 1) if n_clusters else None
 
 
 def _assumptions(modifier: str, method: str, covariates: list[str]) -> tuple[str, ...]:
@@ -181,7 +182,7 @@ def _assumptions(modifier: str, method: str, covariates: list[str]) -> tuple[str
 
 def _gate_estimate(part: pd.DataFrame, *, outcome: str, modifier: str, level, estimate: float, se: float,
                    n_clusters: int | None, name: str, units: str, assumptions: tuple[str, ...]) -> EffectEstimate:
-    lo, hi, p = _interval(estimate, se, n_clusters)
+    lo, hi, p = normal_inference(estimate, se, df=_df(n_clusters))
     t, c = part["treated"] == 1, part["treated"] == 0
     n_t, n_c = int(t.sum()), int(c.sum())
     g, g_lo, g_hi = hedges_g(estimate, (lo, hi), float(part.loc[t, "y0"].std()), float(part.loc[c, "y0"].std()),
@@ -191,7 +192,7 @@ def _gate_estimate(part: pd.DataFrame, *, outcome: str, modifier: str, level, es
         outcome=outcome, estimand="CATE", estimator=name, estimate=float(estimate), std_error=float(se),
         ci_low=lo, ci_high=hi, p_value=p, n_treated=n_t, n_comparison=n_c, effect_size=g,
         effect_size_ci_low=g_lo, effect_size_ci_high=g_hi, units=units, subgroup=f"{modifier}={_label(level)}",
-        n_clusters=clusters, assumptions=assumptions)
+        n_clusters=clusters, df=_df(n_clusters), assumptions=assumptions)
 
 
 def _missing_note(modifier: str, n_missing: int) -> tuple[str, ...]:

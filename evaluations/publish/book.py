@@ -25,6 +25,7 @@ from evaluations.measures import load_measures
 from evaluations.publish.library import gap_map_page, measure_page, measures_index, toolkit_page
 from evaluations.publish.pages import evaluation_page, unpublished_page
 from evaluations.publish.text import cell, neutralise
+from evaluations.record_model import EvidenceRecord, schema_file_name
 from evaluations.records import estimates_csv
 from evaluations.registry import REPO_ROOT, SLUG
 
@@ -67,7 +68,7 @@ def _locked(book_dir: Path):
         lock.release()
 
 
-def write_evaluation(record: dict, book_dir: Path = BOOK_DIR) -> Path:
+def write_evaluation(record: EvidenceRecord, book_dir: Path = BOOK_DIR) -> Path:
     """The record (JSON, CSV), its figures and its page under book/generated/.
 
     The downloads are neutralised for spreadsheets (text.cell); the page escapes as it writes.
@@ -75,11 +76,11 @@ def write_evaluation(record: dict, book_dir: Path = BOOK_DIR) -> Path:
     """
     gen = generated_dir(book_dir)
     records = gen / "records"
-    rid = record["id"]
+    rid = record.id
     with _locked(book_dir):
         try:
             write_text_atomic(records / f"{rid}.json",
-                              json.dumps(neutralise(record), indent=2, sort_keys=True) + "\n")
+                              json.dumps(neutralise(record.to_json()), indent=2, sort_keys=True) + "\n")
             table = estimates_csv(record)
             table.columns = [cell(str(c)) for c in table.columns]
             buffer = io.StringIO()
@@ -136,7 +137,7 @@ def remove_stale(keep_ids: set[str], book_dir: Path = BOOK_DIR) -> list[str]:
     return removed
 
 
-def publish(records: list[dict], not_published: dict[str, str], book_dir: Path = BOOK_DIR) -> tuple[Path, dict[str, str]]:
+def publish(records: list[EvidenceRecord], not_published: dict[str, str], book_dir: Path = BOOK_DIR) -> tuple[Path, dict[str, str]]:
     """Library pages and the HTML book; returns the index and every evaluation not published, with why.
 
     `not_published` names evaluations whose record could not be read (it is rebuilt by the
@@ -148,7 +149,7 @@ def publish(records: list[dict], not_published: dict[str, str], book_dir: Path =
             _set_unpublished(book_dir, evaluation_id, reason)
         for attempt in range(MAX_BUILD_ATTEMPTS):
             skipped = unpublished(book_dir)
-            write_library([r for r in records if r["id"] not in skipped], book_dir, skipped)
+            write_library([r for r in records if r.id not in skipped], book_dir, skipped)
             failure = _build(book_dir)
             if failure is None:
                 return Path(book_dir) / "_build" / "html" / "index.html", skipped
@@ -161,7 +162,7 @@ def publish(records: list[dict], not_published: dict[str, str], book_dir: Path =
         raise BookBuildError(f"jupyter-book build failed after {MAX_BUILD_ATTEMPTS} attempts:\n{failure[-4000:]}")
 
 
-def write_library(records: list[dict], book_dir: Path = BOOK_DIR, not_published: dict[str, str] | None = None) -> list[Path]:
+def write_library(records: list[EvidenceRecord], book_dir: Path = BOOK_DIR, not_published: dict[str, str] | None = None) -> list[Path]:
     """Pages across evaluations: the toolkit, the gap map, and a page per measure in the bank."""
     gen = generated_dir(book_dir)
     measures = load_measures()
@@ -189,8 +190,17 @@ os.execv(sys.argv[2], sys.argv[2:])
 """
 
 
+def write_schema(book_dir: Path = BOOK_DIR) -> Path:
+    """The records' JSON Schema beside the JSON downloads, under its versioned name (methods.md links it)."""
+    schema = EvidenceRecord.model_json_schema()
+    return write_text_atomic(generated_dir(book_dir) / "records" / schema_file_name(),
+                             json.dumps(schema, indent=2, sort_keys=True) + "\n")
+
+
 def _build(book_dir: Path) -> str | None:
-    """Run `jupyter-book build` (Sphinx rebuilds only pages whose sources changed); the log if it failed."""
+    """Run `jupyter-book build` (Sphinx rebuilds only pages whose sources changed); the log if it failed.
+    The schema is written first: the methods page links it, and a missing download fails the build."""
+    write_schema(book_dir)
     exe = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
     if exe is None:
         raise BookBuildError("jupyter-book is not installed; run `make install`")

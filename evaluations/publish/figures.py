@@ -18,6 +18,7 @@ import matplotlib.ticker  # noqa: E402,F401  (used as matplotlib.ticker)
 
 from evaluations.files import atomic_path  # noqa: E402
 from evaluations.publish.text import label as figure_text  # noqa: E402
+from evaluations.record_model.record import EvidenceRecord  # noqa: E402
 
 INK, ACCENT, MUTED = "#1b2a41", "#c0392b", "#8a94a6"
 
@@ -31,56 +32,56 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def _names(record: dict) -> dict[str, str]:
-    return {o["column"]: figure_text(o["measure_name"]) for o in record["outcomes"]}
+def _names(record: EvidenceRecord) -> dict[str, str]:
+    return {o.column: figure_text(o.measure_name) for o in record.outcomes}
 
 
-def effects_figure(record: dict, path: Path) -> Path | None:
+def effects_figure(record: EvidenceRecord, path: Path) -> Path | None:
     """Standardised effect (Hedges' g) with 95% interval for every outcome."""
-    rows = [e for e in record["estimates"] if e["effect_size"] is not None]
+    rows = [e for e in record.estimates if e.effect_size is not None]
     if not rows:
         return None
     names = _names(record)
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(rows) + 1.4))
     for i, e in enumerate(reversed(rows)):
-        ax.errorbar(e["effect_size"], i, xerr=[[e["effect_size"] - e["effect_size_ci_low"]],
-                                               [e["effect_size_ci_high"] - e["effect_size"]]],
-                    fmt="o", color=ACCENT if e["outcome"] == record["primary_outcome"] else INK, capsize=4)
-    ax.set_yticks(range(len(rows)), [names[e["outcome"]] for e in reversed(rows)])
+        ax.errorbar(e.effect_size, i, xerr=[[e.effect_size - e.effect_size_ci_low],
+                                            [e.effect_size_ci_high - e.effect_size]],
+                    fmt="o", color=ACCENT if e.outcome == record.primary_outcome else INK, capsize=4)
+    ax.set_yticks(range(len(rows)), [names[e.outcome] for e in reversed(rows)])
     ax.axvline(0, color=MUTED, lw=1, ls="--")
     ax.set_xlabel("Effect size (Hedges' g) with 95% interval; right of the line = better")
     ax.set_title("Effect on each outcome")
     return _save(fig, path)
 
 
-def subgroup_figure(record: dict, path: Path) -> Path | None:
-    rows = [e for e in record["subgroups"] if e["estimate"] is not None]
+def subgroup_figure(record: EvidenceRecord, path: Path) -> Path | None:
+    rows = [e for e in record.subgroups if e.estimate is not None]
     if not rows:
         return None
     names = _names(record)
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4))
     for i, e in enumerate(reversed(rows)):
-        ax.errorbar(e["effect_size"], i, xerr=[[e["effect_size"] - e["effect_size_ci_low"]],
-                                               [e["effect_size_ci_high"] - e["effect_size"]]],
+        ax.errorbar(e.effect_size, i, xerr=[[e.effect_size - e.effect_size_ci_low],
+                                            [e.effect_size_ci_high - e.effect_size]],
                     fmt="o", color=INK, capsize=3)
-    ax.set_yticks(range(len(rows)), [f"{names[e['outcome']]}: {figure_text(e['subgroup'].replace('=', ' = '))}" for e in reversed(rows)])
+    ax.set_yticks(range(len(rows)), [f"{names[e.outcome]}: {figure_text(e.subgroup.replace('=', ' = '))}" for e in reversed(rows)])
     ax.axvline(0, color=MUTED, lw=1, ls="--")
     ax.set_xlabel("Effect size (Hedges' g) with 95% interval")
     ax.set_title("Effects for different groups of participants")
     return _save(fig, path)
 
 
-def event_study_figure(record: dict, path: Path) -> Path | None:
-    series = record.get("event_study") or {}
+def event_study_figure(record: EvidenceRecord, path: Path) -> Path | None:
+    series = record.event_study
     if not series:
         return None
     names = _names(record)
     fig, axes = plt.subplots(1, len(series), figsize=(5.2 * len(series), 3.6), squeeze=False)
     for ax, (outcome, points) in zip(axes[0], series.items()):
-        pts = [p for p in points if p["estimate"] is not None]
-        x = [p["event_time"] for p in pts]
-        ax.errorbar(x, [p["estimate"] for p in pts],
-                    yerr=[[p["estimate"] - p["ci_low"] for p in pts], [p["ci_high"] - p["estimate"] for p in pts]],
+        pts = [p for p in points if p.estimate is not None]
+        x = [p.event_time for p in pts]
+        ax.errorbar(x, [p.estimate for p in pts],
+                    yerr=[[p.estimate - p.ci_low for p in pts], [p.ci_high - p.estimate for p in pts]],
                     fmt="o-", color=INK, capsize=3)
         ax.axhline(0, color=MUTED, lw=1, ls="--")
         ax.axvline(-0.5, color=ACCENT, lw=1)
@@ -90,23 +91,24 @@ def event_study_figure(record: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def balance_figure(record: dict, path: Path) -> Path | None:
+def balance_figure(record: EvidenceRecord, path: Path) -> Path | None:
     """Love plot: standardised mean differences between the groups at baseline, and after the
     estimator's re-weighting where the design re-weights the comparison group."""
-    diag = record["diagnostics"]
-    after = diag.get("balance_after") or []
-    rows = ([{"variable": r["variable"], "smd": r["smd_before"], "after": r["smd_after"]} for r in after]
-            or diag["balance"])
-    rows = [r for r in rows if isinstance(r.get("smd"), (int, float))]  # rows too small to publish carry no SMD
+    diag = record.diagnostics
+    after = diag.balance_after
+    # (variable, SMD before, SMD after re-weighting); rows too small to publish carry no SMD
+    rows = ([(r.variable, r.smd_before, r.smd_after) for r in after]
+            or [(r.variable, r.smd, None) for r in diag.balance])
+    rows = [r for r in reversed(rows) if r[1] is not None]  # drawn bottom up
     if not rows:
         return None
     fig, ax = plt.subplots(figsize=(6, 0.4 * len(rows) + 1.6))
     ys = range(len(rows))
-    ax.plot([r["smd"] for r in reversed(rows)], ys, "o", mfc="white", color=INK, label="Before")
+    ax.plot([before for _, before, _ in rows], ys, "o", mfc="white", color=INK, label="Before")
     if after:
-        ax.plot([r["after"] for r in reversed(rows)], ys, "o", color=ACCENT, label="After re-weighting")
+        ax.plot([later for _, _, later in rows], ys, "o", color=ACCENT, label="After re-weighting")
         ax.legend(loc="best", fontsize=8)
-    ax.set_yticks(ys, [figure_text(r["variable"]) for r in reversed(rows)])
+    ax.set_yticks(ys, [figure_text(variable) for variable, _, _ in rows])
     for x in (-0.25, 0.25):
         ax.axvline(x, color=ACCENT, lw=1, ls=":")
     ax.axvline(0, color=MUTED, lw=1)
@@ -115,19 +117,19 @@ def balance_figure(record: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def overlap_figure(record: dict, path: Path) -> Path | None:
+def overlap_figure(record: EvidenceRecord, path: Path) -> Path | None:
     """Propensity-score histograms, programme above the axis and comparison below, on the
     merged bins that keep every bar at 0 or at least 10 people."""
-    overlap = record["diagnostics"].get("overlap") or {}
-    hist = overlap.get("histogram")
-    if not hist or hist["suppressed"]:
+    overlap = record.diagnostics.overlap
+    if overlap is None or overlap.histogram.suppressed:
         return None
-    edges = hist["edges"]
+    hist = overlap.histogram
+    edges = hist.edges
     widths = [b - a for a, b in zip(edges, edges[1:])]
     fig, ax = plt.subplots(figsize=(7, 3.4))
-    ax.bar(edges[:-1], hist["programme"], width=widths, align="edge", color=ACCENT, ec="white",
+    ax.bar(edges[:-1], hist.programme, width=widths, align="edge", color=ACCENT, ec="white",
            label="Programme group")
-    ax.bar(edges[:-1], [-c for c in hist["comparison"]], width=widths, align="edge", color=INK, ec="white",
+    ax.bar(edges[:-1], [-c for c in hist.comparison], width=widths, align="edge", color=INK, ec="white",
            label="Comparison group")
     ax.axhline(0, color=MUTED, lw=1)
     ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{abs(v):,.0f}"))
@@ -139,7 +141,7 @@ def overlap_figure(record: dict, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def flow_figure(record: dict, path: Path) -> Path:
+def flow_figure(record: EvidenceRecord, path: Path) -> Path:
     """Participant flow: registered, baseline, follow-up and analysed, per group."""
     stages = [("registered", "In the data files"), ("baseline", "Answered at baseline"),
               ("follow_up", "Answered at follow-up"), ("analysed", "Analysed (both waves)")]
@@ -150,7 +152,7 @@ def flow_figure(record: dict, path: Path) -> Path:
         ax.text(x, 0.97, title, ha="center", va="top", fontsize=11, weight="bold", color=INK)
         for row, (key, label) in enumerate(stages):
             y = 0.8 - row * 0.22
-            value = record["flow"][group][key]
+            value = getattr(getattr(record.flow, group), key)
             ax.text(x, y, f"{label}\n{value:,}" if isinstance(value, int) else f"{label}\n{value}",
                     ha="center", va="center", fontsize=10, color=INK,
                     bbox={"boxstyle": "round,pad=0.5", "fc": "#eef2f7", "ec": INK})
@@ -160,14 +162,13 @@ def flow_figure(record: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
-def forest_figure(rows: list[dict], pooled, path: Path, title: str) -> Path:
-    """Forest plot: each evaluation's effect size with its interval, and the pooled diamond."""
+def forest_figure(rows: list[tuple[str, float, float, float]], pooled, path: Path, title: str) -> Path:
+    """Forest plot: each evaluation's effect size with its interval (label, g, low, high), and the pooled diamond."""
     n = len(rows) + (1 if pooled else 0)
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * n + 1.5))
-    for i, r in enumerate(rows):
-        y = n - 1 - i
-        ax.errorbar(r["g"], y, xerr=[[r["g"] - r["low"]], [r["high"] - r["g"]]], fmt="s", color=INK, capsize=3)
-    labels = [textwrap.fill(figure_text(r["label"]), 48) for r in rows]
+    for i, (_, g, low, high) in enumerate(rows):
+        ax.errorbar(g, n - 1 - i, xerr=[[g - low], [high - g]], fmt="s", color=INK, capsize=3)
+    labels = [textwrap.fill(figure_text(label), 48) for label, *_ in rows]
     if pooled:
         ax.fill([pooled.ci_low, pooled.estimate, pooled.ci_high, pooled.estimate], [0, 0.25, 0, -0.25],
                 color=ACCENT)

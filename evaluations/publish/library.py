@@ -8,6 +8,7 @@ in the browser, offline.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from evaluations.disclosure import NOT_SHOWN
 from evaluations.files import write_text_atomic
@@ -16,21 +17,17 @@ from evaluations.publish import figures
 from evaluations.publish.pages import FAMILY_NAMES, decimals, fmt_ci, fmt_count, fmt_num, padlocks
 from evaluations.publish.text import html as escape
 from evaluations.publish.text import md, one_line
-from evaluations.synthesis import effect_size_variance, heterogeneity_words, poolable, random_effects
+from evaluations.record_model.record import EvidenceRecord, HiddenEffect, Outcome, ShownEffect
+from evaluations.synthesis import effect_size_variance, heterogeneity_words, poolable, random_effects, reference_df
 
 OWN_NOTE = " <em>(the charity's own question)</em>"  # not a bank measure: on no measure page, never pooled
 SYNTHETIC_NOTE = ("Synthetic evaluations (marked) demonstrate the pipeline with invented data; "
                   "they are not evidence about real programmes.")
 
 
-def _primary(rec: dict) -> tuple[dict, dict]:
-    o = next(x for x in rec["outcomes"] if x["column"] == rec["primary_outcome"])
-    return o, next(x for x in rec["estimates"] if x["outcome"] == o["column"])
-
-
-def _n_analysed(rec: dict) -> int | str:
+def _n_analysed(rec: EvidenceRecord) -> int | str:
     """Both groups together; hidden whenever either group is (the total would give the hidden part back)."""
-    n = [rec["flow"][g]["analysed"] for g in ("programme", "comparison")]
+    n = [rec.flow.programme.analysed, rec.flow.comparison.analysed]
     return sum(n) if all(isinstance(x, int) for x in n) else NOT_SHOWN
 
 
@@ -38,28 +35,28 @@ def _sort_value(value) -> str:
     return "" if value is None or isinstance(value, str) else f"{value:.6g}"
 
 
-def toolkit_page(records: list[dict], path: Path, not_published: dict[str, str] | None = None) -> Path:
+def toolkit_page(records: list[EvidenceRecord], path: Path, not_published: dict[str, str] | None = None) -> Path:
     """One row per evaluation: family, effect on the primary outcome, rating, cost, n; sortable and filterable."""
-    families = sorted({FAMILY_NAMES[r["programme"]["family"]] for r in records})
+    families = sorted({FAMILY_NAMES[r.programme.family] for r in records})
     rows = []
-    for rec in sorted(records, key=lambda r: r["title"]):
-        o, e = _primary(rec)
+    for rec in sorted(records, key=lambda r: r.title):
+        o, e = rec.primary
         places = decimals(o)
-        cost = rec["programme"].get("cost_per_participant_gbp")
+        cost = rec.programme.cost_per_participant_gbp
         n = _n_analysed(rec)
-        effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {e['units']}"
-                  if e["estimate"] is not None else "not shown: too few people")  # escaped where it is written
-        family = FAMILY_NAMES[rec["programme"]["family"]]
-        own = OWN_NOTE if o.get("own_measure") else ""
-        synthetic = ' <em class="cg-synthetic">(synthetic)</em>' if rec["synthetic"] else ""
+        effect = (f"{fmt_num(e.estimate, places)} ({fmt_ci(e.ci_low, e.ci_high, places)}) {e.units}"
+                  if e.estimate is not None else "not shown: too few people")  # escaped where it is written
+        family = FAMILY_NAMES[rec.programme.family]
+        own = OWN_NOTE if o.own_measure else ""
+        synthetic = ' <em class="cg-synthetic">(synthetic)</em>' if rec.synthetic else ""
+        stars = rec.rating.padlocks
         rows.append(
             f'<tr data-family="{escape(family)}">'
-            f'<td data-sort="{escape(rec["title"])}"><a href="evaluations/{rec["id"]}.html">{escape(rec["title"])}</a>{synthetic}</td>'
-            f"<td>{escape(family)}</td><td>{escape(o['measure_name'])}{own}</td>"
-            f'<td data-sort="{_sort_value(e["estimate"])}">{escape(effect)}</td>'
-            f'<td data-sort="{_sort_value(e["effect_size"])}">{fmt_num(e["effect_size"])}</td>'
-            f'<td data-sort="{rec["rating"]["padlocks"]}" title="{rec["rating"]["padlocks"]} of 5 padlocks">'
-            f'{rec["rating"]["padlocks"]}/5 {padlocks(rec["rating"]["padlocks"])}</td>'
+            f'<td data-sort="{escape(rec.title)}"><a href="evaluations/{rec.id}.html">{escape(rec.title)}</a>{synthetic}</td>'
+            f"<td>{escape(family)}</td><td>{escape(o.measure_name)}{own}</td>"
+            f'<td data-sort="{_sort_value(e.estimate)}">{escape(effect)}</td>'
+            f'<td data-sort="{_sort_value(e.effect_size)}">{fmt_num(e.effect_size)}</td>'
+            f'<td data-sort="{stars}" title="{stars} of 5 padlocks">{stars}/5 {padlocks(stars)}</td>'
             f'<td data-sort="{_sort_value(cost)}">{"£" + format(cost, ",.0f") if cost is not None else "–"}</td>'
             f'<td data-sort="{_sort_value(n)}">{escape(n if isinstance(n, str) else f"{n:,}")}</td></tr>')
     options = "".join(f'<option value="{escape(f)}">{escape(f)}</option>' for f in families)
@@ -85,26 +82,31 @@ def toolkit_page(records: list[dict], path: Path, not_published: dict[str, str] 
     return write_text_atomic(path, text)
 
 
-def _measure_rows(records: list[dict], measure_id: str) -> list[dict]:
-    rows = []
-    for rec in sorted(records, key=lambda r: r["title"]):
-        for o in rec["outcomes"]:
-            if not poolable(o, measure_id):
-                continue
-            e = next(x for x in rec["estimates"] if x["outcome"] == o["column"])
-            rows.append({"record": rec, "outcome": o, "estimate": e, "label": rec["title"] + (" (synthetic)" if rec["synthetic"] else ""),
-                         "g": e["effect_size"], "low": e["effect_size_ci_low"], "high": e["effect_size_ci_high"]})
-    return rows
+class Result(NamedTuple):
+    """One evaluation's overall effect on one outcome."""
+    record: EvidenceRecord
+    outcome: Outcome
+    estimate: ShownEffect | HiddenEffect
+
+    @property
+    def label(self) -> str:
+        return self.record.title + (" (synthetic)" if self.record.synthetic else "")
 
 
-def measure_page(measure: Measure, records: list[dict], page_dir: Path, figure_dir: Path) -> tuple[Path, dict]:
+def _measure_rows(records: list[EvidenceRecord], measure_id: str) -> list[Result]:
+    return [Result(rec, o, rec.overall(o.column)) for rec in sorted(records, key=lambda r: r.title)
+            for o in rec.outcomes if poolable(o, measure_id)]
+
+
+def measure_page(measure: Measure, records: list[EvidenceRecord], page_dir: Path, figure_dir: Path) -> tuple[Path, dict]:
     """A measure's question, its results across evaluations, a forest plot and the pooled effect."""
     rows = _measure_rows(records, measure.id)
-    shown = [r for r in rows if r["g"] is not None]
+    shown = [r for r in rows if r.estimate.effect_size is not None]
     pooled = None
     if len(shown) >= 2:
-        pooled = random_effects([r["g"] for r in shown], [
-            effect_size_variance(r["low"], r["high"], r["estimate"]["n_clusters"]) for r in shown])
+        pooled = random_effects([r.estimate.effect_size for r in shown], [
+            effect_size_variance(r.estimate.effect_size_ci_low, r.estimate.effect_size_ci_high, reference_df(r.estimate))
+            for r in shown])
     scale = (", ".join(f"{k} = {v}" for k, v in sorted(measure.scale.items())) if measure.scale
              else f"{measure.min:g} to {measure.max:g}")
     parts = [f"# {md(measure.name)}\n",
@@ -122,14 +124,16 @@ def measure_page(measure: Measure, records: list[dict], page_dir: Path, figure_d
         parts += ["| Evaluation | Effect (95% interval) | Effect size g (95% interval) | Programme n | Comparison n | Evidence |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for r in rows:
-            e, places = r["estimate"], decimals(r["outcome"])
-            effect = (f"{fmt_num(e['estimate'], places)} ({fmt_ci(e['ci_low'], e['ci_high'], places)}) {md(e['units'])}"
-                      if e["estimate"] is not None else md(e["suppression_reason"]))
-            parts.append(f"| [{md(r['label'])}](../evaluations/{r['record']['id']}.md) | {effect} | {fmt_num(r['g'])} "
-                         f"({fmt_ci(r['low'], r['high'])}) | {fmt_count(e['n_treated'])} | {fmt_count(e['n_comparison'])} | "
-                         f"{padlocks(r['record']['rating']['padlocks'])} |")
+            e, places = r.estimate, decimals(r.outcome)
+            effect = (f"{fmt_num(e.estimate, places)} ({fmt_ci(e.ci_low, e.ci_high, places)}) {md(e.units)}"
+                      if e.estimate is not None else md(e.suppression_reason))
+            parts.append(f"| [{md(r.label)}](../evaluations/{r.record.id}.md) | {effect} | {fmt_num(e.effect_size)} "
+                         f"({fmt_ci(e.effect_size_ci_low, e.effect_size_ci_high)}) | {fmt_count(e.n_treated)} | "
+                         f"{fmt_count(e.n_comparison)} | {padlocks(r.record.rating.padlocks)} |")
         parts.append("")
-        fig = figures.forest_figure(shown, pooled, figure_dir / f"measure-{measure.id}.png",
+        forest = [(r.label, r.estimate.effect_size, r.estimate.effect_size_ci_low, r.estimate.effect_size_ci_high)
+                  for r in shown]
+        fig = figures.forest_figure(forest, pooled, figure_dir / f"measure-{measure.id}.png",
                                     f"{measure.name}: effect sizes across evaluations") if shown else None
         if fig:
             parts.append(f"```{{figure}} ../figures/{fig.name}\n:alt: Forest plot of effect sizes on {one_line(measure.name)}\n"
@@ -166,12 +170,12 @@ def measures_index(measures: dict[str, Measure], summaries: dict[str, dict], pat
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
-def gap_map_page(records: list[dict], path: Path) -> Path:
+def gap_map_page(records: list[EvidenceRecord], path: Path) -> Path:
     """Programme family × Indicators of Integration domain: how many evaluations, and how strong."""
-    cells: dict[tuple[str, str], list[dict]] = {}
+    cells: dict[tuple[str, str], list[EvidenceRecord]] = {}
     for rec in records:
-        for domain in {o["domain"] for o in rec["outcomes"]}:
-            cells.setdefault((rec["programme"]["family"], domain), []).append(rec)
+        for domain in {o.domain for o in rec.outcomes}:
+            cells.setdefault((rec.programme.family, domain), []).append(rec)
     head = "".join(f'<th scope="col" title="{escape(DOMAINS[d])}">{escape(DOMAINS[d].split(" (")[0])}</th>' for d in DOMAINS)
     body = []
     for family, name in FAMILY_NAMES.items():
@@ -181,8 +185,8 @@ def gap_map_page(records: list[dict], path: Path) -> Path:
             if not recs:
                 tds.append('<td class="cg-gap cg-gap-0">–</td>')
                 continue
-            best = max(r["rating"]["padlocks"] for r in recs)
-            titles = "; ".join(r["title"] for r in recs)
+            best = max(r.rating.padlocks for r in recs)
+            titles = "; ".join(r.title for r in recs)
             tds.append(f'<td class="cg-gap cg-gap-{min(len(recs), 3)}" title="{escape(titles)}">'
                        f'{len(recs)} evaluation{"s" if len(recs) > 1 else ""}<br>'
                        f'<span title="strongest rating: {best} of 5 padlocks">{padlocks(best)}</span></td>')

@@ -1,6 +1,8 @@
-"""Analysis assets: impact estimates, diagnostics, the evidence rating and the evidence record."""
+"""Analysis assets: impact estimates, diagnostics, the evidence rating and the evidence record.
 
-import json
+Diagnostics, ratings and records are typed models (evaluations.record_model) inside each asset and
+JSON documents between them (the JSON IO manager): each asset parses what it reads and dumps what it
+returns."""
 
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
@@ -9,7 +11,8 @@ from evaluations.diagnostics import run_diagnostics
 from evaluations.estimators.plan import estimate_impacts
 from evaluations.publish.text import markdown_table
 from evaluations.rating import rate
-from evaluations.records import build_record, clean, code_version, data_hashes
+from evaluations.record_model import Diagnostics, Rating
+from evaluations.records import build_record, code_version, data_hashes
 from evaluations.registration import registration_summary, review_plan
 from orchestration.partitions import evaluation_partitions
 from orchestration.resources import RegistryResource
@@ -38,10 +41,10 @@ def diagnostics(context: AssetExecutionContext, registry: RegistryResource, anal
                 impact_estimates: pd.DataFrame) -> dict:
     """Balance, attrition, clusters, minimum detectable effect sizes, pre-trend and heterogeneity tests."""
     manifest = registry.manifest(context.partition_key)
-    result = clean(run_diagnostics(analysis_panel, manifest, impact_estimates))
-    context.add_output_metadata({"attrition": result["attrition"]["overall_attrition"],
-                                 "mdes_planned": result["mdes_planned"]})
-    return result
+    result = run_diagnostics(analysis_panel, manifest, impact_estimates)
+    context.add_output_metadata({"attrition": result.attrition.overall_attrition,
+                                 "mdes_planned": result.mdes_planned})
+    return result.model_dump(mode="json")
 
 
 @asset(partitions_def=evaluation_partitions, group_name=GROUP, io_manager_key="json_io_manager")
@@ -52,10 +55,11 @@ def evidence_rating(context: AssetExecutionContext, registry: RegistryResource, 
     # The registered plan is checked on every run: deviations and a registration.json that no longer
     # matches its recorded hash (or cannot be read) both lower the rating and reach the page through it.
     plan = review_plan(registry.folder(key), manifest)
-    rating = rate(manifest, diagnostics, plan_deviations=plan.deviations, registration_problems=plan.problems)
+    rating = rate(manifest, Diagnostics.model_validate(diagnostics), plan_deviations=plan.deviations,
+                  registration_problems=plan.problems)
     context.add_output_metadata({"padlocks": rating.padlocks, "sms_level": rating.sms_level,
                                  "reasons": MetadataValue.json(list(rating.reasons + rating.downgrades))})
-    return rating.as_dict()
+    return rating.model_dump(mode="json")
 
 
 @asset(partitions_def=evaluation_partitions, group_name=GROUP, io_manager_key="json_io_manager")
@@ -66,11 +70,12 @@ def evidence_record(context: AssetExecutionContext, registry: RegistryResource, 
     manifest = registry.manifest(key)
     record = build_record(
         manifest=manifest, measures=registry.measures(),
-        estimates=impact_estimates, diagnostics=diagnostics,
-        rating=evidence_rating,
+        estimates=impact_estimates, diagnostics=Diagnostics.model_validate(diagnostics),
+        rating=Rating.model_validate(evidence_rating),
         intake=intake_report,
         provenance={"code_version": code_version(), "run_id": context.run_id, "partition": key,
                     "data_files": data_hashes(registry.folder(key), manifest),
                     "registration": registration_summary(registry.folder(key))})
-    context.add_output_metadata({"record": MetadataValue.json(json.loads(json.dumps(record["estimates"])))})
-    return record
+    published = record.to_json()
+    context.add_output_metadata({"record": MetadataValue.json(published["estimates"]), "schema": record.schema_})
+    return published

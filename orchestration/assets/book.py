@@ -1,14 +1,20 @@
-"""Publishing assets: one page per evaluation, then the library pages and the HTML book."""
+"""Publishing assets: one page per evaluation, then the library pages and the HTML book.
+
+Records arrive as JSON documents (the JSON IO manager) and are read as EvidenceRecord models."""
 
 from dagster import AssetExecutionContext, AssetIn, MaterializeResult, MetadataValue, asset
+from pydantic import ValidationError
 
 from evaluations.publish import book
+from evaluations.record_model import SCHEMA, EvidenceRecord
 from evaluations.registry import evaluation_ids
 from orchestration.partitions import evaluation_partitions
 from orchestration.resources import BookResource, RegistryResource
 
 GROUP = "publish"
 DAMAGED_RECORD = "its stored record is damaged; it is rebuilt the next time this evaluation runs"
+# e.g. a record stored by an earlier version of the pipeline, under an older schema
+UNREADABLE_RECORD = "its stored record does not match the record schema; it is rebuilt the next time this evaluation runs"
 
 
 @asset(partitions_def=evaluation_partitions, group_name=GROUP, kinds={"markdown"})
@@ -18,9 +24,9 @@ def evidence_page(context: AssetExecutionContext, book_dir: BookResource, eviden
     If the page cannot be written, a "not published" notice takes its place and this step
     fails (the error is in this run's log); the book is still built for every other evaluation.
     """
-    page = book.write_evaluation(evidence_record, book_dir.path)
-    return MaterializeResult(metadata={"page": MetadataValue.path(str(page)),
-                                       "padlocks": evidence_record["rating"]["padlocks"]})
+    record = EvidenceRecord.model_validate(evidence_record)
+    page = book.write_evaluation(record, book_dir.path)
+    return MaterializeResult(metadata={"page": MetadataValue.path(str(page)), "padlocks": record.rating.padlocks})
 
 
 @asset(group_name=GROUP, deps=[evidence_page], ins={"records": AssetIn("evidence_record")}, kinds={"html"})
@@ -32,8 +38,17 @@ def evidence_book(context: AssetExecutionContext, book_dir: BookResource, regist
     book: that evaluation is listed as not published until its next run rebuilds the record.
     """
     registered = {key: r for key, r in records.items() if key in set(evaluation_ids(registry.path))}
-    readable = {key: r for key, r in registered.items() if isinstance(r, dict)}  # the IO manager logged the others
-    damaged = {key: DAMAGED_RECORD for key in registered if key not in readable}
+    readable, damaged = {}, {}
+    for key, document in registered.items():
+        if not isinstance(document, dict):  # a DamagedDocument: the IO manager logged it
+            damaged[key] = DAMAGED_RECORD
+            continue
+        try:
+            readable[key] = EvidenceRecord.model_validate(document)
+        except ValidationError as error:
+            where = ", ".join(".".join(map(str, e["loc"])) for e in error.errors()[:5])  # where, never the values
+            context.log.warning(f"the stored record of {key} does not match the schema {SCHEMA} at {where}")
+            damaged[key] = UNREADABLE_RECORD
     removed = book.remove_stale(set(registered), book_dir.path)
     index, not_published = book.publish([r for _, r in sorted(readable.items())], damaged, book_dir.path)
     return MaterializeResult(metadata={
