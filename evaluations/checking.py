@@ -55,12 +55,7 @@ def check_evaluation(path: Path | str) -> CheckReport:
             report.problems.append(str(e) if e.file.startswith("(") else f"{folder / e.file}{str(e)[len(e.file):]}")
         return report
     report.notes += answer_notes(result.answers)
-    q = result.quarantine
-    for row in q.head(20).to_dict("records"):
-        column = f", column '{row['column']}'" if row["column"] else ""
-        report.notes.append(f"{folder / row[SOURCE_FILE]}, row {row[SOURCE_ROW]}{column}: {row['reason']} (set aside)")
-    if len(q) > 20:
-        report.notes.append(f"... and {len(q) - 20} more rows set aside; `commonground run` lists them all in the quarantine table")
+    report.notes += set_aside_notes(folder, result.quarantine)
     d = manifest.design
     base = result.valid[result.valid[d.wave] == d.wave_labels[0]]
     n_t = int(base.loc[base[d.treatment_column] == 1, d.unit_id].nunique())
@@ -71,6 +66,27 @@ def check_evaluation(path: Path | str) -> CheckReport:
     report.notes.append(design.sample_note(n_t, n_c) + (f" in {clusters} clusters" if clusters else ""))
     report.problems += design.data_problems(folder, manifest, result.valid)
     return report
+
+
+SET_ASIDE_EXAMPLES = 3  # rows named for each kind of problem; the count says how many there are in all
+
+
+def set_aside_notes(folder: Path, q) -> list[str]:
+    """One note per file, column and failed check, with how many rows it set aside and where: every
+    kind of problem is reported at once, however many rows share it (the quarantine table itself
+    exists only after `run`)."""
+    notes = []
+    for (file, col, _check), rows in q.groupby([SOURCE_FILE, "column", "check"], sort=False, dropna=False):
+        column = f", column '{col}'" if isinstance(col, str) and col else ""
+        first = rows.iloc[0]
+        if len(rows) == 1:
+            notes.append(f"{folder / file}, row {first[SOURCE_ROW]}{column}: {first['reason']} (set aside)")
+            continue
+        shown = ", ".join(str(r) for r in rows[SOURCE_ROW].head(SET_ASIDE_EXAMPLES))
+        more = f" and {len(rows) - SET_ASIDE_EXAMPLES} more" if len(rows) > SET_ASIDE_EXAMPLES else ""
+        notes.append(f"{folder / file}{column}: {len(rows)} rows set aside (rows {shown}{more}); the first, row "
+                     f"{first[SOURCE_ROW]}: {first['reason']}")
+    return notes
 
 
 def answer_notes(answers: dict[str, dict]) -> list[str]:
