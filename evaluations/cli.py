@@ -153,19 +153,69 @@ seed: 20250101
 """
 
 
+NEW_FROM_HELP = ("Survey exports (CSV or Excel, as downloaded from the survey tool) to write a draft from: --from a.csv "
+                 "b.csv. The draft proposes the survey tool, the waves, the id, group and wave columns, each question's "
+                 "measure from the bank (with its score and the runner-up), covariates, short column names and the "
+                 "columns to drop; what it cannot decide is marked FILL IN, and asked at a terminal. The files are "
+                 "copied into the new folder beside the draft; yours are not changed. An existing evaluation.yaml is "
+                 "never overwritten.")
+
+
 @app.command()
 def new(evaluation_id: str = typer.Argument(..., help="Slug for the new evaluation, e.g. ncs-2025."),
-        directory: Path = typer.Option(Path("."), "--dir", help="Where to create the folder.")):
-    """Scaffold a folder with a commented evaluation.yaml."""
+        more_files: Optional[list[Path]] = typer.Argument(None, metavar="[FILE]...", show_default=False,
+                                                          help="More exports after the first --from file."),
+        directory: Path = typer.Option(Path("."), "--dir", help="Where to create the folder."),
+        from_files: Optional[list[Path]] = typer.Option(None, "--from", help=NEW_FROM_HELP, show_default=False)):
+    """Scaffold a folder with a commented evaluation.yaml; with --from, a draft written from your survey exports."""
     if not SLUG.match(evaluation_id):
         fail(f"{evaluation_id!r} is not a valid id: use lower-case letters, digits and single hyphens, e.g. 'ncs-2025'.")
+    if more_files and not from_files:
+        fail(f"{more_files[0]}: files are read only after --from; write `commonground new {evaluation_id} --from "
+             f"{' '.join(map(str, more_files))}`.")
     folder = directory / evaluation_id
     if (folder / "evaluation.yaml").exists():
         fail(f"{folder / 'evaluation.yaml'} already exists; edit it, or choose another id.")
+    if from_files:
+        _new_from(evaluation_id, folder, [*from_files, *(more_files or [])])
+        return
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "evaluation.yaml").write_text(TEMPLATE.format(id=evaluation_id, mark=MARK), encoding="utf-8")
     out.print(escape(f"Created {folder / 'evaluation.yaml'}. Put the survey files beside it, then run "
                      f"`commonground check {folder}`."))
+
+
+def _new_from(evaluation_id: str, folder: Path, files: list[Path]) -> None:
+    """The draft from the exports: asked at a terminal, else written with its marks and listed."""
+    from evaluations.drafting import DraftError, draft_from
+    from evaluations.drafting.asking import ask_at_terminal, copy_beside
+
+    try:
+        draft = draft_from(evaluation_id, files)
+        clashes = copy_beside(files, folder, dry_run=True)
+    except DraftError as e:
+        fail(str(e))
+    if clashes:
+        fail(f"{clashes[0]} already exists and differs from the file given; move it away or choose another id.")
+    for line in draft.summary:
+        out.print(f"  • {escape(line)}", highlight=False)
+    if sys.stdin.isatty() and draft.questions:
+        ask_at_terminal(draft)
+    text = draft.text()
+    folder.mkdir(parents=True, exist_ok=True)
+    copy_beside(files, folder)
+    try:
+        with open(folder / "evaluation.yaml", "x", encoding="utf-8") as fh:  # never over one written meanwhile
+            fh.write(text)
+    except FileExistsError:
+        fail(f"{folder / 'evaluation.yaml'} was created while the questions were asked; it is left as it is.")
+    out.print(escape(f"Wrote the draft {folder / 'evaluation.yaml'}, with the files copied beside it."), highlight=False)
+    if draft.questions:
+        out.print(escape(f"Fill in these {len(draft.questions)} value(s), marked \"{MARK}\" in the file:"), highlight=False)
+        for q in draft.questions:
+            out.print(f"  {escape('.'.join(map(str, q.path)))}: {escape(q.mark)}", highlight=False)
+    out.print(escape(f"Check every proposal (the reason is beside each), then run `commonground check {folder}`."),
+              highlight=False)
 
 
 def _report(path: Path):

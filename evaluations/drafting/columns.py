@@ -1,0 +1,133 @@
+"""What each remaining column is: an outcome (a bank measure's question), a covariate, or neither;
+and the short name each column the draft uses is given in place of its question text.
+
+- Outcomes: a column whose wording and answers fit a bank measure (drafting/matching.py).
+  An option of a tick-all-that-apply question (`activities/volunteer`, "Which of these ... -
+  Volunteered locally") is not a question of its own and is never matched.
+- Covariates: the other columns every file has, with at least two different answers. All
+  numbers and (almost) always filled in: a numeric covariate, proposed. Answers in words with
+  few values: a characteristic in categories, which the analysis cannot adjust for yet, so
+  it is only suggested, in a comment.
+- Short names: a column used by the draft whose name is not already short (lower-case
+  letters, digits and "_") is renamed: the id, wave and group by their role, an outcome by
+  its measure's id, any other by its first words.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from evaluations.drafting.matching import Match, close, fits, rank, words
+from evaluations.drafting.reading import Export
+from evaluations.intake.labels import MISSING_KEYS, label_key
+from evaluations.intake.values import to_numbers
+
+MOST_CATEGORIES = 12
+NUMBER_BLANKS_ALLOWED = 0.05  # a covariate's empty cells set their rows aside at intake
+OPTION_SEPARATORS = ("/", "-", " - ", ".")
+SHORT = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+@dataclass
+class Outcome:
+    column: str  # as read
+    ranked: list[Match]  # every measure, best first
+
+    @property
+    def best(self) -> Match:
+        return self.ranked[0]
+
+    @property
+    def runner_up(self) -> Match | None:
+        return self.ranked[1] if len(self.ranked) > 1 else None
+
+    @property
+    def decided(self) -> bool:
+        return not close(self.best, self.runner_up)
+
+
+@dataclass
+class Columns:
+    outcomes: list[Outcome] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)  # numeric covariates, proposed
+    categories: list[str] = field(default_factory=list)  # covariates in categories, suggested only
+    unused: list[str] = field(default_factory=list)  # in some files only: cannot be declared
+
+
+def question_text(exports: list[Export], column: str) -> str:
+    """The column's question: the export's question text where it has one (Qualtrics), else its name."""
+    return next((e.head.labels[column] for e in exports if column in e.head.labels), column)
+
+
+def option_columns(exports: list[Export], columns: list[str]) -> set[str]:
+    """Columns that are one option of a tick-all-that-apply question."""
+    texts = {c: question_text(exports, c) for c in columns}
+    options = {c for c in columns for q in columns
+               if q != c and any(c.startswith(q + sep) for sep in OPTION_SEPARATORS)}
+    stems: dict[str, list[str]] = {}
+    for c, text in texts.items():
+        if " - " in text:
+            stems.setdefault(text.rsplit(" - ", 1)[0], []).append(c)
+    return options | {c for group in stems.values() if len(group) > 1 for c in group}
+
+
+def answers(exports: list[Export], column: str) -> pd.Series:
+    return pd.concat([e.answers[column] for e in exports if column in e.columns], ignore_index=True)
+
+
+def classify(exports: list[Export], taken: set[str], bank: dict) -> Columns:
+    identifying = {c for e in exports for c in e.identifying}
+    every = list(dict.fromkeys(c for e in exports for c in e.columns))
+    remaining = [c for c in every if c not in taken and c not in identifying]
+    options = option_columns(exports, every)
+    out = Columns()
+    for column in remaining:
+        values = answers(exports, column)
+        distinct = _distinct_answers(values)
+        if len(distinct) < 2:
+            continue  # nothing to analyse (empty, or everyone gave the same answer)
+        if not all(column in e.columns for e in exports):
+            out.unused.append(column)
+            continue
+        if column not in options:
+            ranked = rank(question_text(exports, column), values, bank)
+            if fits(ranked[0]):
+                out.outcomes.append(Outcome(column, ranked))
+                continue
+        numbers = to_numbers(pd.Series(distinct, dtype=object))
+        if not pd.isna(numbers).any() and (values == "").mean() <= NUMBER_BLANKS_ALLOWED:
+            out.numbers.append(column)
+        elif len(distinct) <= MOST_CATEGORIES:
+            out.categories.append(column)
+    return out
+
+
+def _distinct_answers(values: pd.Series) -> list[str]:
+    distinct = pd.unique(values[values != ""])
+    return [v for v in distinct if label_key(v) not in MISSING_KEYS]
+
+
+def short_name(text: str) -> str:
+    """A snake_case name from a text's first words: "How old are you?" -> old_are."""
+    name = "_".join(words(text)[:3])[:30].strip("_") or "column"
+    return name if name[0].isalpha() else f"q_{name}"
+
+
+def short_names(wanted: dict[str, str], exports: list[Export]) -> dict[str, str]:
+    """Column (as read) -> its new name, for every wanted name that is not the column's own: each new
+    name unique and unlike any column a file already has (intake refuses two columns of one name)."""
+    existing = {c for e in exports for c in e.columns}
+    out, used = {}, set()
+    for column, name in wanted.items():
+        if SHORT.fullmatch(column):
+            used.add(column)
+            continue
+        candidate, n = name, 1
+        while candidate in existing or candidate in used:
+            n += 1
+            candidate = f"{name}_{n}"
+        out[column] = candidate
+        used.add(candidate)
+    return out
