@@ -94,7 +94,8 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
         "title": manifest.title,
         "synthetic": manifest.synthetic,
         "programme": manifest.programme.model_dump(mode="json"),
-        "design": {**manifest.design.model_dump(mode="json"), "type": manifest.design.type.value,
+        # design.groups (the charity's answer words for each group) say how intake read answers, not a result
+        "design": {**manifest.design.model_dump(mode="json", exclude={"groups"}), "type": manifest.design.type.value,
                    "staggered": manifest.design.staggered, **design_of(manifest.design).describe(manifest)},
         "outcomes": outcomes,
         "primary_outcome": primary,

@@ -26,7 +26,7 @@ DEFAULT_REGISTRY = REPO_ROOT / "datasets" / "evaluations"
 MANIFEST_NAME = "evaluation.yaml"
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 PLAN_VERSION = 2  # of the registered analysis plan (Manifest.analysis_plan)
-ADDED_AFTER_PLAN_V2 = ("sample", "weights", "units", "people")  # design fields, planned only when set
+ADDED_AFTER_PLAN_V2 = ("sample", "weights", "units", "people", "groups")  # design fields, planned only when set
 
 
 class ManifestError(Exception):
@@ -134,6 +134,25 @@ class Design(_Strict):
     effect_modifiers: list[str] = Field(default_factory=list)
     estimator: Estimator | None = None  # None: the design's default
     matching: MatchingOptions = Field(default_factory=MatchingOptions)
+    # The treatment column's own answers for each group ("Did you take part?" -> "Yes, in 2024" /
+    # "No"), confirmed by the charity; without it the column must read 1/yes/took part or 0/no/comparison.
+    groups: dict[Literal["programme", "comparison"], list[str]] | None = None
+
+    @field_validator("groups")
+    @classmethod
+    def _both_groups_answered_apart(cls, groups):
+        if groups is None:
+            return groups
+        from evaluations.intake.labels import label_key
+
+        for group in ("programme", "comparison"):
+            if not groups.get(group):
+                raise ValueError(f"design.groups must list the answers meaning {group} (at least one)")
+        shared = {label_key(a) for a in groups["programme"]} & {label_key(a) for a in groups["comparison"]}
+        if shared:
+            raise ValueError(f"design.groups lists the same answer for both groups ({', '.join(sorted(shared))}); "
+                             "each answer must say one group")
+        return groups
 
     @property
     def analysis_estimator(self) -> Estimator:

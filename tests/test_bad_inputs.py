@@ -359,7 +359,8 @@ STRUCTURAL = [
      set_cells(*[(r, "took_part", "maybe") for r in (2, 3, 4, 26, 27, 28)]), {},
      ["too few rows left: the programme group has 9 people after 6 rows were quarantined; at least 10 are "
       "needed (most often treatment_is_0_or_1, 6 row(s), e.g. survey.csv row 2: 'took_part' holds text, 5 characters; "
-      "use 1/yes for took part, 0/no for comparison; see the quarantine table for the rest)"]),
+      "use 1/yes for took part, 0/no for comparison, or list each group's answers under design.groups; see the "
+      "quarantine table for the rest)"]),
     ("second header row read as data (header_rows not set)", "two_header_rows.xlsx",
      {"name": "survey.xlsx", "file": {"sheet": "Responses"}},
      ["'wave' holds a wave label that is not in evaluation.yaml (baseline, follow-up): found text, 11 characters "
@@ -402,7 +403,8 @@ QUARANTINED = [
      {}, [("survey.csv", 12, "baseline", "mixing_is_a_number", "mixing", "text, 14 characters",
            "'mixing' holds text, 14 characters, which is not a number or a missing-value code"),
           ("survey.csv", 13, "baseline", "treatment_is_0_or_1", "took_part", "text, 14 characters",
-           "'took_part' holds text, 14 characters; use 1/yes for took part, 0/no for comparison")]),
+           "'took_part' holds text, 14 characters; use 1/yes for took part, 0/no for comparison, or list each "
+           "group's answers under design.groups")]),
     ("out-of-range codes", set_cells((13, "mixing", "7"), (14, "age", "120"), (40, "belonging", "0")), {},
      [("survey.csv", 13, "baseline", "mixing_valid", "mixing", "number, 1 character", MIXING_CODES),
       ("survey.csv", 14, "baseline", "age_in_range", "age", "number, 3 characters",
@@ -410,7 +412,8 @@ QUARANTINED = [
       ("survey.csv", 40, "follow-up", "belonging_valid", "belonging", "number, 1 character", BELONGING_CODES)]),
     ("a treatment that is neither yes nor no", set_cells((15, "took_part", "maybe")), {},
      [("survey.csv", 15, "baseline", "treatment_is_0_or_1", "took_part", "text, 5 characters",
-       "'took_part' holds text, 5 characters; use 1/yes for took part, 0/no for comparison")]),
+       "'took_part' holds text, 5 characters; use 1/yes for took part, 0/no for comparison, or list each "
+           "group's answers under design.groups")]),
     ("same person twice in a wave with different answers", append_rows(copy_of_row(4, mixing="1")), {},
      [("survey.csv", 4, "baseline", "one_row_per_unit_and_wave", "respondent_id", "text, 16 characters",
        SAME_WAVE_TWICE),

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evaluations.intake.contracts import ContractOutcome, row_level_suite, run_suite, structural_suite
-from evaluations.intake.labels import LabelledCodes, order_problem, read_answers, show_scale
+from evaluations.intake.labels import LabelledCodes, label_key, order_problem, read_answers, show_scale
 from evaluations.intake.panel import NEVER
 from evaluations.intake.privacy import pseudonym_key, pseudonymise, screen_columns
 from evaluations.intake.values import describe_value, describe_values, to_numbers, value_kinds
@@ -189,7 +189,7 @@ def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
                 code[typed] |= words.from_words | words.dont_know
             bad |= ~blank & ~code & (kinds != "number")
         if col == d.treatment_column:
-            bad |= ~blank & ~_treatment_codes(u).notna().to_numpy()
+            bad |= ~blank & ~_treatment_codes(u, d.groups).notna().to_numpy()
         elif col == d.wave:
             bad |= ~blank & ~u.isin(d.wave_labels).to_numpy(dtype=bool)
         elif col == d.first_treated:
@@ -200,8 +200,16 @@ def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
     return raw
 
 
-def _treatment_codes(u: pd.Series) -> pd.Series:
-    """1.0 for a took-part word or 1, 0.0 for a comparison word or 0, NaN for anything else."""
+def _treatment_codes(u: pd.Series, groups: dict[str, list[str]] | None = None) -> pd.Series:
+    """1.0 for a took-part answer, 0.0 for a comparison answer, NaN for anything else. With
+    design.groups, exactly the answers it lists (matched as labels are: labels.label_key); else a
+    took-part word or 1, a comparison word or 0."""
+    if groups is not None:
+        keys = u.map(label_key)
+        programme = {label_key(a) for a in groups["programme"]}
+        comparison = {label_key(a) for a in groups["comparison"]}
+        return pd.Series(np.where(keys.isin(programme), 1.0, np.where(keys.isin(comparison), 0.0, np.nan)),
+                         index=u.index)
     lower = u.str.lower()
     number = pd.Series(to_numbers(u.where(~u.str.startswith("="))))
     return pd.Series(np.where(lower.isin(TRUE_WORDS) | (number == 1), 1.0,
@@ -361,10 +369,12 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine, measure_of: d
         elif (u.to_numpy()[used] == "").all():
             empty_columns.append(col)
         if col == d.treatment_column:
-            coded = np.where(plain, _treatment_codes(u).to_numpy(), np.nan)
+            coded = np.where(plain, _treatment_codes(u, d.groups).to_numpy(), np.nan)
             unknown = np.isnan(coded) & (u != "").to_numpy(dtype=bool) & plain
+            fix = ("which design.groups does not list; add it to the group it means" if d.groups else
+                   "use 1/yes for took part, 0/no for comparison, or list each group's answers under design.groups")
             q.add_distinct(unknown[codes], codes, u, "treatment_is_0_or_1", col,
-                           lambda v: f"'{col}' holds {v}; use 1/yes for took part, 0/no for comparison")
+                           lambda v: f"'{col}' holds {v}; {fix}")
             columns[col] = np.asarray(coded, dtype=float)[codes]
         elif col == d.first_treated:
             known = u.isin(d.wave_labels).to_numpy(dtype=bool) | u.str.lower().isin(NEVER).to_numpy(dtype=bool)
