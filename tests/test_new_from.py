@@ -183,11 +183,28 @@ def test_waves_whose_names_do_not_say_which_came_first_are_left_to_the_charity(t
     assert check_evaluation(folder).problems == []
 
 
+def test_which_answer_of_a_group_question_in_its_own_words_means_which_is_left_to_the_charity(tmp_path):
+    path = plain_export(tmp_path, group={"Yes": "I took part in the exchange", "No": "I didn\u2019t take part"})
+    d = draft_from("drafted", [path])
+    assert d.manifest["design"]["treatment"] == "group"
+    asked = marks(d)
+    answers = "'I didn\u2019t take part' or 'I took part in the exchange'"
+    assert asked["design.groups.programme.0"] == f"the answer meaning took part: {answers}"
+    assert asked["design.groups.comparison.0"] == f"the answer meaning did not take part: {answers}"
+    folder = write(tmp_path, d, path)
+    fill_in(folder / "evaluation.yaml", {**FILLED, "design.groups.programme.0": "I took part in the exchange",
+                                         "design.groups.comparison.0": "I didn't take part"})
+    report = check_evaluation(folder)
+    assert report.problems == []
+    assert report.notes[-1] == "30 programme and 30 comparison people at baseline"
+
+
 def test_a_group_column_intake_cannot_read_as_took_part_is_left_to_the_charity(tmp_path):
     path = plain_export(tmp_path, group={"Yes": "Lambeth", "No": "Boston"})
+    path.write_text(path.read_text(encoding="utf-8").replace("group", "town", 1), encoding="utf-8")
     d = draft_from("drafted", [path])
     assert marks(d)["design.treatment"] == (
-        "the column saying who took part (1 or yes) and who is in the comparison group (0 or no) (one of: 'group'); "
+        "the column saying who took part (1 or yes) and who is in the comparison group (0 or no) (one of: 'town'); "
         "with no comparison group, delete this line and set type: pre_post")
 
 

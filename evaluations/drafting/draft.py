@@ -157,7 +157,15 @@ class _Builder:
         else:
             d["unit_id"] = self.ask(path + ("unit_id",), "the column with each person's id (the same in every wave)"
                                     + _among(s.unit.options), kind="choice", options=s.unit.options)
-        if s.group.column:
+        if s.group.column and s.group_answers:
+            d["treatment"] = self.name(s.group.column)
+            answers = " or ".join(_quote(a) for a in s.group_answers)
+            d["groups"] = {group: [self.ask(path + ("groups", group, 0), f"the answer meaning {meaning}: {answers}",
+                                            kind="choice", options=list(s.group_answers))]
+                           for group, meaning in (("programme", "took part"), ("comparison", "did not take part"))}
+            self.comments[path + ("treatment",)] = "proposed: its answers are not yes/no, so groups says which is which"
+            self.summary.append(f"group: {_quote(s.group.column)} (answers {answers}: which is which is asked)")
+        elif s.group.column:
             d["treatment"] = self.name(s.group.column)
             said = ", ".join(f"{_quote(v)} = {'took part' if c else 'comparison'}" for v, c in
                              sorted(s.group_codes.items(), key=lambda x: -x[1]))

@@ -61,6 +61,7 @@ class Structure:
     label_options: list[str] = field(default_factory=list)  # the labels, when their order is not known
     group: Decision = field(default_factory=Decision)
     group_codes: dict[str, int] = field(default_factory=dict)  # the group column's answers -> 1 took part, 0 not
+    group_answers: list[str] = field(default_factory=list)  # its two answers, when they are not yes/no words
     per_file_groups: dict[str, str | None] | None = None  # file -> programme | comparison (None: not known)
     linked: tuple[int, int] = (0, 0)  # people answering more than one wave, people
 
@@ -203,11 +204,17 @@ def _group(s: Structure, table: pd.DataFrame, usable: list[str], names: list[str
     files_say = by_file is not None and set(by_file.values()) == {"programme", "comparison"}
     chosen = (hinted[0] if len(hinted) == 1 else None) or (
         readable[0] if len(readable) == 1 and not files_say and not hinted else None)
+    # a "Did you take part?" question with the form's own answers: the column is clear, which answer
+    # means which group is the charity's to say (design.groups)
+    worded = [c for c in two if c not in readable and GROUP_HINT.search(c)]
     if chosen:
         s.group = Decision(chosen)
         s.group_codes = group_codes(table[chosen])
     elif files_say or (by_file and not two and _disjoint_files(table, s.unit.column)):
         s.per_file_groups = by_file
+    elif len(worded) == 1 and not readable:
+        s.group = Decision(worded[0])
+        s.group_answers = sorted(pd.unique(table.loc[table[worded[0]] != "", worded[0]]))
     else:
         s.group = Decision(options=hinted or readable or [c for c in two if GROUP_HINT.search(c)] or two)
 
