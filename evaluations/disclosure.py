@@ -51,7 +51,9 @@ Not counts, published as they are: effect estimates with their intervals and tes
 rest on the n beside them, blanked when that n is small), heterogeneity and pre-trend tests
 (computed only on levels with THRESHOLD people in each group), refutations, event-time
 effects (each averages cohorts that all pass the threshold), MDES (the planned MDES is a
-function of the baseline counts, so it is hidden when one of them is).
+function of the baseline counts, so it is hidden when one of them is), degrees of freedom
+(blanked with their estimate, and hidden beside a group size that secondary suppression hid:
+a residual n - k and the other group's size would give that size back).
 
 Two overlapping groups that are not nested (the people analysed for two different
 outcomes) are not compared: the difference of their sizes is not the size of any group.
@@ -86,8 +88,10 @@ SUPPRESSION_REASON = f"Not shown: based on {SUPPRESSED} people in a group."
 # exact rate) is a fraction whose denominator gives back the n of a group even where n is hidden.
 DECIMALS = 3
 ESTIMATE_FIELDS = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "effect_size",
-                   "effect_size_ci_low", "effect_size_ci_high")
+                   "effect_size_ci_low", "effect_size_ci_high",
+                   "df")  # a t reference on n - k degrees of freedom would give the small n back
 GROUPS = (("programme", "n_treated"), ("comparison", "n_comparison"))
+GROUP_SIZES = tuple(n for _, n in GROUPS)
 FLOW_STAGES = ("registered", "baseline", "follow_up", "analysed")
 NOT_PEOPLE = ("n_clusters", "n_simulations")  # counts of sites and of repetitions, not of people
 COUNT_KEYS = {*FLOW_STAGES, "both", "read", "quarantined", "rows_read", "rows_set_aside"}
@@ -131,6 +135,15 @@ def count(n: int | float | None) -> int | str | None:
 def enough(*ns) -> bool:
     """Whether a statistic describing groups of these sizes may be published."""
     return all(n is not None and not isinstance(n, str) and n >= unit_threshold() for n in ns)
+
+
+def hide_df_beside_hidden_counts(record: dict) -> None:
+    """After secondary suppression: a df beside a group size hidden as "not shown" is hidden too, as a
+    residual df (n - k) and the other group's size would give the hidden size back."""
+    for section in ("estimates", "subgroups", "sensitivity"):
+        for row in record.get(section) or []:
+            if row.get("df") is not None and not all(isinstance(row.get(n), int) for n in GROUP_SIZES):
+                row["df"] = NOT_SHOWN
 
 
 def suppress_estimates(table: pd.DataFrame) -> pd.DataFrame:
@@ -463,6 +476,7 @@ def protect_record(record: dict) -> dict:
         if row.get("estimate") is None and row.get("outcome") in (diag.get("mdes_achieved") or {}):
             # the achieved MDES is the width of the blanked estimate's interval: blank it too
             diag["mdes_achieved"][row["outcome"]] = NOT_SHOWN
+    hide_df_beside_hidden_counts(record)
     dq = record.get("data_quality") or {}
     if _number(dq.get("rows_read")) and _flow_hidden(record):
         # rows read - rows set aside = everyone's baseline and follow-up rows: with all but one flow

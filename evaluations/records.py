@@ -80,11 +80,11 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
                          "question": m.question, "scale": m.scale, "higher_is_better": m.higher_is_better,
                          "response_type": m.response_type, "units": m.units, "scale_min": m.min, "scale_max": m.max})
     effect_cols = [c for c in estimates.columns if c not in ("kind", "statistic")]
-    overall_rows = _effects(overall[effect_cols])
-    subgroup_rows = _effects(estimates.loc[estimates["kind"] == "subgroup", effect_cols])
+    overall_rows = disclosure.suppress_estimates(overall[effect_cols])
+    subgroup_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "subgroup", effect_cols])
     subgroup_rows["subgroup"] = [disclosure.hide_label(g) if hidden else g
                                  for g, hidden in zip(subgroup_rows["subgroup"], subgroup_rows["suppressed"])]
-    sensitivity_rows = _effects(estimates.loc[estimates["kind"] == "sensitivity", effect_cols])
+    sensitivity_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "sensitivity", effect_cols])
     att = diagnostics.attrition.model_dump()
     balance = disclosure.balance_rows(_dump(diagnostics.balance))
     balance_after = disclosure.balance_rows(_dump(diagnostics.balance_after))
@@ -137,7 +137,6 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
         "provenance": provenance,
     }
     record = disclosure.protect_record(clean(record))
-    _hide_df_beside_hidden_counts(record)
     _word_overlap_after_disclosure_control(record)
     model = EvidenceRecord.model_validate(record)
     # the rating's sentences that quote attrition or the MDES, worded from what the record publishes
@@ -150,23 +149,6 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
 
 def _dump(rows) -> list[dict]:
     return [r.model_dump() for r in rows]
-
-
-def _effects(table: pd.DataFrame) -> pd.DataFrame:
-    """Effects as published: disclosure control blanks every figure resting on a small group, and the
-    degrees of freedom with them (a t reference on n - k df would give the small n back)."""
-    out = disclosure.suppress_estimates(table)
-    out["df"] = out["df"].astype(object).where(~out["suppressed"], None)
-    return out
-
-
-def _hide_df_beside_hidden_counts(record: dict) -> None:
-    """After secondary suppression: a df beside a group size hidden as "not shown" is hidden too, as a
-    residual df (n - k) and the other group's size would give the hidden size back."""
-    for section in ("estimates", "subgroups", "sensitivity"):
-        for row in record[section]:
-            if row["df"] is not None and not all(isinstance(row[n], int) for n in ("n_treated", "n_comparison")):
-                row["df"] = disclosure.NOT_SHOWN
 
 
 def _word_overlap_after_disclosure_control(record: dict) -> None:

@@ -16,7 +16,6 @@ from scipy import stats
 
 from evaluations import disclosure
 from evaluations.record_model import SCHEMA, Diagnostics, EvidenceRecord, Rating, schema_file_name
-from evaluations.records import _hide_df_beside_hidden_counts
 from evaluations.registry import REPO_ROOT
 from tests.conftest import SAMPLES
 
@@ -160,7 +159,7 @@ def test_a_hidden_effect_with_a_figure_is_refused(record):
         EvidenceRecord.model_validate(record)
     # errors of the hidden shape (tagged by suppressed = True), field by field
     wrong = {e["loc"][-1] for e in refused.value.errors() if e["loc"][:3] == ("estimates", 0, True)}
-    assert wrong == {*disclosure.ESTIMATE_FIELDS, "df"}
+    assert wrong == set(disclosure.ESTIMATE_FIELDS)
     for field in wrong:
         row[field] = None
     EvidenceRecord.model_validate(record)
@@ -171,7 +170,7 @@ def test_a_df_beside_a_hidden_group_size_is_refused_and_the_record_hides_it(reco
         row["df"] = None if row["suppressed"] else 57.0
     record["estimates"][0]["n_comparison"] = disclosure.NOT_SHOWN  # hidden by secondary suppression
     _refused(record, "df is published beside a hidden group size")
-    _hide_df_beside_hidden_counts(record)
+    disclosure.hide_df_beside_hidden_counts(record)
     assert [r["df"] for r in record["estimates"]] == [disclosure.NOT_SHOWN] + [
         None if r["suppressed"] else 57.0 for r in record["estimates"][1:]]  # only the one beside a hidden size
     assert EvidenceRecord.model_validate(record).estimates[0].df == disclosure.NOT_SHOWN
