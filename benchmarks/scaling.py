@@ -141,9 +141,9 @@ _HET, _CS = "evaluations.estimators.heterogeneity", "evaluations.estimators.stag
 CASES = {  # name -> (label, data, function, modules imported before the clock starts)
     "did": ("Two-period DiD with covariates (statsmodels OLS, HC1)", two_period, case_did, (_DID,)),
     "rct_ancova": ("RCT ANCOVA (statsmodels OLS, HC1)", two_period, case_rct, (_RCT,)),
-    "dr_did": ("Doubly robust DiD (DoWhy + AIPW, bootstrap 200)", two_period, case_dr_did, (_DID, _MATCH)),
+    "dr_did": ("Doubly robust DiD (Sant'Anna-Zhao panel, influence-function SE)", two_period, case_dr_did, (_DID, _MATCH)),
     "matching": ("PS matching 1:1, caliper 0.2 (DoWhy + AI SE)", two_period, case_matching, (_MATCH,)),
-    "ipw": ("IPW for the ATT (DoWhy, bootstrap 200)", two_period, case_ipw, (_MATCH,)),
+    "ipw": ("IPW for the ATT (DoWhy, influence-function SE)", two_period, case_ipw, (_MATCH,)),
     "callaway_santanna": ("Callaway-Sant'Anna (5 periods: 5 rows per person)", staggered, case_cs, (_CS,)),
     "gate": ("EconML GATEs as published (LinearDML; boosting nuisances from 2,000 people)", two_period, case_gate,
              (_HET, "econml.dml")),

@@ -52,8 +52,9 @@ def test_every_design_resolves_to_its_module_and_default_estimator(design, key, 
     (dict(TWO_WAVES, type="pre_post"), "remove design.treatment"),
     ({k: v for k, v in TWO_WAVES.items() if k != "treatment"} | {"type": "did"},
      "design.treatment must name the column"),
-    (dict(TWO_WAVES, type="matching", covariates=["age"], weights="w"), "does not take survey weights yet"),
-    (dict(TWO_WAVES, type="did", weights="w", effect_modifiers=["fsm"]), "remove one of them"),
+    (dict(TWO_WAVES, type="matching", covariates=["age"], weights="w"),
+     "the ps_matching estimator does not take survey weights (matching has no design-based standard error with "
+     "them); use design.estimator: doubly_robust, or remove design.weights"),
     ({"unit_id": "id", "treatment": "site", "wave": "wave", "type": "did", "waves": ["a", "b", "c"],
       "first_treated": "start", "sample": "repeated_cross_section"}, "repeated cross-sections are not supported"),
     ({"unit_id": "id", "treatment": "site", "wave": "wave", "type": "did", "waves": ["a", "b"],
@@ -66,6 +67,10 @@ def test_a_combination_a_design_cannot_run_is_refused_with_the_fix(design, fix):
 
 def test_weights_are_accepted_where_the_estimator_takes_them():
     for design in (dict(TWO_WAVES, type="did", weights="w"), dict(TWO_WAVES, type="rct", weights="w"),
+                   dict(TWO_WAVES, type="did", weights="w", effect_modifiers=["fsm"]),
+                   dict(TWO_WAVES, type="matched_did", covariates=["age"], weights="w"),
+                   dict(TWO_WAVES, type="matching", covariates=["age"], weights="w", estimator="ipw"),
+                   dict(TWO_WAVES, type="matching", covariates=["age"], weights="w", estimator="doubly_robust"),
                    dict(TWO_WAVES, type="did", sample="repeated_cross_section", weights="w"),
                    {"unit_id": "id", "treatment": "site", "wave": "wave", "type": "did", "waves": ["a", "b", "c"],
                     "first_treated": "start", "weights": "w", "effect_modifiers": ["fsm"]}):

@@ -198,13 +198,13 @@ def test_matching_standard_errors_have_nominal_coverage():
 
 
 @pytest.mark.parametrize("method", ["ipw", "doubly_robust"])
-def test_bootstrap_standard_errors_have_nominal_coverage(method):
+def test_influence_function_standard_errors_have_nominal_coverage(method):
     big = simulate(n=1_000_000, seed=99)
     patt = big.tau[big.d == 1].mean()
     est, se = [], []
     for r in range(50):
         df = simulate(n=1000, seed=20_000 + r)
-        e = estimate_att(df, outcome="y", treatment="d", covariates=SIM_COVS, method=method, n_bootstrap=100, seed=r)
+        e = estimate_att(df, outcome="y", treatment="d", covariates=SIM_COVS, method=method)
         est.append(e.estimate)
         se.append(e.std_error)
     est, se = np.array(est), np.array(se)
@@ -225,12 +225,31 @@ def test_logit_matches_statsmodels_mle(sim):
 
 
 def test_ipw_is_dowhys_weighting_estimator_and_the_odds_formula(sim):
+    from dowhy import CausalModel
+
     est = estimate_att(sim, outcome="y", treatment="d", covariates=SIM_COVS, method="ipw")
+    model = CausalModel(data=sim.copy(), treatment="d", outcome="y", common_causes=SIM_COVS)
+    ident = model.identify_effect(method_name="maximal-adjustment", proceed_when_unidentifiable=True)
+    dowhy_own = model.estimate_effect(ident, method_name="backdoor.propensity_score_weighting", target_units="att",
+                                      method_params={"weighting_scheme": "ips_weight", "min_ps_score": 0.0,
+                                                     "max_ps_score": 1.0,
+                                                     "propensity_score_model": LogitPropensityModel()})
+    assert est.estimate == pytest.approx(dowhy_own.value, rel=1e-10)
     ps = LogitPropensityModel().fit(sim[SIM_COVS], sim.d).predict_proba(sim[SIM_COVS])[:, 1]
     y, d = sim.y.to_numpy(), sim.d.to_numpy()
     w = ps / (1 - ps)
     manual = y[d == 1].mean() - np.sum(w[d == 0] * y[d == 0]) / np.sum(w[d == 0])
     assert est.estimate == pytest.approx(manual, rel=1e-10)
+
+
+@pytest.mark.parametrize("method", ["ipw", "doubly_robust"])
+def test_a_constant_covariate_changes_nothing(sim, method):
+    """An empty category's indicator (all zeros) adjusts for nothing: the same estimate and standard error."""
+    kw = dict(outcome="y", treatment="d", method=method)
+    plain = estimate_att(sim, covariates=SIM_COVS, **kw)
+    padded = estimate_att(sim.assign(empty=0.0), covariates=SIM_COVS + ["empty"], **kw)
+    assert padded.estimate == pytest.approx(plain.estimate, rel=1e-9)
+    assert padded.std_error == pytest.approx(plain.std_error, rel=1e-6)
 
 
 def test_doubly_robust_matches_independent_aipw(sim):
@@ -264,12 +283,16 @@ def test_estimator_names_and_reproducibility(sim):
     assert a.estimator.startswith("Propensity-score matching (1:1 NN, caliper 0.2 SD, with replacement")
     b = estimate_att(sim, outcome="y", treatment="d", covariates=SIM_COVS, k=3, caliper=None, replace=False)
     assert b.estimator.startswith("Propensity-score matching (1:3 NN, no caliper, without replacement")
-    i1 = estimate_att(sim, outcome="y", treatment="d", covariates=SIM_COVS, method="ipw", seed=7, n_bootstrap=50)
-    i2 = estimate_att(sim, outcome="y", treatment="d", covariates=SIM_COVS, method="ipw", seed=7, n_bootstrap=50)
-    i3 = estimate_att(sim, outcome="y", treatment="d", covariates=SIM_COVS, method="ipw", seed=8, n_bootstrap=50)
+    boot = dict(outcome="y", treatment="d", covariates=SIM_COVS, method="ipw", n_bootstrap=50,
+                standard_error="bootstrap")
+    i1 = estimate_att(sim, **boot, seed=7)
+    i2 = estimate_att(sim, **boot, seed=7)
+    i3 = estimate_att(sim, **boot, seed=8)
     assert i1 == i2  # same data, spec and seed: the same record
     assert i1.estimate == i3.estimate and i1.std_error != i3.std_error
     assert "bootstrap SE, 50 replicates" in i1.estimator
+    analytic = estimate_att(sim, outcome="y", treatment="d", covariates=SIM_COVS, method="ipw")
+    assert analytic.estimate == i1.estimate and "; influence-function SE)" in analytic.estimator
     # column order must not matter
     c = estimate_att(sim, outcome="y", treatment="d", covariates=["x3", "x1", "x2"])
     assert c.estimate == a.estimate and c.std_error == pytest.approx(a.std_error, rel=1e-9)

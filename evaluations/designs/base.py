@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 FOLLOW_UP_ESTIMATORS = (*SELECTION_ON_OBSERVABLES, Estimator.ancova, Estimator.difference_in_means)
 CHANGE_SCORE_ESTIMATORS = (Estimator.did, Estimator.doubly_robust_did)
 TWO_WAVE_ESTIMATORS = CHANGE_SCORE_ESTIMATORS + FOLLOW_UP_ESTIMATORS
-# Estimators whose kernels take survey weights (a `weight` column); the others refuse them at check.
-WEIGHTED_ESTIMATORS = (Estimator.did, Estimator.ancova, Estimator.difference_in_means, Estimator.mean_change)
+# Estimators whose kernels take survey weights (a `weight` column). Matching refuses them at check:
+# no design-based variance for nearest-neighbour matching with survey weights is established.
+WEIGHTED_ESTIMATORS = (Estimator.did, Estimator.ancova, Estimator.difference_in_means, Estimator.mean_change,
+                       Estimator.ipw, Estimator.doubly_robust, Estimator.doubly_robust_did)
 
 
 class StudyDesign:
@@ -45,7 +47,6 @@ class StudyDesign:
     refuted = False  # DoWhy's refuters re-run the estimate
     linked_waves = True  # the same people answer each wave, so attrition is defined
     supports_effect_modifiers = True
-    weighted_effect_modifiers = False  # effects by group take the survey weights
     # The page's words for its results ({direction} is better/worse, {name} the measure's name).
     effect_heading = "Impact on each outcome"
     effect_explanation = ("Effects are differences in how much each outcome changed for people who took part compared "
@@ -72,16 +73,16 @@ class StudyDesign:
                             "so design.covariates must list them")
         if chosen == Estimator.ps_matching and d.cluster:
             problems.append("propensity-score matching has no cluster-robust standard errors here; with "
-                            "design.cluster set, use design.estimator: doubly_robust (it resamples whole clusters)")
+                            "design.cluster set, use design.estimator: doubly_robust (its standard error allows for clusters)")
         if d.weights and chosen not in self.weighted_estimators:
-            problems.append(f"design.weights: the {chosen.value} estimator does not take survey weights yet; use "
-                            f"design.estimator: {self.weighted_estimators[0].value}, or remove design.weights")
+            instead = next((e for e in (Estimator.doubly_robust, *self.weighted_estimators)
+                            if e in self.weighted_estimators), None)
+            problems.append(f"design.weights: the {chosen.value} estimator does not take survey weights (matching "
+                            "has no design-based standard error with them); use "
+                            + (f"design.estimator: {instead.value}, or " if instead else "") + "remove design.weights")
         if d.effect_modifiers and not self.supports_effect_modifiers:
             problems.append(f"design.effect_modifiers: effects by group are not estimated for "
                             f"{self.name.lower()} yet; remove design.effect_modifiers")
-        if d.effect_modifiers and d.weights and self.supports_effect_modifiers and not self.weighted_effect_modifiers:
-            problems.append("design.effect_modifiers with design.weights: the group effects (EconML) do not take "
-                            "survey weights yet; remove one of them")
         if d.units.value == "places" and not d.people:
             problems.append("design.people must name the column saying how many people each place's row summarises: "
                             "disclosure control counts people, and a row resting on fewer than 10 is set aside")

@@ -20,7 +20,6 @@ class Staggered(StudyDesign):
     sms_level, sms_words = 3, "before and after, against a comparison group"
     default_estimator = Estimator.callaway_santanna
     allowed_estimators = ESTIMATORS
-    weighted_effect_modifiers = True  # group-time effects within each level take the sampling weights
 
     @property
     def weighted_estimators(self):

@@ -48,7 +48,7 @@ class TwoWavePanel(StudyDesign):
             out.estimates.append(_selection_on_observables(data, outcome, manifest, units))
         elif chosen == Estimator.doubly_robust_did:
             out.estimates.append(doubly_robust_did(data, outcome=outcome, covariates=d.covariates, seed=manifest.seed,
-                                                   units=units, cluster=clustered))
+                                                   units=units, cluster=clustered, weights=weighted))
         else:
             out.estimates.append(did_two_period(data, outcome=outcome, covariates=d.covariates, cluster=clustered,
                                                 weights=weighted, units=units))
@@ -68,7 +68,7 @@ def _selection_on_observables(data: pd.DataFrame, outcome: str, manifest: Manife
     est = estimate_att(data, outcome="y1", treatment="treated", covariates=list(d.covariates),
                        method=DOWHY_METHOD[d.analysis_estimator],
                        k=d.matching.k, caliper=d.matching.caliper, replace=d.matching.replace, seed=manifest.seed,
-                       units=units, cluster="cluster" if d.cluster else None)
+                       units=units, cluster="cluster" if d.cluster else None, weights=d.weights is not None)
     return dataclasses.replace(est, outcome=outcome)
 
 
@@ -78,20 +78,21 @@ def _effects_by_group(wide: pd.DataFrame, outcome: str, manifest: Manifest, unit
     from evaluations.estimators.heterogeneity import SMALL_SAMPLE, group_average_effects
 
     d = manifest.design
-    clustered = d.cluster is not None
+    clustered, weighted = d.cluster is not None, d.weights is not None
     for result in group_average_effects(wide, outcome=outcome, modifiers=d.effect_modifiers,
-                                        covariates=d.covariates, cluster=clustered, seed=manifest.seed, units=units):
+                                        covariates=d.covariates, cluster=clustered, seed=manifest.seed, units=units,
+                                        weights=weighted):
         out.subgroups.extend(result.gates)
         if result.test:
             out.heterogeneity.append((outcome, result.test))
         out.skipped_subgroups += [(outcome, result.modifier, level) for level in result.skipped_levels]
     for modifier in d.effect_modifiers:
         subs, test = subgroup_effects(wide, outcome=outcome, modifier=modifier, covariates=d.covariates,
-                                      cluster=clustered, units=units)
+                                      cluster=clustered, units=units, weights=weighted)
         out.subgroup_checks.extend(subs)
         if test:
             out.heterogeneity_checks.append((outcome, test))
-    if len(wide) >= SMALL_SAMPLE:
+    if len(wide) >= SMALL_SAMPLE and not weighted:  # EconML's forest check takes no survey weights here
         checked, note = wide, ""
         if len(wide) > FOREST_CHECK_MAX:  # the forest took over 300 s at a million people (benchmarks/)
             checked = wide.sample(n=FOREST_CHECK_MAX, random_state=manifest.seed)

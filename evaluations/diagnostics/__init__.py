@@ -65,7 +65,8 @@ def _diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFram
         baseline_outcomes = baseline.drop_duplicates("unit").set_index("unit")[[o.column for o in manifest.outcomes]]
         frame = sample.join(baseline_outcomes, on="unit", rsuffix="_baseline")
         variables = covs + [o.column for o in manifest.outcomes if o.column in frame.columns]
-        table = balance_before_after(frame, variables, att_odds_weights(frame, covs))
+        survey = frame["weight"].to_numpy(float) if "weight" in frame.columns else None
+        table = balance_before_after(frame, variables, att_odds_weights(frame, covs, survey), survey)
         balance_after = table.to_dict(orient="records")
         weights_used = ("ATT odds weights e/(1-e) for comparison people from the doubly robust estimator's "
                         f"propensity score on {', '.join(covs)}, in the sample analysed for {primary_column}")

@@ -73,16 +73,17 @@ def _smallest_category(*groups: np.ndarray) -> int | None:
     return min(sizes) if sizes else None
 
 
-def att_odds_weights(df: pd.DataFrame, covariates: list[str]) -> np.ndarray:
+def att_odds_weights(df: pd.DataFrame, covariates: list[str], survey_weights: np.ndarray | None = None) -> np.ndarray:
     """The doubly robust / IPW estimators' ATT weights: 1 for participants, e/(1-e) for comparison people.
 
     `e` is the same logistic propensity score on the covariates that
-    evaluations.estimators.matching fits (so balance after weighting is the balance those
-    estimators achieved).
+    evaluations.estimators.matching fits, survey-weighted as theirs is (so balance after weighting
+    is the balance those estimators achieved); the survey weights themselves multiply in later
+    (balance_before_after's `survey_weights`).
     """
     from evaluations.diagnostics.overlap import propensity_scores
 
-    ps = propensity_scores(df, covariates)
+    ps = propensity_scores(df, covariates, survey_weights=survey_weights)
     treated = (df["treated"] == 1).to_numpy()
     return np.where(treated, 1.0, ps / (1 - ps))
 

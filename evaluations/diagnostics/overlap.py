@@ -34,14 +34,15 @@ OUTSIDE_SUPPORT_SHARE = 0.05
 CRUMP_SHARE = 0.10
 
 
-def propensity_scores(df: pd.DataFrame, covariates: list[str], treatment: str = "treated") -> np.ndarray:
-    """Logistic propensity scores on the covariates (the estimators' own model)."""
+def propensity_scores(df: pd.DataFrame, covariates: list[str], treatment: str = "treated",
+                      survey_weights: np.ndarray | None = None) -> np.ndarray:
+    """Logistic propensity scores on the covariates (the estimators' own model, survey-weighted when they are)."""
     from evaluations.estimators.matching import LogitPropensityModel
 
     covs = [c for c in covariates if df[c].nunique() > 1]
     if not covs:
-        return np.full(len(df), float(df[treatment].mean()))
-    model = LogitPropensityModel().fit(df[covs], df[treatment].to_numpy().astype(int))
+        return np.full(len(df), float(np.average(df[treatment], weights=survey_weights)))
+    model = LogitPropensityModel().fit(df[covs], df[treatment].to_numpy().astype(int), survey_weights)
     return expit(model.decision_function(df[covs]))
 
 

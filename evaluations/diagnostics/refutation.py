@@ -5,8 +5,10 @@ outcomes' estimates are re-run through DoWhy's refuters (evaluations.estimators.
 public CausalModel.refute_estimate): a placebo treatment (the treatment column randomly permuted: the
 effect should vanish), a random common cause (a made-up noise covariate added: the estimate should not
 move) and a data subset (random 80% subsets: the estimate should be stable). The estimator
-refuted is the one the analysis uses: the doubly robust ATT of each person's change (the
-doubly robust DiD), or matching, IPW or AIPW on the follow-up score, fitted through DoWhy.
+refuted is the one the analysis uses, fitted through DoWhy: matching, IPW or AIPW on the follow-up
+score, or for the doubly robust DiD the doubly robust ATT of each person's change (the same
+estimator without DRDID's trimming of comparison people whose score reaches 0.995), with the
+survey weights when the manifest gives them.
 Verdicts follow DoWhy's own significance test (``passed`` when p >= 0.05), with 100
 simulations so DoWhy uses its bootstrap-type test.
 """
@@ -45,7 +47,7 @@ def refutations(wides: dict[str, pd.DataFrame], manifest: Manifest, num_simulati
             continue
         for r in refute(data, outcome=target, treatment="treated", covariates=covs, method=method,
                         seed=manifest.seed, k=d.matching.k, caliper=d.matching.caliper, replace=d.matching.replace,
-                        num_simulations=num_simulations):
+                        num_simulations=num_simulations, weights=d.weights is not None):
             out.append({"name": r.name, "outcome": outcome, "verdict": r.verdict, "new_effect": r.new_effect,
                         "original_effect": r.original_effect, "p_value": r.p_value,
                         "explanation": r.explanation, "n_simulations": r.n_simulations})

@@ -12,13 +12,13 @@ for the person-level HC1 fit, as before; G-1 with clusters).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, Coefficient, cluster_codes, interval, regression,
-                                              survey_weights, wald, weighted_sd)
+from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, Coefficient, bootstrap_se, cluster_codes,
+                                              influence_se, interval, regression, survey_weights, wald, weighted_sd)
 from evaluations.estimators.result import EffectEstimate, hedges_g
 
 ASSUMPTIONS = (
@@ -90,29 +90,72 @@ def did_two_period(wide: pd.DataFrame, *, outcome: str, covariates: list[str] = 
         assumptions=assumptions)
 
 
-def doubly_robust_did(wide: pd.DataFrame, *, outcome: str, covariates: list[str], seed: int,
-                      units: str = "scale points", cluster: bool = False) -> EffectEstimate:
-    """Doubly robust difference-in-differences (Sant'Anna & Zhao 2020, panel data).
+def doubly_robust_did(wide: pd.DataFrame, *, outcome: str, covariates: list[str], seed: int = 0,
+                      units: str = "scale points", cluster: bool = False, weights: bool = False,
+                      standard_error: str = "analytic", n_bootstrap: int = 200) -> EffectEstimate:
+    """Doubly robust difference-in-differences (Sant'Anna & Zhao 2020, panel data: R ``DRDID::drdid_panel``).
 
     The ATT of each person's change, re-weighting comparison people to resemble participants
-    on the covariates (propensity score) and adjusting with an outcome regression: right if
-    either model is. Seeded bootstrap standard errors re-fit both models in each replicate.
-    With ``cluster`` (a ``cluster`` column: classes, schools, sites) the bootstrap resamples
-    whole clusters, since people in one cluster share shocks, and the interval uses t on
-    G-1 degrees of freedom.
+    on the covariates (logit propensity score) and adjusting with a linear regression of the
+    change among comparison people: right if either model is (kernels in drdid.py, shared with
+    the staggered roll-out's group-time cells). The standard error comes from the estimator's
+    influence function (one fit); with ``cluster`` the influence values are summed within
+    clusters and the interval uses t on G-1 degrees of freedom, as every cluster-robust interval
+    here does. ``weights`` uses the ``weight`` column (survey weights) in both models and the
+    contrast. ``standard_error="bootstrap"`` instead re-fits both models in ``n_bootstrap``
+    seeded resamples (by group, or by whole cluster).
     """
-    from evaluations.estimators.matching import estimate_att  # DoWhy is slow to import; only this path needs it
+    from evaluations.estimators import drdid
+    from evaluations.estimators.checks import analysis_frame, one_of
 
+    one_of(standard_error, "standard_error", ("analytic", "bootstrap"))
+    covs = _usable_covariates(wide, list(covariates))
     data = wide.assign(change=wide["y1"] - wide["y0"])
-    est = estimate_att(data, outcome="change", treatment="treated", covariates=_usable_covariates(data, list(covariates)),
-                       method="doubly_robust", seed=seed, units=units, cluster="cluster" if cluster else None)
-    sd_t = float(data.loc[data["treated"] == 1, "y0"].std())
-    sd_c = float(data.loc[data["treated"] == 0, "y0"].std())
-    g, g_lo, g_hi = hedges_g(est.estimate, (est.ci_low, est.ci_high), sd_t, sd_c, est.n_treated, est.n_comparison)
-    return replace(est, outcome=outcome, estimator=f"Doubly robust difference-in-differences: {est.estimator}",
-                   effect_size=g, effect_size_ci_low=g_lo, effect_size_ci_high=g_hi,
-                   assumptions=ASSUMPTIONS[1:] + est.assumptions + (
-                       "Parallel trends hold between participants and comparison people with the same characteristics",))
+    frame = analysis_frame(data, treatment="treated", covariates=covs, outcome="change")
+    n_t, n_c = int((frame["treated"] == 1).sum()), int((frame["treated"] == 0).sum())
+    dy = frame["change"].to_numpy(float)
+    d = frame["treated"].to_numpy(float)
+    x = np.column_stack([np.ones(len(d))] + [frame[c].to_numpy(float) for c in covs])
+    w = _weights(data, outcome, weights) if weights else np.ones(len(d))
+    w = w / w.mean()  # DRDID normalises i.weights to mean 1
+    fit = drdid.estimate(dy, d, x, w, "dr")
+    if isinstance(fit, str):
+        raise ValueError(f"{outcome}: the doubly robust difference-in-differences cannot be estimated: {fit}. "
+                         "Drop or coarsen the covariate(s) that split the groups, or use design.estimator: did")
+    att, psi = fit.att, fit.influence
+    clusters = cluster_codes(data["cluster"]) if cluster else None
+    if standard_error == "analytic":
+        se, n_clusters = influence_se(psi, clusters)
+        how = "influence-function SE"
+    else:
+        def replicate(idx):
+            again = drdid.estimate(dy[idx], d[idx], x[idx], w[idx] / w[idx].mean(), "dr")
+            return np.nan if isinstance(again, str) else again.att
+
+        se = bootstrap_se(replicate, d, int(n_bootstrap), seed, clusters)
+        n_clusters = None if clusters is None else int(clusters.max()) + 1
+        how = f"bootstrap SE ({int(n_bootstrap)} replicates{', by cluster' if cluster else ''})"
+    df = n_clusters - 1 if n_clusters else None
+    lo, hi, p = interval(att, se, df)
+    treated = d == 1
+    y0 = data["y0"].to_numpy(float)
+    sd_t, sd_c = (weighted_sd(y0[m], w[m] if weights else None) for m in (treated, ~treated))
+    g, g_lo, g_hi = hedges_g(att, (lo, hi), sd_t, sd_c, n_t, n_c)
+    n_trimmed = fit.n_trimmed
+    name = ("Doubly robust difference-in-differences (Sant'Anna & Zhao 2020)" + (", survey-weighted" if weights else "")
+            + (", cluster-robust " if cluster else ", ") + how)
+    assumptions = (ASSUMPTIONS[1:] + (
+        "Parallel trends hold between participants and comparison people with the same characteristics",
+        "Overlap: every participant has comparison people with similar characteristics",
+        "Either the propensity score (logit in the covariates) or the regression of the change on the "
+        "covariates among comparison people is right (double robustness)",
+    ) + ((WEIGHTS_ASSUMPTION,) if weights else ())
+        + ((f"{n_trimmed} comparison people with a propensity score of {drdid.TRIM_LEVEL} or more were left out "
+            "of the comparison (they resemble no participant; DRDID's trimming)",) if n_trimmed else ()))
+    return EffectEstimate(
+        outcome=outcome, estimand="ATT", estimator=name, estimate=att, std_error=se, ci_low=lo, ci_high=hi,
+        p_value=p, n_treated=n_t, n_comparison=n_c, effect_size=g, effect_size_ci_low=g_lo, effect_size_ci_high=g_hi,
+        units=units, n_clusters=n_clusters, df=df, assumptions=assumptions)
 
 
 def subgroup_effects(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list[str], cluster: bool,

@@ -6,12 +6,13 @@ Public DoWhy API only:
   ``method_name="maximal-adjustment"``: adjust for every covariate given, without DoWhy's
   exhaustive search over subsets, 2^p back-door checks, seconds for the 14 Dehejia-Wahba
   covariates) and ``estimate_effect(method_name=..., target_units="att", method_params=...)``.
-* IPW is DoWhy's own ``backdoor.propensity_score_weighting`` with our logit model and with
-  clipping switched off (DoWhy clips scores to [0.05, 0.95] by default, which silently changes
-  the estimand when, as with the LaLonde-CPS data, most comparison units have scores near 0;
-  a lack of overlap is an error instead, propensity.require_score_overlap).
-* Matching and AIPW have no DoWhy estimator with the ATT, a caliper and ``k`` (see
-  nearest_neighbour.py, weighting.py), so they reach DoWhy through its documented route for
+* Matching, IPW and AIPW reach DoWhy as estimators of ours: DoWhy has none with the ATT, a
+  caliper and ``k``, none with an ATT doubly robust estimator, and its own
+  ``backdoor.propensity_score_weighting`` takes no survey weights and no influence function
+  (without weights ours gives its number, with clipping off: DoWhy clips scores to [0.05, 0.95]
+  by default, which silently changes the estimand when, as with the LaLonde-CPS data, most
+  comparison units have scores near 0; a lack of overlap is an error instead,
+  propensity.require_score_overlap). They reach DoWhy through its documented route for
   estimators outside DoWhy: ``method_name="backdoor.<module path>.<Class>"`` naming an
   estimator class (DoWhy 0.14 imports it from that dotted path and requires a
   ``CausalEstimator`` subclass). Ours subclass ``PropensityScoreEstimator``, the documented
@@ -47,9 +48,11 @@ from dowhy.causal_estimators.propensity_score_estimator import PropensityScoreEs
 from scipy.special import expit
 
 from evaluations.estimators.checks import analysis_frame, one_of
+from evaluations.estimators.drdid import ATTFit
+from evaluations.estimators.inference import WEIGHT, survey_weights
 from evaluations.estimators.nearest_neighbour import Match, matching_estimate, nn_match
 from evaluations.estimators.propensity import LogitPropensityModel, require_score_overlap
-from evaluations.estimators.weighting import aipw_att, ols, sorted_matrix
+from evaluations.estimators.weighting import sorted_matrix, weighted_att
 
 PS_COLUMN = "_cg_propensity_score"  # where DoWhy's weighting estimator writes scores; never a user's column
 
@@ -57,7 +60,8 @@ PS_COLUMN = "_cg_propensity_score"  # where DoWhy's weighting estimator writes s
 class _ATTEstimator(PropensityScoreEstimator):
     """What our DoWhy estimators share: the ATT only, our logit score, a fresh copy for refuters.
 
-    Each subclass provides ``att(data) -> (ATT, propensity scores)``, called after ``fit``.
+    Each subclass provides ``att(data) -> (ATT, propensity scores)``, called after ``fit``. The
+    option ``weights`` names a column of survey weights (the propensity score and the estimate use them).
     """
 
     def __init__(self, identified_estimand, test_significance=False, evaluate_effect_strength=False,
@@ -84,6 +88,13 @@ class _ATTEstimator(PropensityScoreEstimator):
                           evaluate_effect_strength=evaluate_effect_strength,
                           confidence_intervals=confidence_intervals, **self.options)
 
+    def fit(self, data: pd.DataFrame, effect_modifier_names=None):
+        super().fit(data, effect_modifier_names=effect_modifier_names)
+        if self.options.get("weights"):  # DoWhy fits the score unweighted; survey weights re-fit it
+            d, _ = self.arrays(data)
+            self.propensity_score_model.fit(self.covariates(data), d, sample_weight=self.weights(data))
+        return self
+
     def covariates(self, data: pd.DataFrame) -> pd.DataFrame:
         # numeric by checks.analysis_frame, so DoWhy's one-hot encoding would leave it unchanged
         return data[self.estimand.get_adjustment_set()]
@@ -92,6 +103,14 @@ class _ATTEstimator(PropensityScoreEstimator):
         d = data[self.estimand.treatment_variable[0]].to_numpy().astype(int)
         y = data[self.estimand.outcome_variable[0]].to_numpy(dtype=float)
         return d, y
+
+    def weights(self, data: pd.DataFrame) -> np.ndarray:
+        """Survey weights normalised to mean 1 (ones without them)."""
+        column = self.options.get("weights")
+        if not column:
+            return np.ones(len(data))
+        w = data[column].to_numpy(dtype=float)
+        return w / w.mean()
 
     def estimate_effect(self, data: pd.DataFrame, treatment_value: Any = 1, control_value: Any = 0,
                         target_units=None, **_):
@@ -136,26 +155,35 @@ class PropensityScoreMatchingATT(_ATTEstimator):
         return matching_estimate(self.match, y), expit(lp)
 
 
-class AIPWATTEstimator(_ATTEstimator):
-    """DoWhy estimator: augmented inverse-probability weighting for the ATT (weighting.aipw_att),
-    with a linear outcome model fitted among comparison units. Doubly robust."""
+class _WeightingATT(_ATTEstimator):
+    """An ATT from the weighting kernels (weighting.weighted_att); ``result`` keeps its influence function."""
 
-    outcome_coef: Optional[np.ndarray] = None
-
-    def fit(self, data: pd.DataFrame, effect_modifier_names=None):
-        super().fit(data, effect_modifier_names=effect_modifier_names)
-        d, y = self.arrays(data)
-        X = sorted_matrix(self.covariates(data))
-        self.outcome_coef = ols(X[d == 0], y[d == 0])
-        return self
+    method: str
+    result: Optional[ATTFit] = None
 
     def att(self, data):
         frame = self.covariates(data)
         ps = self.propensity_score_model.predict_proba(frame)[:, 1]
         d, y = self.arrays(data)
-        X = sorted_matrix(frame)
-        m0 = np.column_stack([np.ones(len(X)), X]) @ self.outcome_coef
-        return aipw_att(y, d, ps, m0), ps
+        self.result = weighted_att(y, d, sorted_matrix(frame), self.weights(data), ps, self.method)
+        return self.result.att, ps
+
+
+class IPWATTEstimator(_WeightingATT):
+    """DoWhy estimator: inverse-probability (odds) weighting for the ATT, Hajek form, no clipping;
+    without survey weights the same number as DoWhy's own ``backdoor.propensity_score_weighting``."""
+
+    method = "ipw"
+
+    def construct_symbolic_estimator(self, estimand):
+        return super().construct_symbolic_estimator(estimand) + " (IPW, ATT)"
+
+
+class AIPWATTEstimator(_WeightingATT):
+    """DoWhy estimator: augmented inverse-probability weighting for the ATT, with a linear outcome
+    model fitted among comparison units. Doubly robust."""
+
+    method = "doubly_robust"
 
     def construct_symbolic_estimator(self, estimand):
         return super().construct_symbolic_estimator(estimand) + " (AIPW, ATT)"
@@ -163,7 +191,7 @@ class AIPWATTEstimator(_ATTEstimator):
 
 _METHOD_NAME = {
     "matching": f"backdoor.{__name__}.{PropensityScoreMatchingATT.__name__}",
-    "ipw": "backdoor.propensity_score_weighting",
+    "ipw": f"backdoor.{__name__}.{IPWATTEstimator.__name__}",
     "doubly_robust": f"backdoor.{__name__}.{AIPWATTEstimator.__name__}",
 }
 METHODS = tuple(_METHOD_NAME)  # ("matching", "ipw", "doubly_robust"): what estimate_att and refute take
@@ -173,14 +201,10 @@ def check_method(method: str) -> None:
     one_of(method, "method", METHODS)
 
 
-def _method_params(method: str, k: int, caliper: Optional[float], replace: bool) -> dict:
+def _method_params(method: str, k: int, caliper: Optional[float], replace: bool, weights: Optional[str]) -> dict:
     if method == "matching":
         return {"k": k, "caliper": caliper, "replace": replace, "propensity_score_model": LogitPropensityModel()}
-    if method == "ipw":
-        # no clipping: DoWhy's default [0.05, 0.95] would change the estimand silently
-        return {"weighting_scheme": "ips_weight", "min_ps_score": 0.0, "max_ps_score": 1.0,
-                "propensity_score_model": LogitPropensityModel(), "propensity_score_column": PS_COLUMN}
-    return {"propensity_score_model": LogitPropensityModel()}
+    return {"propensity_score_model": LogitPropensityModel(), "weights": weights}
 
 
 @dataclass(frozen=True)
@@ -192,15 +216,17 @@ class DoWhyFit:
     value: float
     propensity_model: LogitPropensityModel  # fitted on the analysis sample
     match: Optional[Match]  # matching only
+    result: Optional[ATTFit]  # weighting only: the estimate with its influence function
 
 
 def estimate_with_dowhy(data: pd.DataFrame, *, outcome: str, treatment: str, covariates: list[str], method: str,
-                        k: int = 1, caliper: Optional[float] = 0.2, replace: bool = True) -> DoWhyFit:
+                        k: int = 1, caliper: Optional[float] = 0.2, replace: bool = True,
+                        weights: Optional[str] = None) -> DoWhyFit:
     """model -> identify -> estimate, on a copy of `data` (DoWhy's weighting estimator writes into its data)."""
     model = CausalModel(data=data.copy(), treatment=treatment, outcome=outcome, common_causes=list(covariates))
     identified = model.identify_effect(method_name="maximal-adjustment", proceed_when_unidentifiable=True)
     estimate = model.estimate_effect(identified, method_name=_METHOD_NAME[method], target_units="att",
-                                     method_params=_method_params(method, k, caliper, replace))
+                                     method_params=_method_params(method, k, caliper, replace, weights))
     if estimate.value is None or not np.isfinite(estimate.value):
         hint = (f" within the caliper of {caliper} SD of the logit propensity score; widen the caliper or revise "
                 "the comparison group" if method == "matching" else "")
@@ -210,23 +236,32 @@ def estimate_with_dowhy(data: pd.DataFrame, *, outcome: str, treatment: str, cov
         )
     estimator = estimate.estimator
     return DoWhyFit(identified, estimate, float(estimate.value), estimator.propensity_score_model,
-                    getattr(estimator, "match", None))
+                    getattr(estimator, "match", None), getattr(estimator, "result", None))
 
 
 def checked_fit(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: list[str], method: str,
-                k: int = 1, caliper: Optional[float] = 0.2, replace: bool = True) -> tuple[pd.DataFrame, DoWhyFit]:
+                k: int = 1, caliper: Optional[float] = 0.2, replace: bool = True,
+                weights: bool = False) -> tuple[pd.DataFrame, DoWhyFit]:
     """Check the data and the overlap of the score, then fit through DoWhy: what estimate_att and refute share.
 
     Returns the analysis frame (checks.analysis_frame: float columns, treatment 0/1) and the fit.
     Overlap is checked on our own logit before DoWhy sees the data, so a lack of it is a named error.
+    With ``weights`` the frame keeps the ``weight`` column (survey weights, inference.survey_weights).
     """
-    data = analysis_frame(df, treatment=treatment, covariates=covariates, outcome=outcome, reserved=(PS_COLUMN,))
+    data = analysis_frame(df, treatment=treatment, covariates=covariates, outcome=outcome,
+                          reserved=(PS_COLUMN,) + ((WEIGHT,) if weights else ()))
     covariates = list(covariates)
+    if weights:
+        if method == "matching":
+            raise ValueError("Survey weights are not available for matching (no design-based variance for "
+                             "nearest-neighbour matching exists here); use method='doubly_robust' or 'ipw'.")
+        data[WEIGHT] = survey_weights(df, outcome)
     d = data[treatment].to_numpy().astype(int)
-    score = LogitPropensityModel().fit(data[covariates], d)
+    score = LogitPropensityModel().fit(data[covariates], d, data[WEIGHT] if weights else None)
     require_score_overlap(score.decision_function(data[covariates]), d, treatment, weighting=method != "matching")
     return data, estimate_with_dowhy(data, outcome=outcome, treatment=treatment, covariates=covariates,
-                                     method=method, k=k, caliper=caliper, replace=replace)
+                                     method=method, k=k, caliper=caliper, replace=replace,
+                                     weights=WEIGHT if weights else None)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ from scipy import stats
 
 from evaluations.estimators.did import ASSUMPTIONS as DID_ASSUMPTIONS
 from evaluations.estimators.did import HeterogeneityTest, _label
+from evaluations.estimators.inference import survey_weights, weighted_sd
 from evaluations.estimators.result import EffectEstimate, hedges_g, normal_inference
 
 SMALL_SAMPLE = 2000  # below this many people: linear nuisance models; at or above: gradient boosting
@@ -181,12 +182,15 @@ def _assumptions(modifier: str, method: str, covariates: list[str]) -> tuple[str
 
 
 def _gate_estimate(part: pd.DataFrame, *, outcome: str, modifier: str, level, estimate: float, se: float,
-                   n_clusters: int | None, name: str, units: str, assumptions: tuple[str, ...]) -> EffectEstimate:
+                   n_clusters: int | None, name: str, units: str, assumptions: tuple[str, ...],
+                   weights: bool = False) -> EffectEstimate:
     lo, hi, p = normal_inference(estimate, se, df=_df(n_clusters))
     t, c = part["treated"] == 1, part["treated"] == 0
     n_t, n_c = int(t.sum()), int(c.sum())
-    g, g_lo, g_hi = hedges_g(estimate, (lo, hi), float(part.loc[t, "y0"].std()), float(part.loc[c, "y0"].std()),
-                             n_t, n_c)
+    y0 = part["y0"].to_numpy(float)
+    w = part["weight"].to_numpy(float) if weights else None
+    sd_t, sd_c = (weighted_sd(y0[m], None if w is None else w[m]) for m in (t.to_numpy(), c.to_numpy()))
+    g, g_lo, g_hi = hedges_g(estimate, (lo, hi), sd_t, sd_c, n_t, n_c)
     clusters = int(part["cluster"].nunique()) if n_clusters else None
     return EffectEstimate(
         outcome=outcome, estimand="CATE", estimator=name, estimate=float(estimate), std_error=float(se),
@@ -231,7 +235,7 @@ def _nuisance_models(kind: str, seed: int):
 
 
 def _linear(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list[str], cluster: bool, seed: int,
-            units: str, min_per_group: int, nuisance: str) -> HeterogeneityResult:
+            units: str, min_per_group: int, nuisance: str, weights: bool = False) -> HeterogeneityResult:
     from econml.dml import LinearDML
 
     n_missing = int(wide[modifier].isna().sum())
@@ -241,7 +245,7 @@ def _linear(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list
     cluster_words = "cluster-robust SE" if cluster else "robust SE"
     models = "linear and logistic" if nuisance == "linear" else "gradient-boosting"
     name = (f"Group average effect: EconML LinearDML on the change score (cross-fitted {models} "
-            f"nuisance models; {cluster_words})")
+            f"nuisance models; {'survey-weighted; ' if weights else ''}{cluster_words})")
     if not levels:
         return HeterogeneityResult(outcome, modifier, "LinearDML", (), None, tuple(skipped), n_missing, notes)
     data = data[data[modifier].isin(levels)].reset_index(drop=True)
@@ -251,15 +255,20 @@ def _linear(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list
     X = _indicators(data[modifier], levels, drop_first=True)
     W = data[covs].to_numpy(float) if covs else None
     groups = _cluster_codes(data, cluster)
+    # Survey weights enter the nuisance models and the final stage (EconML's sample_weight); the final
+    # stage is weighted least squares, so its sandwich takes sqrt(w)-scaled rows.
+    sw = survey_weights(data, outcome) if weights else None
     model_y, model_t = _nuisance_models(nuisance, seed)
     est = LinearDML(model_y=model_y, model_t=model_t, discrete_treatment=True, cv=_folds(T, groups),
                     random_state=seed)
     with _fitting():
-        est.fit(Y, T, X=X if X.shape[1] else None, W=W, groups=groups, cache_values=True)
+        est.fit(Y, T, X=X if X.shape[1] else None, W=W, groups=groups, cache_values=True, sample_weight=sw)
     y_res, t_res, _, _ = est.residuals_
-    y_res, t_res = np.asarray(y_res, float).reshape(-1), np.asarray(t_res, float).reshape(-1)
+    root_w = np.ones(len(Y)) if sw is None else np.sqrt(sw)
+    y_res = np.asarray(y_res, float).reshape(-1) * root_w
+    t_res = np.asarray(t_res, float).reshape(-1)
     phi = np.column_stack([np.ones(len(Y)), X])
-    Z = phi * t_res[:, None]
+    Z = phi * (t_res * root_w)[:, None]
     beta = np.linalg.lstsq(Z, y_res, rcond=None)[0]
     econml_beta = np.concatenate([np.atleast_1d(est.intercept_).reshape(-1)[:1],
                                   np.atleast_1d(est.coef_).reshape(-1)]) if X.shape[1] else \
@@ -278,7 +287,7 @@ def _linear(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list
             a[i] = 1.0
         gates.append(_gate_estimate(data[data[modifier] == level], outcome=outcome, modifier=modifier, level=level,
                                     estimate=float(a @ beta), se=math.sqrt(float(a @ V @ a)), n_clusters=n_clusters,
-                                    name=name, units=units, assumptions=assumptions))
+                                    name=name, units=units, assumptions=assumptions, weights=weights))
     test = None
     if len(levels) > 1:
         stat, p = _wald(beta[1:], V[1:, 1:], n_clusters)
@@ -380,7 +389,7 @@ def _forest(wide: pd.DataFrame, *, outcome: str, modifiers: list[str], covariate
 def group_average_effects(wide: pd.DataFrame, *, outcome: str, modifiers: list[str], covariates: list[str] = (),
                           cluster: bool = False, seed: int = 0, units: str = "scale points",
                           method: str = "auto", nuisance: str = "auto", min_per_group: int = MIN_PER_GROUP,
-                          n_estimators: int = 200) -> list[HeterogeneityResult]:
+                          n_estimators: int = 200, weights: bool = False) -> list[HeterogeneityResult]:
     """Group average effects of the programme for each level of each modifier, with EconML.
 
     `wide` has one row per person: y0, y1, treated (0/1), cluster (when `cluster`), the
@@ -388,8 +397,9 @@ def group_average_effects(wide: pd.DataFrame, *, outcome: str, modifiers: list[s
     ``method``: "linear" (LinearDML, saturated in each modifier; "auto" means this) or
     "forest" (CausalForestDML with doubly robust group averages). ``nuisance`` (LinearDML
     only): "linear" (linear/logistic regressions) or "boosting" (gradient boosting); "auto"
-    picks linear below ``SMALL_SAMPLE`` people and boosting from it. See the module
-    docstring for the estimators, their inference, the heterogeneity test and the evidence.
+    picks linear below ``SMALL_SAMPLE`` people and boosting from it. ``weights`` (LinearDML only)
+    uses the ``weight`` column as survey weights. See the module docstring for the estimators,
+    their inference, the heterogeneity test and the evidence.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
@@ -412,6 +422,9 @@ def group_average_effects(wide: pd.DataFrame, *, outcome: str, modifiers: list[s
         if nuisance == "auto":
             nuisance = "linear" if len(wide) < SMALL_SAMPLE else "boosting"
         return [_linear(wide, outcome=outcome, modifier=m, covariates=covariates, cluster=cluster, seed=seed,
-                        units=units, min_per_group=min_per_group, nuisance=nuisance) for m in modifiers]
+                        units=units, min_per_group=min_per_group, nuisance=nuisance, weights=weights)
+                for m in modifiers]
+    if weights:
+        raise ValueError("survey weights are taken by the LinearDML group effects only (method='linear')")
     return _forest(wide, outcome=outcome, modifiers=modifiers, covariates=covariates, cluster=cluster, seed=seed,
                    units=units, min_per_group=min_per_group, n_estimators=n_estimators)

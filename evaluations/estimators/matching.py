@@ -9,9 +9,10 @@ by small kernels, each in its own module:
   units per participant, with or without replacement, caliper in SDs of the logit score
   (nearest_neighbour.py); Abadie-Imbens (2006) standard error with an adjustment for the
   estimated score in the spirit of Abadie-Imbens (2016) (matching_variance.py).
-* ``"ipw"``: DoWhy's own odds-weighting estimator for the ATT, without clipping; ``"doubly_robust"``:
-  augmented IPW for the ATT (weighting.py). Both get a seeded bootstrap standard error that
-  re-fits every model, by treatment group or by whole cluster (weighting.py, inference.py).
+* ``"ipw"``: odds weighting for the ATT, without clipping (DoWhy's own number without survey
+  weights); ``"doubly_robust"``: augmented IPW for the ATT (weighting.py, on drdid.py's kernels).
+  Both take survey weights and get the analytic standard error from their influence function
+  (summed within clusters when asked), or a seeded bootstrap that re-fits every model.
 * the propensity score: one logistic regression (propensity.py); input checks: checks.py.
 
 Effect size: Hedges' g from the outcome's SD among the analysed participants and its
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from evaluations.estimators.checks import analysis_frame, cluster_codes, whole_number
+from evaluations.estimators.checks import analysis_frame, cluster_codes, one_of, whole_number
 from evaluations.estimators.dowhy_bridge import (METHODS, PS_COLUMN, AIPWATTEstimator, PropensityScoreMatchingATT,
                                                  check_method, checked_fit)
 from evaluations.estimators.matching_variance import abadie_imbens_variance, estimated_score_adjustment
@@ -37,6 +38,7 @@ from evaluations.estimators.nearest_neighbour import check_spec, nn_match
 from evaluations.estimators.propensity import LogitPropensityModel, require_score_overlap
 from evaluations.estimators.refute import Refutation, refute
 from evaluations.estimators.result import EffectEstimate, hedges_g, normal_inference
+from evaluations.estimators.inference import WEIGHT, WEIGHTS_ASSUMPTION, influence_se, weighted_sd
 from evaluations.estimators.weighting import odds_weights, sorted_matrix, weighting_bootstrap_se
 
 __all__ = [
@@ -84,15 +86,18 @@ class MatchedSample:
 def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: list[str],
                  method: str = "matching", k: int = 1, caliper: float | None = 0.2, replace: bool = True,
                  seed: int = 0, n_bootstrap: int = 200, units: str = "scale points",
-                 ps_adjustment: bool = True, ai_neighbours: int = 2, cluster: str | None = None) -> EffectEstimate:
+                 ps_adjustment: bool = True, ai_neighbours: int = 2, cluster: str | None = None,
+                 weights: bool = False, standard_error: str = "analytic") -> EffectEstimate:
     """Estimate the average effect of the programme on those who took part (ATT).
 
     Runs DoWhy's CausalModel(common_causes=covariates) -> identify_effect (back-door)
     -> estimate_effect(target_units="att"), then attaches honest standard errors:
     Abadie-Imbens (2006) with the Abadie-Imbens (2016) estimated-score adjustment for
-    matching (``ps_adjustment=False`` for plain AI 2006), a seeded bootstrap of
-    ``n_bootstrap`` replicates re-estimating every model for ``"ipw"`` and
-    ``"doubly_robust"``. See the module docstring for where each estimator lives.
+    matching (``ps_adjustment=False`` for plain AI 2006); for ``"ipw"`` and ``"doubly_robust"``
+    the estimator's influence function, which includes the estimation of the propensity score
+    and outcome models (drdid.py), or with ``standard_error="bootstrap"`` a seeded bootstrap of
+    ``n_bootstrap`` replicates re-estimating every model. See the module docstring for where
+    each estimator lives.
 
     ``k``, ``caliper`` (SDs of the logit propensity score; None for no caliper) and
     ``replace`` apply to matching. Participants without a comparison unit inside the
@@ -100,8 +105,10 @@ def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
     their number is stated in the overlap assumption; :func:`matched_sample` lists them.
 
     ``cluster`` names a column of cluster ids (schools, sites) for ``"ipw"`` and
-    ``"doubly_robust"``: the bootstrap then resamples whole clusters and the interval uses
-    a t distribution on G-1 degrees of freedom. Matching has no cluster-robust variance
+    ``"doubly_robust"``: the influence values are summed within clusters (or the bootstrap
+    resamples whole clusters) and the interval uses a t distribution on G-1 degrees of freedom.
+    ``weights`` uses the ``weight`` column (survey weights) in the propensity score, the outcome
+    model and the contrast. Matching has neither a cluster-robust nor a design-based variance
     here, so asking for one is an error rather than a silently too-narrow interval.
 
     Raises ValueError naming the column for missing columns, missing values, a
@@ -109,16 +116,18 @@ def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
     """
     check_method(method)
     check_spec(k, caliper)
+    one_of(standard_error, "standard_error", ("analytic", "bootstrap"))
     clusters = None
     if cluster is not None:
         if method == "matching":
             raise ValueError("Cluster-robust standard errors are not available for matching; use "
-                             "method='doubly_robust' or 'ipw' (cluster bootstrap) for clustered data.")
+                             "method='doubly_robust' or 'ipw' for clustered data.")
         clusters = cluster_codes(df, cluster)
-    if method != "matching":
+    bootstrap = method != "matching" and standard_error == "bootstrap"
+    if bootstrap:
         whole_number(n_bootstrap, "n_bootstrap", 20)
     data, fit = checked_fit(df, outcome=outcome, treatment=treatment, covariates=covariates, method=method,
-                            k=k, caliper=caliper, replace=replace)
+                            k=k, caliper=caliper, replace=replace, weights=weights)
     covariates = list(covariates)
     y = data[outcome].to_numpy(dtype=float)
     d = data[treatment].to_numpy().astype(int)
@@ -148,23 +157,30 @@ def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
         n_comparison = int(np.count_nonzero(kw))
         sd_t = float(np.std(y[tm], ddof=1))
         sd_c = _weighted_sd(y[kw > 0], kw[kw > 0])
+        n_clusters = None
     else:
-        se = weighting_bootstrap_se(y, d, sorted_matrix(frame), fit.propensity_model.coef_std_, method,
-                                    int(n_bootstrap), seed, fit.propensity_model.ridge, clusters)
+        w = data[WEIGHT].to_numpy(float) if weights else np.ones(len(d))
+        w = w / w.mean()
+        if bootstrap:
+            se = weighting_bootstrap_se(y, d, sorted_matrix(frame), w, fit.propensity_model.coef_std_, method,
+                                        int(n_bootstrap), seed, fit.propensity_model.ridge, clusters)
+            n_clusters = int(clusters.max()) + 1 if clusters is not None else None
+        else:
+            se, n_clusters = influence_se(fit.result.influence, clusters)
         n_treated = int(d.sum())
         n_trimmed = 0
         n_comparison = int((1 - d).sum())
-        sd_t = float(np.std(y[d == 1], ddof=1))
-        c = d == 0
-        sd_c = _weighted_sd(y[c], odds_weights(ps[c]))
+        t, c = d == 1, d == 0
+        sd_t = float(np.std(y[t], ddof=1)) if not weights else weighted_sd(y[t], w[t])
+        sd_c = _weighted_sd(y[c], odds_weights(ps[c]) * w[c])
 
-    n_clusters = int(clusters.max()) + 1 if clusters is not None else None
     ci_low, ci_high, p = normal_inference(fit.value, se, df=(n_clusters - 1) if n_clusters else None)
     g, g_low, g_high = hedges_g(fit.value, (ci_low, ci_high), sd_t, sd_c, n_treated, n_comparison)
     return EffectEstimate(
         outcome=outcome,
         estimand="ATT",
-        estimator=_estimator_name(method, k, caliper, replace, ps_adjustment, int(n_bootstrap), n_clusters),
+        estimator=_estimator_name(method, k, caliper, replace, ps_adjustment,
+                                  int(n_bootstrap) if bootstrap else None, n_clusters, weights),
         estimate=fit.value,
         std_error=se,
         ci_low=ci_low,
@@ -177,7 +193,8 @@ def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
         effect_size_ci_high=g_high,
         units=units,
         n_clusters=n_clusters,
-        assumptions=_assumptions(covariates, method, n_trimmed, int(d.sum())),
+        df=(n_clusters - 1) if n_clusters else None,
+        assumptions=_assumptions(covariates, method, n_trimmed, int(d.sum())) + ((WEIGHTS_ASSUMPTION,) if weights else ()),
     )
 
 
@@ -270,13 +287,15 @@ def _assumptions(covariates, method: str, n_trimmed: int = 0, n_treated: int = 0
 
 
 def _estimator_name(method: str, k: int, caliper: Optional[float], replace: bool, ps_adjustment: bool,
-                    n_bootstrap: int, n_clusters: Optional[int] = None) -> str:
-    boot = f"{'cluster ' if n_clusters else ''}bootstrap SE, {n_bootstrap} replicates"
+                    n_bootstrap: Optional[int], n_clusters: Optional[int] = None, weights: bool = False) -> str:
     if method == "matching":
         cal = "no caliper" if caliper is None else f"caliper {caliper:g} SD"
         rep = "with replacement" if replace else "without replacement"
         se = "Abadie-Imbens SE" + (", adjusted for the estimated score" if ps_adjustment else "")
         return f"Propensity-score matching (1:{k} NN, {cal}, {rep}; {se})"
+    se = (f"{'cluster ' if n_clusters else ''}bootstrap SE, {n_bootstrap} replicates" if n_bootstrap
+          else f"{'cluster-robust ' if n_clusters else ''}influence-function SE")
+    survey = ", survey-weighted" if weights else ""
     if method == "ipw":
-        return f"Inverse-probability weighting for the ATT (odds weights; {boot})"
-    return f"Doubly robust AIPW for the ATT (logit score + linear outcome model; {boot})"
+        return f"Inverse-probability weighting for the ATT (odds weights{survey}; {se})"
+    return f"Doubly robust AIPW for the ATT (logit score + linear outcome model{survey}; {se})"

@@ -67,12 +67,15 @@ class LogitPropensityModel:
         """Standardised design matrix [1, (X - mean) / sd] used by the fit."""
         return standardised_design(self._matrix(X), self.mean_, self.scale_)
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
+        """Fit on covariates `X` and 0/1 `y`; `sample_weight`: survey weights (None: everyone counts once)."""
         A = self._matrix(X, fitting=True)
         y = np.asarray(y, dtype=float).ravel()
+        w = None if sample_weight is None else np.asarray(sample_weight, dtype=float).ravel()
         self.mean_, self.scale_ = standardisation(A)
         Z = standardised_design(A, self.mean_, self.scale_)
-        self.coef_std_, _ = newton_logit(Z, y, intercept_start(y, Z.shape[1]), self.ridge, self.max_iter, self.tol)
+        self.coef_std_, _ = newton_logit(Z, y, intercept_start(y, Z.shape[1], w), self.ridge, self.max_iter,
+                                         self.tol, w)
         self.classes_ = np.array([0, 1])
         return self
 

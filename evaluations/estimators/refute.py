@@ -51,17 +51,18 @@ _TEXT = {
 
 def refute(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: list[str], method: str = "matching",
            seed: int = 0, k: int = 1, caliper: float | None = 0.2, replace: bool = True,
-           num_simulations: int = 100) -> tuple[Refutation, ...]:
+           num_simulations: int = 100, weights: bool = False) -> tuple[Refutation, ...]:
     """Run DoWhy's placebo-treatment, random-common-cause and data-subset refuters on the ATT.
 
     The placebo is a permutation of the treatment column; every refuter is seeded from `seed`.
+    ``weights``: the estimator uses the ``weight`` column (survey weights), as estimate_att does.
     Raises ValueError for the same bad inputs as estimate_att.
     """
     check_method(method)
     check_spec(k, caliper)
     whole_number(num_simulations, "num_simulations", 10)
     data, fit = checked_fit(df, outcome=outcome, treatment=treatment, covariates=covariates, method=method,
-                            k=k, caliper=caliper, replace=replace)
+                            k=k, caliper=caliper, replace=replace, weights=weights)
     covariates = list(covariates)
     n = int(num_simulations)
     out = []

@@ -1,23 +1,24 @@
-"""Weighting estimators of the ATT and their bootstrap standard errors.
+"""Weighting estimators of the ATT on one outcome (no baseline): IPW and augmented IPW, through drdid.py.
 
-``ipw_att``: participants get weight 1, comparison units the odds ``e(x) / (1 - e(x))``, both
-normalised to sum to one (the Hajek form); the same number as DoWhy's
-``backdoor.propensity_score_weighting`` with ``target_units="att"`` and no clipping, which is
-how estimate_att computes it (checked in tests/test_matching.py).
+``"ipw"``: participants get weight 1, comparison units the odds ``e(x) / (1 - e(x))``, both
+normalised to sum to one (the Hajek form); without survey weights the same number as DoWhy's
+``backdoor.propensity_score_weighting`` with ``target_units="att"`` and no clipping
+(tests/test_matching.py checks it).
 
-``aipw_att``: augmented IPW for the ATT (DoWhy 0.14's ``DoublyRobustEstimator`` supports only
-the ATE, so it is written out here)::
+``"doubly_robust"``: augmented IPW for the ATT (DoWhy 0.14's ``DoublyRobustEstimator`` supports
+only the ATE)::
 
     tau = mean_{D=1}(Y - m0(X)) - sum_{D=0} w (Y - m0(X)) / sum_{D=0} w,  w = e/(1-e)
 
 where ``m0`` is a linear regression of the outcome on the covariates among comparison units
-and ``e`` the logistic propensity score. It is consistent when either ``m0`` or ``e`` is
-correctly specified (Moodie, Saarela and Stephens 2018; the cross-section case of Sant'Anna
-and Zhao 2020).
+and ``e`` the logistic propensity score: consistent when either is correctly specified (Moodie,
+Saarela and Stephens 2018; the cross-section case of Sant'Anna and Zhao 2020).
 
-Standard errors: a seeded non-parametric bootstrap (inference.bootstrap_se) that re-estimates
-the propensity score (and the outcome model) in every replicate, so the estimated models'
-uncertainty is included; resampling is by treatment group, or by whole cluster when asked.
+Both are the panel kernels of drdid.py with the follow-up outcome in place of the change and no
+trimming (DoWhy's estimators trim nobody; a lack of overlap is refused instead), so they share
+those kernels' influence functions: the analytic standard error, with survey weights and
+clusters. `weighting_bootstrap_se` is the alternative a caller may ask for: a seeded bootstrap
+that re-fits every model in each replicate, by treatment group or by whole cluster.
 """
 from __future__ import annotations
 
@@ -25,28 +26,16 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from evaluations.estimators import drdid
 from evaluations.estimators.inference import bootstrap_se
 from evaluations.estimators.propensity import newton_logit, standardisation, standardised_design
+
+NO_TRIMMING = 1.0  # every comparison unit is kept, as DoWhy's estimators keep them
 
 
 def odds_weights(ps: np.ndarray) -> np.ndarray:
     """Weights that make comparison units stand in for participants: e / (1 - e)."""
     return ps / (1 - ps)
-
-
-def ipw_att(y: np.ndarray, d: np.ndarray, ps: np.ndarray) -> float:
-    """Participants' mean outcome less the odds-weighted comparison mean (the Hajek form)."""
-    w = odds_weights(ps)
-    c = d == 0
-    return float(y[d == 1].mean() - np.sum(w[c] * y[c]) / np.sum(w[c]))
-
-
-def aipw_att(y: np.ndarray, d: np.ndarray, ps: np.ndarray, m0: np.ndarray) -> float:
-    """The IPW contrast of the residuals from the comparison units' outcome regression `m0`."""
-    r = y - m0
-    w = odds_weights(ps)
-    c = d == 0
-    return float(r[d == 1].mean() - np.sum(w[c] * r[c]) / np.sum(w[c]))
 
 
 def sorted_matrix(frame: pd.DataFrame) -> np.ndarray:
@@ -55,32 +44,32 @@ def sorted_matrix(frame: pd.DataFrame) -> np.ndarray:
     return frame[cols].to_numpy(dtype=float)
 
 
-def ols(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """OLS coefficients [intercept, slopes] via standardised normal equations (fast, stable).
-
-    Hand-written rather than statsmodels because it runs in every bootstrap replicate."""
-    mean = X.mean(axis=0)
-    sd = X.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    A = np.column_stack([np.ones(len(X)), (X - mean) / sd])
-    try:
-        b = np.linalg.solve(A.T @ A, A.T @ y)
-        if not np.all(np.isfinite(b)):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        b = np.linalg.lstsq(A, y, rcond=None)[0]
-    slopes = b[1:] / sd
-    return np.concatenate([[b[0] - np.sum(slopes * mean)], slopes])
+def with_constant(X: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.ones(len(X)), X])
 
 
-def comparison_outcome_fit(X: np.ndarray, y: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """m0(X): the outcome regression fitted among comparison units, predicted for everyone."""
-    coef = ols(X[d == 0], y[d == 0])
-    return np.column_stack([np.ones(len(X)), X]) @ coef
+def weighted_att(y: np.ndarray, d: np.ndarray, X: np.ndarray, w: np.ndarray, ps: np.ndarray,
+                 method: str) -> drdid.ATTFit:
+    """The ATT by ``"ipw"`` or ``"doubly_robust"`` given fitted scores `ps`, with its influence function.
+
+    `X` holds the covariates (no constant), `w` survey weights with mean 1 (ones without them). A
+    covariate with one value in the sample (an empty category's indicator) adjusts for nothing and
+    is left out, as the propensity model's standardisation already ignores it.
+    """
+    x = with_constant(X[:, np.ptp(X, axis=0) > 0] if X.shape[1] else X)
+    score = drdid.score_from_fit(ps, d, x, w)
+    if method == "ipw":
+        return drdid.weighting(y, d, x, w, score, trim_level=NO_TRIMMING)
+    outcome = drdid.outcome_regression_fit(y, d, x, w)
+    if outcome is None:
+        raise ValueError("the outcome regression among comparison units cannot be fitted: the covariates are "
+                         "collinear among them; drop the redundant covariate(s)")
+    return drdid.doubly_robust(y, d, x, w, score, outcome, trim_level=NO_TRIMMING)
 
 
-def weighting_bootstrap_se(y: np.ndarray, d: np.ndarray, X: np.ndarray, beta0: np.ndarray, method: str,
-                           n_bootstrap: int, seed: int, ridge: float, clusters: np.ndarray | None = None) -> float:
+def weighting_bootstrap_se(y: np.ndarray, d: np.ndarray, X: np.ndarray, w: np.ndarray, beta0: np.ndarray,
+                           method: str, n_bootstrap: int, seed: int, ridge: float,
+                           clusters: np.ndarray | None = None) -> float:
     """Bootstrap SE of ``"ipw"`` or ``"doubly_robust"``, re-fitting every model in each replicate.
 
     `X` holds the covariates in sorted column order and `beta0` the full-sample logit
@@ -90,13 +79,14 @@ def weighting_bootstrap_se(y: np.ndarray, d: np.ndarray, X: np.ndarray, beta0: n
     Z = standardised_design(X, *standardisation(X))
 
     def replicate(idx: np.ndarray) -> float:
-        Xb, Zb, yb, db = X[idx], Z[idx], y[idx], d[idx]
+        db = d[idx]
         if db.min() == db.max():  # a cluster resample without one of the groups
             return np.nan
-        beta, _ = newton_logit(Zb, db.astype(float), beta0.copy(), ridge, max_iter=50, tol=1e-7)
-        ps = expit(Zb @ beta)
-        if method == "ipw":
-            return ipw_att(yb, db, ps)
-        return aipw_att(yb, db, ps, comparison_outcome_fit(Xb, yb, db))
+        wb = w[idx] / w[idx].mean()
+        beta, _ = newton_logit(Z[idx], db.astype(float), beta0.copy(), ridge, max_iter=50, tol=1e-7, weights=wb)
+        try:
+            return weighted_att(y[idx], db, X[idx], wb, expit(Z[idx] @ beta), method).att
+        except (ValueError, np.linalg.LinAlgError):
+            return np.nan
 
     return bootstrap_se(replicate, d, n_bootstrap, seed, clusters)

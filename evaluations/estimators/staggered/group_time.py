@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluations.estimators.staggered.adjustment import covariate_cell, unconditional_cell
+from evaluations.estimators.drdid import difference_in_mean_changes
+from evaluations.estimators.staggered.adjustment import covariate_cell
 from evaluations.estimators.staggered.panel import Panel
 
 
@@ -88,8 +89,8 @@ def _did_cell(panel: Panel, g: int, t_idx: int, b_idx: int, control_group: str,
         if isinstance(fit, str):
             return fit
     else:
-        fit = unconditional_cell(dy, d, w)
-    att, cell_influence = fit
+        fit = difference_in_mean_changes(dy, d, w)
+    att, cell_influence = fit.att, fit.influence
     n = len(change)
     influence = np.zeros(n)
     influence[used] = n / used.sum() * cell_influence
