@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test browser dev book clean
+.PHONY: install run test browser postgres dev book clean
 
 install: $(STAMP)
 
@@ -20,15 +20,28 @@ run: install
 	$(BIN)/commonground run
 	@echo "Open book/_build/html/index.html"
 
-test: install browser
+test: install browser postgres
 	$(BIN)/python -m pytest
 
-# The browser tests drive Debian's chromium (no browser is ever downloaded by a test tool).
+# The browser tests drive Debian's chromium (no browser is ever downloaded by a test tool) and check each page
+# with axe-core from the npm registry, installed here once (npm, from Debian's nodejs) and read from disk by the tests.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "Installing Debian's npm for axe-core"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm >/dev/null; }
+	@test -f tests/axe/node_modules/axe-core/axe.min.js || { \
+	  echo "Installing axe-core (pinned in tests/axe/package.json) for the accessibility tests"; \
+	  npm ci --prefix tests/axe --no-audit --no-fund --silent; }
+
+# The production profile's test needs a real PostgreSQL: Debian's package, installed if missing, and a
+# cluster of the project's own under .postgres/, started if it is not running (deploy/postgres.sh).
+postgres:
+	@bash deploy/postgres.sh >/dev/null
 
 # The Dagster UI on http://127.0.0.1:3000 with the project's own instance (runs from `make run` show up).
 dev: install

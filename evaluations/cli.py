@@ -111,7 +111,9 @@ design:
   # weights: weight          # optional: column of survey (sampling or non-response) weights, above 0
   # units: places            # if each row is a school, site or area rather than a person; then
   # people: respondents      #   the column saying how many people each row summarises (at least 10)
-  covariates: [age, female]  # numeric characteristics recorded at baseline
+  covariates: [age, female]  # characteristics recorded at baseline, in numbers; one in categories is written
+  #   - {{column: age_band, categories: [16-24, 25-34, 35-54, 55+], ordered: true}}  (the first is the reference;
+  #     ordered: true for bands listed lowest first; an empty or "prefer not to say" answer is 'not answered')
   effect_modifiers: []       # characteristics to report effects separately for (e.g. age_group)
   # estimator: doubly_robust_did  # only to override the design's default: did, doubly_robust_did, ancova,
   #                               # difference_in_means, ps_matching, ipw, doubly_robust,

@@ -21,6 +21,11 @@ ONS output-checking practice for safe outputs:
    ("not shown"): it is not small, and saying "fewer than 10" would be false.
 5. A label of a category too small to publish (a subgroup level with fewer than THRESHOLD
    people in a group) is never shown: it is published as ANOTHER_GROUP.
+6. A trimmed mean (Lee's attrition bounds) drops 0 or at least THRESHOLD people (`least_trimmed`):
+   the difference between a trimmed and an untrimmed mean, or between the two bounds, is a sum
+   over the people dropped, so fewer would be disclosed. Its bounds are published only when the
+   people kept in each group are at least THRESHOLD (`attrition_bounds_rows`); the share trimmed,
+   a ratio of two outcome-specific response rates, is not published.
 
 Families of published counts and the rules covering them (`families` builds them from the
 record, so the solver and the audit read the same structure):
@@ -37,6 +42,8 @@ subgroups: n per level of one modifier               partition      levels (+ pe
 diagnostics.balance: n per variable                  nesting        flow baseline > n; an outcome's n > its
                                                                     estimate's n
 diagnostics.balance_after: n per variable            nesting        primary estimate's n > n
+diagnostics.baseline_equivalence: n per variable     nesting        primary estimate's n > n (the people
+                                                                    analysed for the primary outcome)
 overlap histogram bars                               partition      bars = primary estimate's n (any hidden
                                                                     bar hides the whole histogram)
 overlap outside_support, trimmed                     nesting        primary estimate's n > each
@@ -53,7 +60,8 @@ rest on the n beside them, blanked when that n is small), heterogeneity and pre-
 effects (each averages cohorts that all pass the threshold), MDES (the planned MDES is a
 function of the baseline counts, so it is hidden when one of them is), degrees of freedom
 (blanked with their estimate, and hidden beside a group size that secondary suppression hid:
-a residual n - k and the other group's size would give that size back).
+a residual n - k and the other group's size would give that size back), and an effect's sensitivity
+to hidden bias (blanked with its estimate; its robustness values hidden with the df, as they give it back).
 
 Two overlapping groups that are not nested (the people analysed for two different
 outcomes) are not compared: the difference of their sizes is not the size of any group.
@@ -89,8 +97,11 @@ SUPPRESSION_REASON = f"Not shown: based on {SUPPRESSED} people in a group."
 DECIMALS = 3
 ESTIMATE_FIELDS = ("estimate", "std_error", "ci_low", "ci_high", "p_value", "effect_size",
                    "effect_size_ci_low", "effect_size_ci_high",
-                   "df")  # a t reference on n - k degrees of freedom would give the small n back
+                   "df",  # a t reference on n - k degrees of freedom would give the small n back
+                   "hidden_bias",  # its sensitivity to hidden bias (E-value, robustness value) reads the estimate
+                   "p_value_adjusted")  # a secondary outcome's adjusted p-value reads the estimate too
 GROUPS = (("programme", "n_treated"), ("comparison", "n_comparison"))
+EFFECT_SECTIONS = ("estimates", "subgroups", "sensitivity", "shares")  # the record's lists of effect rows
 GROUP_SIZES = tuple(n for _, n in GROUPS)
 FLOW_STAGES = ("registered", "baseline", "follow_up", "analysed")
 NOT_PEOPLE = ("n_clusters", "n_simulations")  # counts of sites and of repetitions, not of people
@@ -139,11 +150,16 @@ def enough(*ns) -> bool:
 
 def hide_df_beside_hidden_counts(record: dict) -> None:
     """After secondary suppression: a df beside a group size hidden as "not shown" is hidden too, as a
-    residual df (n - k) and the other group's size would give the hidden size back."""
-    for section in ("estimates", "subgroups", "sensitivity"):
+    residual df (n - k) and the other group's size would give the hidden size back; so is a robustness
+    value (with its significance version it gives the regression's df back)."""
+    for section in EFFECT_SECTIONS:
         for row in record.get(section) or []:
-            if row.get("df") is not None and not all(isinstance(row.get(n), int) for n in GROUP_SIZES):
+            if all(isinstance(row.get(n), int) for n in GROUP_SIZES):
+                continue
+            if row.get("df") is not None:
                 row["df"] = NOT_SHOWN
+            if (row.get("hidden_bias") or {}).get("robustness") is not None:
+                row["hidden_bias"]["robustness"] = NOT_SHOWN
 
 
 def suppress_estimates(table: pd.DataFrame) -> pd.DataFrame:
@@ -170,19 +186,112 @@ def hide_label(subgroup: str) -> str:
     return f"{modifier}={ANOTHER_GROUP}" if sep else ANOTHER_GROUP
 
 
-def balance_rows(rows: list[dict]) -> list[dict]:
+def balance_rows(rows: list[dict], hidden_labels: dict[str, str] | None = None) -> list[dict]:
     """Balance rows as published: means and SMDs only where both groups have THRESHOLD people
-    answering (and, for a 0/1 variable, THRESHOLD people with each value); n through `count`."""
+    answering (and, for a 0/1 variable, THRESHOLD people with each value); n through `count`.
+
+    `hidden_labels` names the rows that are one category of a categorical covariate ('age_band: 35-44'),
+    with the label each takes when the row is not published ('age_band: another group', rule 5)."""
     out = []
     for row in rows:
         smallest = row.get("smallest_category")  # NaN or None: not a 0/1 variable
         ok = enough(row.get("n_treated"), row.get("n_comparison")) and (
             smallest is None or pd.isna(smallest) or smallest >= unit_threshold())
         shown = {k: (_round(v) if ok else None) for k, v in row.items() if k not in BALANCE_KEYS}
-        out.append({"variable": row["variable"], **shown,
+        variable = row["variable"] if ok else (hidden_labels or {}).get(row["variable"], row["variable"])
+        out.append({"variable": variable, **shown,
                     "n_treated": count(row.get("n_treated")), "n_comparison": count(row.get("n_comparison")),
                     "suppressed": not ok,
                     "suppression_reason": "" if ok else SUPPRESSION_REASON})
+    return out
+
+
+EQUIVALENCE_KEYS = ("kind", "adjusted", "verdict")  # not statistics; the verdict is hidden with its g
+
+
+def equivalence_rows(rows: list[dict], hidden_labels: dict[str, str] | None = None) -> list[dict]:
+    """The WWC baseline-equivalence rows as published: g as a balance row's SMD is (`balance_rows`), and
+    its verdict only beside a published g (the verdict places g in a band)."""
+    out = []
+    for row in rows:
+        shown = balance_rows([{k: v for k, v in row.items() if k not in EQUIVALENCE_KEYS}], hidden_labels)[0]
+        out.append({**shown, "kind": row["kind"], "adjusted": row["adjusted"],
+                    "verdict": None if shown["suppressed"] else row["verdict"]})
+    return out
+
+
+GROUP_MEANS = "group_means"  # the record's group means by wave (evaluations/diagnostics/wave_means.py)
+
+
+def group_means_rows(rows: list[dict]) -> list[dict]:
+    """Group means by wave as published (rule 1): a group's mean only where at least THRESHOLD of its people
+    answered at that wave (and, for a yes/no question, at least THRESHOLD gave each answer in each group);
+    n through `count`. A design with no comparison group has n_comparison 0 and no comparison mean."""
+    out = []
+    for row in rows:
+        smallest = row.get("smallest_category")
+        answers_ok = smallest is None or smallest >= unit_threshold()
+        means = {f"mean_{g}": (_round(row[f"mean_{g}"]) if enough(row[f"n_{g}"]) and answers_ok else None)
+                 for g in ("treated", "comparison")}
+        out.append({"outcome": row["outcome"], "wave": row["wave"], **means,
+                    "n_treated": count(row["n_treated"]), "n_comparison": count(row["n_comparison"])})
+    return out
+
+
+def _group_means_families(fam: "Families", record: dict, flow: Place, n: str, estimate_n: dict) -> None:
+    """The group means' counts among the record's families: each wave's n is among the people in the files
+    (and those answering at baseline or follow-up, at those waves); with linked waves the people analysed for
+    an outcome answered it at the first and last waves; with different people each wave, the first and
+    last waves' answers are the people analysed."""
+    rows = record.get(GROUP_MEANS) or []
+    design = record.get("design") or {}
+    stage = {design.get("baseline"): "baseline", design.get("follow_up"): "follow_up"}
+    for outcome in dict.fromkeys(r.get("outcome") for r in rows):
+        mine = [(i, r) for i, r in enumerate(rows) if r.get("outcome") == outcome]
+        ends = [(GROUP_MEANS, i, n) for i, _ in (mine[:1] + mine[-1:] if len(mine) > 1 else mine)]
+        for i, r in mine:
+            fam.nest((*flow, "registered"), (GROUP_MEANS, i, n))
+            if stage.get(r.get("wave")):
+                fam.nest((*flow, stage[r["wave"]]), (GROUP_MEANS, i, n))
+        if outcome in estimate_n and ends:
+            if design.get("linked_waves", True):
+                for end in ends:
+                    fam.nest(end, estimate_n[outcome])
+            else:
+                fam.partition(estimate_n[outcome], ends)
+
+
+def _group_means_give_way(shown: dict, fam: "Families") -> dict:
+    """A group-means count that differs by 1 to THRESHOLD - 1 from a count it is nested with is hidden
+    first, so that the table never makes secondary suppression hide a count published elsewhere."""
+    hide = {}
+    for outer, inner in _closure(fam.nesting):
+        a, b = shown.get(outer), shown.get(inner)
+        if _number(a) and _number(b) and _small(a - b):
+            hide.update({p: NOT_SHOWN for p in (outer, inner) if p[0] == GROUP_MEANS})
+    return hide
+
+
+def least_trimmed() -> int:
+    """Rule 6: a trimmed mean drops 0 or at least this many units (people, or any number of places)."""
+    return unit_threshold()
+
+
+LEE_STATISTICS = ("lower", "upper", "ci_low", "ci_high")
+
+
+def attrition_bounds_rows(rows: list[dict]) -> list[dict]:
+    """Lee bounds as published (rule 6): the bounds and their interval when the people kept in the trimmed
+    group and those answering in the other are each at least THRESHOLD; never the counts or shares."""
+    out = []
+    for row in rows:
+        trimmed = max(row["trimmed_share_lower"], row["trimmed_share_upper"])
+        kept = [row[f"responded_{g}"] * (1 - (trimmed if g == row["trimmed_group"] else 0)) for g, _ in GROUPS]
+        ok = min(kept) >= unit_threshold() - 1e-9
+        out.append({"outcome": row["outcome"], "compared": row["compared"],
+                    **{k: (_round(row[k]) if ok else None) for k in LEE_STATISTICS},
+                    "trimmed_group": row["trimmed_group"], "widened": row["widened"],
+                    "suppressed": not ok, "suppression_reason": "" if ok else SUPPRESSION_REASON})
     return out
 
 
@@ -199,6 +308,16 @@ def _round(value):
 def proportion_counts(numerator: int, denominator: int) -> tuple[int, int]:
     """A published proportion discloses two counts: the people with and without the attribute."""
     return numerator, denominator - numerator
+
+
+def share(numerator: int, denominator: int) -> float | str | None:
+    """A published share of people (0-1): shown only when the people with and without the attribute are
+    each 0 or at least THRESHOLD; None when no one answered."""
+    if not denominator:
+        return None
+    if any(count(c) == SUPPRESSED for c in proportion_counts(numerator, denominator)):
+        return SUPPRESSED
+    return _round(numerator / denominator)
 
 
 # --------------------------------------------------------------------------- secondary suppression
@@ -383,7 +502,7 @@ def families(record: dict) -> tuple[Families, dict[Place, object]]:
         # baseline minus follow-up reads as the people lost, though some answer only at follow-up
         fam.compared.append(((*flow, "baseline"), (*flow, "follow_up")))
         estimate_n = {}
-        for section in ("estimates", "sensitivity"):
+        for section in ("estimates", "sensitivity", "shares"):  # shares: the overall effects as changes in a share
             for i, row in enumerate(record.get(section) or []):
                 path = (section, i, n)
                 for stage in ("baseline", "follow_up"):
@@ -393,6 +512,7 @@ def families(record: dict) -> tuple[Families, dict[Place, object]]:
         if primary in estimate_n:
             # the flow's analysed is the primary outcome's n: one hidden, both hidden
             fam.partition(estimate_n[primary], [(*flow, "analysed")])
+        _group_means_families(fam, record, flow, n, estimate_n)
         by_modifier: dict[tuple, list[Place]] = {}
         for j, row in enumerate(record.get("subgroups") or []):
             modifier = str(row.get("subgroup", "")).partition("=")[0]
@@ -408,6 +528,8 @@ def families(record: dict) -> tuple[Families, dict[Place, object]]:
         if primary_n is not None:
             for i, _ in enumerate(diag.get("balance_after") or []):
                 fam.nest(primary_n, ("diagnostics", "balance_after", i, n))
+            for i, _ in enumerate((diag.get("baseline_equivalence") or {}).get("rows") or []):
+                fam.nest(primary_n, ("diagnostics", "baseline_equivalence", "rows", i, n))
             overlap = diag.get("overlap") or {}
             bars = (overlap.get("histogram") or {}).get(group) or []
             if bars and not overlap["histogram"].get("suppressed"):
@@ -453,6 +575,7 @@ def protect_record(record: dict) -> dict:
     histogram; a hidden derived attrition count hides the rate it came from."""
     fam, derived = families(record)
     shown = {p: derived[p] if p in derived else get(record, p) for p in fam.counts}
+    shown.update(_group_means_give_way(shown, fam))
     for path, value in protect(shown, fam).items():
         if path in derived:
             if value != derived[path]:
@@ -463,6 +586,9 @@ def protect_record(record: dict) -> dict:
     if att and any(isinstance(att.get(g), str) for g, _ in GROUPS):
         # with the other group's rate (or its baseline minus follow-up) these give the hidden one back
         att.update({k: NOT_SHOWN for k in ("differential", "overall") if isinstance(att.get(k), float)})
+    wwc = get(record, ("diagnostics", "wwc_attrition"))
+    if att and wwc and wwc.get("max_differential") is not None and not isinstance(att.get("overall"), float):
+        wwc["max_differential"] = NOT_SHOWN  # the boundary's value gives the hidden overall rate back to 1%
     overlap = get(record, ("diagnostics", "overlap"))
     if overlap and overlap.get("histogram"):
         hist = overlap["histogram"]
@@ -517,18 +643,24 @@ def disclosure_problems(record: dict) -> list[str]:
     fam, derived = families(record)
     shown = {p: derived[p] if p in derived else get(record, p) for p in fam.counts}
     problems = [message for message, _ in _violations(shown, fam)]
-    for section in ("estimates", "subgroups", "sensitivity"):
+    for section in EFFECT_SECTIONS:
         for i, row in enumerate(record.get(section) or []):
             sizes = [row.get("n_treated")] + ([row["n_comparison"]] if row.get("n_comparison") != 0 else [])
             if not all(_at_least(n) for n in sizes) and any(row.get(f) is not None for f in ESTIMATE_FIELDS):
                 problems.append(f"{section}[{i}] has an estimate from {SUPPRESSED} people in a group")
     diag = record.get("diagnostics") or {}
-    for section in ("balance", "balance_after"):
-        for i, row in enumerate(diag.get(section) or []):
-            stats = [k for k in row if k not in BALANCE_KEYS and row[k] is not None]
+    equivalence = (diag.get("baseline_equivalence") or {}).get("rows") or []
+    for section, rows in (("balance", diag.get("balance")), ("balance_after", diag.get("balance_after")),
+                          ("baseline_equivalence.rows", equivalence)):
+        for i, row in enumerate(rows or []):
+            stats = [k for k in row if k not in (*BALANCE_KEYS, "kind", "adjusted") and row[k] is not None]
             if stats and not (_at_least(row.get("n_treated")) and _at_least(row.get("n_comparison"))):
                 problems.append(f"diagnostics.{section}[{i}] ({row.get('variable')}) shows {', '.join(stats)} "
                                 f"without {THRESHOLD} people in each group")
+    for i, row in enumerate(record.get(GROUP_MEANS) or []):
+        for g, n in (("treated", "n_treated"), ("comparison", "n_comparison")):
+            if row.get(f"mean_{g}") is not None and not _at_least(row.get(n)):
+                problems.append(f"{GROUP_MEANS}[{i}] shows mean_{g} without {THRESHOLD} people")
     skipped = [x.get("subgroup") for x in record.get("subgroups_skipped") or []]
     skipped += [r.get("subgroup") for r in record.get("subgroups") or [] if r.get("suppressed")]
     problems += [f"a subgroup too small to publish is named: {s!r}" for s in skipped

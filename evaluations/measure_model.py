@@ -26,6 +26,18 @@ DOMAINS = {
 MAX_SCALE_CODES = 101  # beyond this an answer is a number, not a choice: response_type continuous
 
 
+class NationalShare(BaseModel):
+    """The share of a national sample giving the measure's positive answers, as published (never estimated here)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    share: float = Field(ge=0, le=1)  # e.g. 0.81
+    survey: str  # e.g. "Community Life Survey"
+    year: str  # the survey year as published, e.g. "2018/19"
+    population: str  # whom the figure describes
+    source_url: str = Field(pattern=r"^https://[^\s()<>\[\]]+$")  # where the figure is published (a plain link)
+
+
 class MeasureCore(BaseModel):
     """The question, its answers (codes with labels, or a range), which way is better and the domain."""
 
@@ -42,6 +54,13 @@ class MeasureCore(BaseModel):
     max: float = Field(allow_inf_nan=False)
     higher_is_better: bool
     unit_label: str | None = Field(default=None, alias="units", min_length=1)  # continuous measures only
+    # The answer codes that count as the positive answer (e.g. "Definitely agree", "Tend to agree"): the page turns
+    # an effect into the change in the share giving them (evaluations/estimators/shares.py). None: no share is shown.
+    positive_answers: list[int] | None = None
+    # The same question asked of the nation, with its published source; None where no figure can be cited.
+    national: NationalShare | None = None
+    # The ONS life-satisfaction question (0-10): its effect is valued in WELLBYs (evaluations/value.py).
+    life_satisfaction: bool = False
 
     @field_validator("scale", mode="before")
     @classmethod
@@ -62,6 +81,7 @@ class MeasureCore(BaseModel):
                 raise ValueError(f"{field} is empty; write the measure's {field} as readers should see it")
         if self.max <= self.min:
             raise ValueError(f"max ({self.max:g}) must be above min ({self.min:g}); swap them")
+        self._positive_problems()
         if self.unit_label is not None and kind != "continuous":
             raise ValueError(f"units: {kind} measures report effects in {self._derived_units}; remove units "
                              "(only a continuous measure names its own units)")
@@ -89,6 +109,36 @@ class MeasureCore(BaseModel):
         if lo != self.min or hi != self.max:
             raise ValueError(f"min and max must be the smallest and largest scale codes; set min: {lo} and max: {hi}")
         return self
+
+    def _positive_problems(self) -> None:
+        if self.life_satisfaction and (self.response_type == "binary" or (self.min, self.max) != (0, 10)):
+            raise ValueError("life_satisfaction: a WELLBY is one point on the 0-10 life-satisfaction scale, so the "
+                             "measure must run from min: 0 to max: 10; remove life_satisfaction otherwise")
+        if self.positive_answers is None and self.national is not None:
+            raise ValueError("national: a national share is of the positive answers; list them under positive_answers")
+        if self.positive_answers is None:
+            return
+        if self.response_type == "continuous":
+            raise ValueError("positive_answers: a continuous measure has no answer codes; remove positive_answers")
+        codes = set(self.scale or {})
+        unknown = [c for c in self.positive_answers if c not in codes]
+        if unknown:
+            raise ValueError(f"positive_answers: code {unknown[0]} is not a scale code; use codes from: "
+                             f"{', '.join(str(c) for c in sorted(codes))}")
+        if not self.positive_answers or set(self.positive_answers) == codes:
+            raise ValueError("positive_answers must list some, not all, of the scale codes (e.g. [1, 2] for "
+                             "Definitely agree and Tend to agree)")
+
+    @property
+    def positive_labels(self) -> list[str]:
+        """The labels of the positive answers, in code order (empty when none are named)."""
+        return [self.scale[c] for c in sorted(self.positive_answers or [])] if self.scale else []
+
+    def positive_share(self, oriented):
+        """100 where an answer (as the panel holds it: oriented so higher is better, a binary answer as 0/100) is
+        one of the positive answers, 0 where it is not, missing where it is missing: a share in percentage points."""
+        raw = oriented / 100 if self.response_type == "binary" else self.orient(oriented)  # orient is its own inverse
+        return (raw.round().isin(self.positive_answers or []) * 100.0).where(oriented.notna())
 
     @property
     def valid_codes(self) -> list[int] | None:
@@ -125,6 +175,9 @@ class OwnMeasure(MeasureCore):
     @model_validator(mode="before")
     @classmethod
     def _no_claim_to_be_a_bank_measure(cls, data):
+        if isinstance(data, dict) and "national" in data:
+            raise ValueError("national: a national figure is published beside the bank's questions only, each with "
+                             "its checked source; remove national (your positive_answers are still shown)")
         if isinstance(data, dict) and "same_as" in data:
             raise ValueError(
                 "same_as: your own question is never pooled with a bank measure, since pooling needs the same "

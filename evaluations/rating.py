@@ -2,8 +2,21 @@
 
 The initial rating is the weakest of three things, each scored 0-5 as in the EEF's
 padlock guidance: the design, the minimum detectable effect size the achieved sample could
-find, and attrition. Each problem found in the diagnostics then takes off one padlock.
-Every step is kept as a plain-English reason so readers can see why.
+find, and attrition (the overall share lost: the EEF's bands). Each problem found in the
+diagnostics then takes off one padlock. Every step is kept as a plain-English reason so readers
+can see why.
+
+Two problems are judged as a What Works Clearinghouse assessor judges them:
+
+* attrition, by the WWC standard: overall and differential attrition against the design's
+  boundary (diagnostics/attrition_boundary.py). The attrition reason says the verdict; high
+  attrition takes off a padlock. (It replaces a flat 10-point limit on differential attrition:
+  every difference above 10.9 points is high attrition under either boundary.) The EEF's bands
+  for the overall share still set the attrition padlocks: the WWC verdict is a reason and a
+  downgrade, not a band.
+* baseline equivalence, by the WWC rule (diagnostics/equivalence.py), for designs that judge
+  baseline balance, and for a trial whose attrition is high (the WWC then asks a trial to show
+  its analysed groups are still alike). Not satisfied takes off a padlock.
 """
 from __future__ import annotations
 
@@ -21,20 +34,12 @@ from evaluations.registry import Manifest
 MDES_BANDS = [(0.2, 5), (0.3, 4), (0.4, 3), (0.5, 2), (0.6, 1)]  # MDES below the bound -> padlocks
 ATTRITION_BANDS = [(0.10, 5), (0.20, 4), (0.30, 3), (0.40, 2), (0.50, 1)]
 FEW_CLUSTERS = 20  # cluster-robust inference is unreliable with fewer clusters (Cameron & Miller 2015)
-DIFFERENTIAL_ATTRITION = 0.10
 
 
 def _band(value: float, bands) -> int:
     if value is None or not math.isfinite(value):
         return 0
     return next((p for bound, p in bands if value < bound), 0)
-
-
-def _smd_words(smd: float, diagnostics: Diagnostics, manifest: Manifest, after: bool) -> str:
-    """The largest SMD as a number only when it is the one published beside the balance table."""
-    rows = disclosure.balance_rows([r.model_dump() for r in (diagnostics.balance_after if after else diagnostics.balance)])
-    published = disclosure.max_abs_smd(rows, manifest.design.covariates, "smd_after" if after else "smd")
-    return f"{smd:.2f}" if published is not None and round(smd, 3) == published else "not shown (a small group)"
 
 
 def rate(manifest: Manifest, diagnostics: Diagnostics, plan_deviations: list[str] | None = None,
@@ -64,24 +69,26 @@ def rate(manifest: Manifest, diagnostics: Diagnostics, plan_deviations: list[str
     # control hides is worded by the rule it broke, not given (here after primary suppression;
     # `publishable` words them again from the record, after secondary suppression).
     shown_attrition = disclosure.attrition_rates(att.model_dump())
+    shown_overall = overall if isinstance(shown_attrition["overall"], float) else None
+    shown_differential = att.differential_attrition if isinstance(shown_attrition["differential"], float) else None
+    wwc = diagnostics.wwc_attrition
     reasons = [
         f"Design: {design_words} (at most {design_p} padlocks).",
         _mdes_reason(mdes, mdes_p),
-        _attrition_reason(overall if isinstance(shown_attrition["overall"], float) else None, attr_p) if linked
-        else NO_ATTRITION_REASON,
+        _attrition_reason(shown_overall, attr_p, wwc) if linked else NO_ATTRITION_REASON,
     ]
     downgrades = []
-    # A re-weighting design is judged on the balance its weights achieved, others on the raw groups.
-    smd, when = diagnostics.max_abs_smd_covariates_after, " after re-weighting the comparison group"
-    if smd is None or not math.isfinite(smd):
-        smd, when = diagnostics.max_abs_smd_covariates, ""
-    if smd is not None and math.isfinite(smd) and smd > diagnostics.imbalance_threshold and design.judges_baseline_balance:
-        downgrades.append(f"The groups differed at baseline{when}: the largest standardised difference in a "
-                          f"characteristic was {_smd_words(smd, diagnostics, manifest, bool(when))} "
-                          f"(more than {diagnostics.imbalance_threshold}).")
-    diff = att.differential_attrition
-    if diff is not None and math.isfinite(diff) and diff > DIFFERENTIAL_ATTRITION:
-        downgrades.append(_differential_downgrade(diff if isinstance(shown_attrition["differential"], float) else None))
+    high_attrition = wwc is not None and wwc.verdict == "high"
+    # The WWC rule, among the people analysed (weighted as a re-weighting estimator weights them).
+    equivalence = diagnostics.baseline_equivalence
+    if (equivalence is not None and equivalence.verdict == "not_satisfied"
+            and (design.judges_baseline_balance or high_attrition)):
+        downgrades.append(_equivalence_downgrade(equivalence, trial=not design.judges_baseline_balance,
+                                                 manifest=manifest))
+    if high_attrition:
+        downgrades.append(_wwc_attrition_downgrade(shown_overall, shown_differential, wwc.boundary,
+                                                   wwc.max_differential if shown_overall is not None else None,
+                                                   beyond=wwc.max_differential is None))
     n_clusters = diagnostics.n_clusters
     if n_clusters is not None and n_clusters < FEW_CLUSTERS:
         downgrades.append(f"Only {n_clusters} clusters: with fewer than {FEW_CLUSTERS}, the uncertainty "
@@ -121,16 +128,65 @@ NO_ATTRITION_REASON = ("Attrition: not measured: different people answered each 
                        "rating already reflects.")
 
 
-def _attrition_reason(overall, padlocks: int) -> str:
+def _attrition_reason(overall, padlocks: int, wwc=None) -> str:
     share = f"{overall:.0%} of people" if overall is not None else \
         "a share (not shown, to protect a small group) of people"
+    verdict = "" if wwc is None else (
+        f" By the What Works Clearinghouse standard ({wwc.boundary} boundary{BOUNDARY_WHY.get(wwc.boundary, '')}), "
+        f"attrition is {wwc.verdict}.")
     return (f"Attrition: {share} who answered at baseline did not answer at follow-up "
-            f"(at most {padlocks} padlocks; 5 needs 10% or less).")
+            f"(at most {padlocks} padlocks; 5 needs 10% or less).{verdict}")
 
 
-def _differential_downgrade(diff) -> str:
-    figure = f"{diff:.0%}" if diff is not None else f"more than {DIFFERENTIAL_ATTRITION:.0%}"
-    return f"Attrition differed between the groups by {figure} points, so the people left may no longer be comparable."
+BOUNDARY_WHY = {"cautious": ", for programmes that could change who answers the follow-up",
+                "optimistic": ", for programmes unlikely to change who answers the follow-up"}
+WWC_ATTRITION_HIGH = "Attrition is high by the What Works Clearinghouse standard"
+
+
+def _points(share: float) -> str:
+    return f"{share * 100:.1f} percentage points"
+
+
+def _wwc_attrition_downgrade(overall, differential, boundary: str, limit, beyond: bool) -> str:
+    """High attrition by the WWC standard. A figure given as None is one the record does not publish
+    (the boundary's limit reads the overall rate, so it is given only beside it)."""
+    lost = f"with {overall:.0%} of people lost overall" if overall is not None else \
+        "with the share lost overall (not shown, to protect a small group)"
+    if beyond:
+        return f"{WWC_ATTRITION_HIGH} ({boundary} boundary): {lost}, attrition is high whatever the difference " \
+               "between the groups."
+    allowed = f"the groups' attrition may differ by at most {_points(limit)}" if limit is not None else \
+        "the groups' attrition may differ only a little"
+    actual = f"they differed by {_points(differential)}" if differential is not None else \
+        "they differed by more (the difference is not shown, to protect a small group)"
+    return (f"{WWC_ATTRITION_HIGH} ({boundary} boundary): {lost}, {allowed}, and {actual}, so the people left "
+            "may no longer be comparable.")
+
+
+def _equivalence_downgrade(equivalence, trial: bool, manifest: Manifest) -> str:
+    """The characteristics that fail the WWC rule, quoting g and the name as the record publishes them (a
+    category too small to publish is 'another group')."""
+    from evaluations.covariates import hidden_labels
+    from evaluations.diagnostics.equivalence import ADJUSTABLE, SATISFIES
+
+    rows = disclosure.equivalence_rows([r.model_dump() for r in equivalence.rows],
+                                       hidden_labels(manifest.design.categorical_covariates))
+    failing = []
+    for raw, shown in zip(equivalence.rows, rows):
+        if raw.verdict != "not_satisfied":
+            continue
+        what = f"{shown['variable']} at baseline" if raw.kind == "baseline outcome" else shown["variable"]
+        if shown["suppressed"]:
+            failing.append(f"{what} (not shown: a small group)")
+        elif abs(raw.g) > ADJUSTABLE:
+            failing.append(f"{what} (g = {shown['g']:.2f}, more than {ADJUSTABLE})")
+        else:
+            failing.append(f"{what} (g = {shown['g']:.2f}, more than {SATISFIES}, and the analysis does not adjust "
+                           "for it)")
+    lead = ("Attrition was high, so the trial must show that the people analysed were still alike at baseline; "
+            "they were not" if trial else
+            "The groups analysed were not alike at baseline")
+    return f"{lead} by the What Works Clearinghouse rule: " + "; ".join(failing) + "."
 
 
 def _overlap_downgrade(reasons) -> str:
@@ -146,13 +202,16 @@ def publishable(rating: Rating, published: PublishedDiagnostics) -> Rating:
     mdes = max(mdes_values) if mdes_values and all(isinstance(v, float) for v in mdes_values) else None
     reasons = list(rating.reasons)
     reasons[1] = _mdes_reason(mdes, rating.mdes_padlocks)
+    overall = att.overall if isinstance(att.overall, float) else None
+    wwc = published.wwc_attrition
     if reasons[2] != NO_ATTRITION_REASON:
-        reasons[2] = _attrition_reason(att.overall if isinstance(att.overall, float) else None,
-                                       rating.attrition_padlocks)
+        reasons[2] = _attrition_reason(overall, rating.attrition_padlocks, wwc)
     downgrades = []
     for sentence in rating.downgrades:
-        if sentence.startswith("Attrition differed between the groups by"):
-            sentence = _differential_downgrade(att.differential if isinstance(att.differential, float) else None)
+        if sentence.startswith(WWC_ATTRITION_HIGH) and wwc is not None:
+            limit = wwc.max_differential if isinstance(wwc.max_differential, float) and overall is not None else None
+            sentence = _wwc_attrition_downgrade(overall, att.differential if isinstance(att.differential, float)
+                                                else None, wwc.boundary, limit, beyond=wwc.max_differential is None)
         elif sentence.startswith("Limited overlap: "):
             sentence = _overlap_downgrade(published.overlap.reasons if published.overlap else [])
         downgrades.append(sentence)

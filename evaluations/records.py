@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from evaluations import disclosure
+from evaluations import disclosure, picturing
+from evaluations.covariates import hidden_labels
 from evaluations.diagnostics.overlap import limited_reasons
 from evaluations.measures import DOMAINS, Measure, outcome_measures
 from evaluations.rating import publishable
@@ -63,9 +64,11 @@ def build_record(*, manifest: Manifest, **parts) -> EvidenceRecord:
 
 
 def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates: pd.DataFrame,
-                  diagnostics: Diagnostics, rating: Rating, intake: dict, provenance: dict) -> EvidenceRecord:
+                  diagnostics: Diagnostics, rating: Rating, intake: dict, provenance: dict,
+                  group_means: list[dict] | None = None) -> EvidenceRecord:
     """`intake` is the report from `evaluations.intake.validate.intake_report`. The record is put
-    together as a plain document (disclosure control works on documents), then validated."""
+    together as a plain document (disclosure control works on documents), then validated.
+    `group_means`: the raw rows of evaluations.diagnostics.wave_means (None: no table)."""
     primary = manifest.primary_outcomes[0].column
     overall = estimates[estimates["kind"] == "overall"]
     primary_est = overall[overall["outcome"] == primary].iloc[0]
@@ -78,16 +81,21 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
         outcomes.append({"column": o.column, "measure": m.id, "own_measure": m.own, "measure_name": m.name,
                          "domain": m.domain, "domain_name": DOMAINS[m.domain], "primary": o.primary,
                          "question": m.question, "scale": m.scale, "higher_is_better": m.higher_is_better,
-                         "response_type": m.response_type, "units": m.units, "scale_min": m.min, "scale_max": m.max})
+                         "response_type": m.response_type, "units": m.units, "scale_min": m.min, "scale_max": m.max,
+                         **picturing.outcome_fields(m)})
     effect_cols = [c for c in estimates.columns if c not in ("kind", "statistic")]
-    overall_rows = disclosure.suppress_estimates(overall[effect_cols])
+    # each overall effect's sensitivity to hidden bias travels with it, and is blanked with it
+    readings = [r.model_dump() if (r := diagnostics.hidden_bias.get(o)) else None for o in overall["outcome"]]
+    overall_rows = disclosure.suppress_estimates(overall[effect_cols].assign(hidden_bias=readings))
     subgroup_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "subgroup", effect_cols])
     subgroup_rows["subgroup"] = [disclosure.hide_label(g) if hidden else g
                                  for g, hidden in zip(subgroup_rows["subgroup"], subgroup_rows["suppressed"])]
     sensitivity_rows = disclosure.suppress_estimates(estimates.loc[estimates["kind"] == "sensitivity", effect_cols])
     att = diagnostics.attrition.model_dump()
-    balance = disclosure.balance_rows(_dump(diagnostics.balance))
-    balance_after = disclosure.balance_rows(_dump(diagnostics.balance_after))
+    # a category too small to publish is named "another group" (evaluations/covariates.py)
+    hidden = hidden_labels(manifest.design.categorical_covariates)
+    balance = disclosure.balance_rows(_dump(diagnostics.balance), hidden)
+    balance_after = disclosure.balance_rows(_dump(diagnostics.balance_after), hidden)
     record = {
         "schema": SCHEMA,
         "id": manifest.id,
@@ -96,12 +104,16 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
         "programme": manifest.programme.model_dump(mode="json"),
         # design.groups (the charity's answer words for each group) say how intake read answers, not a result
         "design": {**manifest.design.model_dump(mode="json", exclude={"groups"}), "type": manifest.design.type.value,
+                   "covariates": manifest.design.covariate_columns,  # a categorical one's levels: in balance
                    "staggered": manifest.design.staggered, **design_of(manifest.design).describe(manifest)},
         "outcomes": outcomes,
         "primary_outcome": primary,
         "estimates": overall_rows.to_dict(orient="records"),
         "subgroups": subgroup_rows.to_dict(orient="records"),
         "sensitivity": sensitivity_rows.to_dict(orient="records"),
+        # the effects as changes in the share giving the positive answers, in words and money (picturing.py)
+        **picturing.record_parts(manifest, outcome_measure, estimates, overall_rows.to_dict(orient="records"),
+                                 effect_cols),
         "heterogeneity_tests": _dump(diagnostics.heterogeneity_tests),
         "subgroups_skipped": _skipped(_dump(diagnostics.subgroups_skipped)),
         "event_study": _event_study(estimates),
@@ -109,6 +121,7 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
         "by_calendar_wave": _event_study(estimates, "calendar_time", "wave"),
         "flow": participant_flow(intake["registered"], att, {"programme": int(primary_est["n_treated"]),
                                                    "comparison": int(primary_est["n_comparison"])}),
+        "group_means": disclosure.group_means_rows(group_means or []),
         "data_quality": {
             "rows_read": disclosure.count(intake["rows_read"]),
             "rows_set_aside": disclosure.count(intake["rows_quarantined"]),
@@ -119,7 +132,7 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
         "diagnostics": {
             "balance": balance,
             # the headline is the largest |SMD| among the covariate rows published beside it
-            "max_abs_smd_covariates": disclosure.max_abs_smd(balance, manifest.design.covariates, "smd"),
+            "max_abs_smd_covariates": disclosure.max_abs_smd(balance, manifest.design.balance_covariates, "smd"),
             "attrition": disclosure.attrition_rates(att),
             "n_clusters": diagnostics.n_clusters,
             "mdes_planned": diagnostics.mdes_planned,
@@ -127,11 +140,14 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
             "pre_trend_tests": {k: t.model_dump() for k, t in diagnostics.pre_trend_tests.items()},
             "balance_after": balance_after,
             "balance_after_weights": diagnostics.balance_after_weights,
-            "max_abs_smd_covariates_after": disclosure.max_abs_smd(balance_after, manifest.design.covariates,
+            "max_abs_smd_covariates_after": disclosure.max_abs_smd(balance_after, manifest.design.balance_covariates,
                                                                    "smd_after"),
             "overlap": diagnostics.overlap.model_dump() if diagnostics.overlap else None,
             "refutations": _dump(diagnostics.refutations),
             "heterogeneity_cross_checks": _dump(diagnostics.heterogeneity_checks),
+            "baseline_equivalence": _equivalence(diagnostics, hidden),
+            "wwc_attrition": diagnostics.wwc_attrition.model_dump() if diagnostics.wwc_attrition else None,
+            "attrition_bounds": disclosure.attrition_bounds_rows(_dump(diagnostics.attrition_bounds)),
         },
         "rating": rating.model_dump(mode="json"),
         "provenance": provenance,
@@ -145,6 +161,14 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
     if leaks:
         raise AssertionError(f"disclosure check failed for {manifest.id}: {leaks}")
     return published
+
+
+def _equivalence(diagnostics: Diagnostics, hidden: dict[str, str]) -> dict | None:
+    """The WWC baseline-equivalence rows as disclosure control publishes them, with the overall verdict."""
+    be = diagnostics.baseline_equivalence
+    if be is None:
+        return None
+    return {**be.model_dump(exclude={"rows"}), "rows": disclosure.equivalence_rows(_dump(be.rows), hidden)}
 
 
 def _dump(rows) -> list[dict]:
@@ -196,7 +220,7 @@ def _event_study(estimates: pd.DataFrame, kind: str = "event_time", key: str = "
 def estimates_csv(record: EvidenceRecord) -> pd.DataFrame:
     """The record's estimates as one flat, disclosure-safe table (the download on each page).
     Columns in alphabetical order, as in the JSON download."""
-    rows = pd.DataFrame([dict(sorted(e.model_dump(mode="json").items()))
+    rows = pd.DataFrame([dict(sorted(_flat(e.model_dump(mode="json")).items()))
                          for e in [*record.estimates, *record.subgroups]])
     rows.insert(0, "evaluation_id", record.id)
     rows.insert(1, "synthetic", record.synthetic)
@@ -204,3 +228,17 @@ def estimates_csv(record: EvidenceRecord) -> pd.DataFrame:
     rows["sms_level"] = record.rating.sms_level
     rows["code_version"] = record.provenance.code_version
     return rows
+
+
+def _flat(row: dict) -> dict:
+    """An effect row for the CSV: its hidden-bias reading as columns of its own (hidden_bias_e_value, ...)."""
+    reading = row.pop("hidden_bias", None) or {}
+    robustness = reading.get("robustness")
+    benchmark = (robustness.get("benchmark") if isinstance(robustness, dict) else None) or {}
+    if not isinstance(robustness, dict):  # None, or "not shown" beside a hidden group size
+        robustness = dict.fromkeys(("partial_r2", "robustness_value", "robustness_value_alpha"), robustness)
+    flat = {"e_value": reading.get("e_value"), "e_value_limit": reading.get("e_value_limit"),
+            **{k: robustness.get(k) for k in ("partial_r2", "robustness_value", "robustness_value_alpha")},
+            **{f"benchmark_{k}": benchmark.get(k) for k in ("covariate", "r2_treatment", "r2_outcome",
+                                                            "adjusted_estimate", "times_as_strong")}}
+    return {**row, **{f"hidden_bias_{k}": v for k, v in flat.items()}}

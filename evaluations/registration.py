@@ -235,7 +235,7 @@ class _Malformed(ValueError):
 
 
 def _design_defaults() -> dict:
-    return {name: f.get_default(call_default_factory=True) for name, f in Design.model_fields.items()
+    return {f.alias or name: f.get_default(call_default_factory=True) for name, f in Design.model_fields.items()
             if not f.is_required()} | {"matching": MatchingOptions().model_dump(mode="json")}
 
 

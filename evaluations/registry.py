@@ -16,6 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evaluations import covariates as categorical
 from evaluations.measure_model import OwnMeasure
 from evaluations.placeholders import placeholder_problems
 from evaluations.usertext import manifest_text_problems
@@ -109,6 +110,31 @@ class Programme(_Strict):
 TOOK_PART = "_cg_took_part"  # the treatment column a design without a comparison group gets (everyone took part)
 
 
+class CategoricalCovariate(_Strict):
+    """A covariate answered in categories (age bands, gender, yes/no), under design.covariates as
+    `{column: age_band, categories: [16-24, 25-34, 35+], ordered: true}`. The first category is the
+    reference the estimators compare the others with; evaluations/covariates.py says how answers are
+    read and encoded, and why."""
+    column: str
+    categories: list[str]
+    ordered: bool = False  # the categories are listed in their order (bands): lowest first
+
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _numbers_as_text(cls, v):
+        """A category may be written as a number (codes 1, 2, 3): it is read as its text."""
+        if isinstance(v, list):
+            return [str(c) if isinstance(c, (int, float)) and not isinstance(c, bool) else c for c in v]
+        return v
+
+    @model_validator(mode="after")
+    def _readable(self):
+        problems = categorical.category_problems(self.column, self.categories)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class Design(_Strict):
     """What the manifest says about how the programme was evaluated.
 
@@ -117,6 +143,8 @@ class Design(_Strict):
     fields, and Manifest's validation asks the design for its problems, so `check` refuses what
     `run` cannot do.
     """
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)  # dumps say `covariates`
+
     type: DesignType
     unit_id: str
     treatment: str | None = None  # every design but pre_post names it
@@ -130,7 +158,9 @@ class Design(_Strict):
     waves: list[str] | None = None
     first_treated: str | None = None
     cluster: str | None = None
-    covariates: list[str] = Field(default_factory=list)
+    # what the manifest's `covariates` lists: column names (numbers) and categorical covariates; the
+    # estimators see `covariates` (below), where a categorical one is its indicator columns
+    declared_covariates: list[str | CategoricalCovariate] = Field(default_factory=list, alias="covariates")
     effect_modifiers: list[str] = Field(default_factory=list)
     estimator: Estimator | None = None  # None: the design's default
     matching: MatchingOptions = Field(default_factory=MatchingOptions)
@@ -153,6 +183,63 @@ class Design(_Strict):
             raise ValueError(f"design.groups lists the same answer for both groups ({', '.join(sorted(shared))}); "
                              "each answer must say one group")
         return groups
+
+    @field_validator("declared_covariates", mode="before")
+    @classmethod
+    def _column_or_categories(cls, declared):
+        """Each entry is validated as what it is, so an error reads design.covariates.1.categories, not a union's."""
+        if not isinstance(declared, list):
+            return declared
+        out = []
+        for c in declared:
+            if isinstance(c, dict):
+                c = CategoricalCovariate.model_validate(c)
+            elif not isinstance(c, (str, CategoricalCovariate)):
+                raise ValueError(f"{c!r} is neither a column name (a covariate in numbers) nor a categorical covariate "
+                                 "({column: age_band, categories: [16-24, 25-34, 35+], ordered: true})")
+            out.append(c)
+        return out
+
+    @field_validator("declared_covariates")
+    @classmethod
+    def _each_covariate_once(cls, declared):
+        columns = [c if isinstance(c, str) else c.column for c in declared]
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:
+            raise ValueError(f"lists {', '.join(map(repr, twice))} more than once; list each covariate once")
+        return declared
+
+    @property
+    def categorical_covariates(self) -> dict[str, list[str]]:
+        """Each categorical covariate's column and its categories, in the manifest's order."""
+        return {c.column: list(c.categories) for c in self.declared_covariates if not isinstance(c, str)}
+
+    @property
+    def numeric_covariates(self) -> list[str]:
+        return [c for c in self.declared_covariates if isinstance(c, str)]
+
+    @property
+    def covariate_columns(self) -> list[str]:
+        """The data columns the covariates are read from, as the manifest lists them."""
+        return [c if isinstance(c, str) else c.column for c in self.declared_covariates]
+
+    @property
+    def covariates(self) -> list[str]:
+        """The covariate columns the estimators see: a numeric covariate's own column, a categorical
+        one's indicators but the reference's (evaluations/covariates.py). The analysis panel holds them."""
+        return self._expanded(categorical.estimator_columns)
+
+    @property
+    def balance_covariates(self) -> list[str]:
+        """The covariate columns balance is shown for: every level of a categorical covariate, the
+        reference included."""
+        return self._expanded(categorical.balance_columns)
+
+    def _expanded(self, columns_of) -> list[str]:
+        out = []
+        for c in self.declared_covariates:
+            out += [c] if isinstance(c, str) else columns_of(c.column, c.categories)
+        return out
 
     @property
     def analysis_estimator(self) -> Estimator:
@@ -177,7 +264,7 @@ class Design(_Strict):
     def design_columns(self) -> list[str]:
         cols = [self.unit_id, self.treatment_column, self.wave, self.first_treated, self.cluster, self.weights,
                 self.people]
-        return list(dict.fromkeys([c for c in cols if c] + list(self.covariates) + list(self.effect_modifiers)))
+        return list(dict.fromkeys([c for c in cols if c] + self.covariate_columns + list(self.effect_modifiers)))
 
 
 SELECTION_ON_OBSERVABLES = (Estimator.ps_matching, Estimator.ipw, Estimator.doubly_robust)
@@ -298,7 +385,10 @@ class Manifest(_Strict):
         if len(set(cols)) != len(cols):
             raise ValueError("the same outcome column is listed twice under outcomes")
         for col, (lo, hi) in self.valid_ranges.items():
-            if col not in self.design.covariates:
+            if col in self.design.categorical_covariates:
+                raise ValueError(f"valid_ranges.{col}: '{col}' is a categorical covariate, whose categories are its "
+                                 f"valid answers; remove valid_ranges.{col}")
+            if col not in self.design.covariate_columns:
                 raise ValueError(f"valid_ranges.{col}: only covariates can have a range; add {col!r} to design.covariates")
             if lo > hi:
                 raise ValueError(f"valid_ranges.{col}: the lower bound {lo} is above the upper bound {hi}")
@@ -323,6 +413,20 @@ class Manifest(_Strict):
                                 f"({self.design.type.value}) has none; remove group, or choose a design with one")
         if problems:
             raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _category_columns_named_apart(self):
+        """A categorical covariate's indicator columns ('age_band: 35-44') sit in the analysis panel beside
+        the declared columns: none may carry a declared column's name."""
+        d = self.design
+        indicators = {name for column, categories in d.categorical_covariates.items()
+                      for name in categorical.balance_columns(column, categories)}
+        clash = sorted(indicators & (set(d.design_columns) | {o.column for o in self.outcomes}))
+        if clash:
+            raise ValueError(f"design.covariates: the categories of a categorical covariate are analysed as columns "
+                             f"named '<column>: <category>', and {', '.join(map(repr, clash))} is already a column "
+                             "of this evaluation; rename that column (files.rename)")
         return self
 
     @property

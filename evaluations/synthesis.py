@@ -6,6 +6,18 @@ true effects. I^2 is the share of the spread in estimates due to real difference
 programmes rather than chance (Higgins & Thompson 2002). With few studies, tau^2 is poorly
 estimated, so the prediction interval (where the next programme's effect may fall) uses a
 t distribution on k - 2 degrees of freedom (Higgins, Thompson & Spiegelhalter 2009).
+
+The interval and test of the pooled effect use the Hartung-Knapp-Sidik-Jonkman adjustment
+(Hartung & Knapp 2001; Sidik & Jonkman 2002): the variance of the pooled effect is scaled by
+the weighted spread of the studies around it, and the reference is t on k - 1 degrees of
+freedom rather than the normal. With few studies the normal-based DerSimonian-Laird interval
+covers the true mean far less often than 95% (IntHout, Ioannidis & Borm 2014); the adjusted
+one keeps close to it. The scale factor is floored at 1 (Roever, Knapp & Friede 2015; R metafor's
+`test="adhoc"`), so the adjusted interval is never narrower than the unadjusted one: without the
+floor, a few studies that happen to agree closely would give an interval of almost no width. Where
+the floor does not bind, the result is exactly metafor's `rma(..., test="knha")`.
+
+Whether there are enough studies to pool at all is one rule, MIN_STUDIES_TO_POOL, below.
 """
 from __future__ import annotations
 
@@ -18,6 +30,14 @@ from scipy import stats
 from evaluations.record_model.record import Outcome, ShownEffect
 
 Z_95 = float(stats.norm.ppf(0.975))
+
+# Fewer than five studies are not pooled. With two to four studies the between-study variance tau^2
+# cannot be estimated with any reliability, so a random-effects mean and its interval mean little:
+# the Hartung-Knapp interval is then either uselessly wide or, when the few studies happen to agree,
+# too narrow (Bender et al. 2018, "Methods for the meta-analysis of few studies", Research Synthesis
+# Methods 9:382; Roever, Knapp & Friede 2015, BMC Med Res Methodol 15:99). Below it the book shows each
+# evaluation's own result side by side and says why there is no pooled effect.
+MIN_STUDIES_TO_POOL = 5
 
 
 @dataclass(frozen=True)
@@ -34,6 +54,20 @@ class MetaAnalysis:
     i2: float  # percent
     prediction_low: float | None
     prediction_high: float | None
+    df: int  # of the t reference of the Hartung-Knapp-Sidik-Jonkman interval and test: k - 1
+
+
+def enough_to_pool(k: int) -> bool:
+    """Whether k studies are enough for a pooled effect (MIN_STUDIES_TO_POOL and its reason above)."""
+    return k >= MIN_STUDIES_TO_POOL
+
+
+def too_few_to_pool(k: int) -> str:
+    """The plain-words reason there is no pooled effect for k studies."""
+    studies = "no evaluation has" if k == 0 else "one evaluation has" if k == 1 else f"only {k} evaluations have"
+    return (f"No pooled effect: {studies} published a result on this measure. The library pools only when at "
+            f"least {MIN_STUDIES_TO_POOL} evaluations have, because with fewer the spread between programmes cannot "
+            "be estimated and a pooled effect and its interval would claim more than the evidence supports.")
 
 
 def poolable(outcome: Outcome, measure_id: str) -> bool:
@@ -44,32 +78,51 @@ def poolable(outcome: Outcome, measure_id: str) -> bool:
 
 
 def random_effects(estimates, variances) -> MetaAnalysis:
-    """DerSimonian-Laird random-effects pooling of `estimates` with sampling `variances`."""
-    y = np.asarray(estimates, float)
-    v = np.asarray(variances, float)
-    if len(y) < 2:
-        raise ValueError("a meta-analysis needs at least two studies")
-    if np.any(~np.isfinite(y)) or np.any(~(v > 0)):
-        raise ValueError("every study needs a finite estimate and a positive variance")
+    """DerSimonian-Laird random-effects pooling of `estimates` with sampling `variances`, with the
+    Hartung-Knapp-Sidik-Jonkman interval. Callers check `enough_to_pool` first; this needs two studies."""
+    y, v = _checked(estimates, variances)
     k = len(y)
     w = 1 / v
     fixed = np.sum(w * y) / np.sum(w)
     q = float(np.sum(w * (y - fixed) ** 2))
     c = np.sum(w) - np.sum(w**2) / np.sum(w)
     tau2 = max(0.0, (q - (k - 1)) / c)
+    return pool(y, v, tau2, q)
+
+
+def pool(estimates, variances, tau2: float, q: float | None = None) -> MetaAnalysis:
+    """The random-effects mean for a given between-study variance `tau2`, with the Hartung-Knapp-Sidik-
+    Jonkman interval and test; `q` (Cochran's Q, computed when not given) gives I^2 and its test."""
+    y, v = _checked(estimates, variances)
+    k = len(y)
+    if q is None:
+        w = 1 / v
+        q = float(np.sum(w * (y - np.sum(w * y) / np.sum(w)) ** 2))
     w_star = 1 / (v + tau2)
     pooled = float(np.sum(w_star * y) / np.sum(w_star))
-    se = float(math.sqrt(1 / np.sum(w_star)))
+    scale = max(1.0, float(np.sum(w_star * (y - pooled) ** 2)) / (k - 1))
+    se = float(math.sqrt(scale / np.sum(w_star)))
+    crit = float(stats.t.ppf(0.975, k - 1))
     i2 = max(0.0, (q - (k - 1)) / q) * 100 if q > 0 else 0.0
     if k >= 3:
         half = float(stats.t.ppf(0.975, k - 2)) * math.sqrt(tau2 + se**2)
         pred = (pooled - half, pooled + half)
     else:
         pred = (None, None)
-    return MetaAnalysis(k=k, estimate=pooled, std_error=se, ci_low=pooled - Z_95 * se, ci_high=pooled + Z_95 * se,
-                        p_value=float(2 * stats.norm.sf(abs(pooled / se))), tau2=float(tau2), q=q,
-                        q_p_value=float(stats.chi2.sf(q, k - 1)), i2=float(i2),
-                        prediction_low=pred[0], prediction_high=pred[1])
+    p_value = float(2 * stats.t.sf(abs(pooled / se), k - 1)) if se > 0 else 0.0
+    return MetaAnalysis(k=k, estimate=pooled, std_error=se, ci_low=pooled - crit * se, ci_high=pooled + crit * se,
+                        p_value=p_value, tau2=float(tau2), q=float(q), q_p_value=float(stats.chi2.sf(q, k - 1)),
+                        i2=float(i2), prediction_low=pred[0], prediction_high=pred[1], df=k - 1)
+
+
+def _checked(estimates, variances) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(estimates, float)
+    v = np.asarray(variances, float)
+    if len(y) < 2:
+        raise ValueError("a meta-analysis needs at least two studies")
+    if len(y) != len(v) or np.any(~np.isfinite(y)) or np.any(~(v > 0)):
+        raise ValueError("every study needs a finite estimate and a positive variance")
+    return y, v
 
 
 def effect_size_variance(ci_low: float, ci_high: float, df: float | None = None) -> float:

@@ -7,7 +7,7 @@ from evaluations.registry import registry_path
 from orchestration.assets import analysis, book, intake
 from orchestration.jobs import book_job, evaluation_job
 from orchestration.resources import BookResource, JsonIOManager, RegistryResource, book_dir, warehouse_dir
-from orchestration.warehouse import EvaluationWarehouse
+from orchestration.warehouse import warehouse_io_manager
 from orchestration.sensors import book_after_evaluation, registry_sensor
 
 
@@ -24,7 +24,7 @@ def build_definitions() -> Definitions:
         resources={
             "registry": RegistryResource(path=str(registry_path())),
             "book_dir": BookResource(path=str(book_dir())),
-            "warehouse_io_manager": EvaluationWarehouse(database=str(warehouse / "warehouse.duckdb")),
+            "warehouse_io_manager": warehouse_io_manager(warehouse),
             "json_io_manager": JsonIOManager(base_dir=str(warehouse / "documents")),
         },
     )

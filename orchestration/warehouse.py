@@ -5,11 +5,23 @@ share one table: a partition goes to the table `<asset>` in the schema `ev_<eval
 replaced whole on each materialisation (so a changed manifest with new columns, or an empty
 quarantine, is stored as it is). The replacement is one DuckDB transaction: if the write fails
 part-way (a full disk, a killed process) the table is exactly as it was before the run.
+
+Two layouts, chosen by COMMONGROUND_WAREHOUSE_LAYOUT (`warehouse_io_manager`):
+- `one-file` (the embedded default, `make run`): every schema in warehouse/warehouse.duckdb.
+  DuckDB lets one process at a time open a file, so runs in separate processes take turns
+  (`connect` waits for the file).
+- `file-per-evaluation` (the production profile, deploy/production.env): warehouse/evaluations/
+  <id>.duckdb, same schema and tables inside. Concurrent runs of different evaluations never
+  share a file, and the run queue starts one run per evaluation at a time (deploy/dagster.yaml),
+  so no run waits for or fails on another's lock. Measured against the alternatives in
+  deploy/README.md (benchmarks/concurrent_warehouse.py).
 """
 from __future__ import annotations
 
+import os
 import time
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -58,22 +70,24 @@ def connect(database: str, wait_seconds: float = LOCK_WAIT_SECONDS):
         connection.close()
 
 
-class EvaluationWarehouse(ConfigurableIOManager):
-    """DuckDB IO manager storing each evaluation's tables in its own schema."""
+class _DuckDBTables(ConfigurableIOManager):
+    """DuckDB IO manager storing each evaluation's tables in its own schema, in `database_of` its id."""
 
-    database: str
+    def database_of(self, evaluation_id: str) -> str:
+        raise NotImplementedError
 
-    def _table(self, context: OutputContext | InputContext) -> tuple[str, str]:
+    def _table(self, context: OutputContext | InputContext) -> tuple[str, str, str]:
+        """(database, schema, table) of the one evaluation `context` reads or writes."""
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
         if len(keys) != 1:
             raise ValueError(f"{context.asset_key.to_user_string()}: the warehouse stores one evaluation per "
                              f"table; read it one partition at a time (got {len(keys)} partitions)")
-        return evaluation_schema(keys[0]), context.asset_key.path[-1]
+        return self.database_of(keys[0]), evaluation_schema(keys[0]), context.asset_key.path[-1]
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
-        schema, table = self._table(context)
+        database, schema, table = self._table(context)
         try:
-            with connect(self.database) as con:
+            with connect(database) as con:
                 con.begin()  # schema, drop and create commit together or not at all
                 try:
                     con.execute(f"create schema if not exists {schema}")
@@ -86,12 +100,46 @@ class EvaluationWarehouse(ConfigurableIOManager):
                     raise
         except (duckdb.Error, OSError) as e:
             if is_disk_full(e):
-                raise DiskFull(f"the table {schema}.{table} could not be written to {self.database} "
+                raise DiskFull(f"the table {schema}.{table} could not be written to {database} "
                                "(it is kept as it was before this run)") from e
             raise
         context.add_output_metadata({"row_count": len(obj), "table": f"{schema}.{table}"})
 
     def load_input(self, context: InputContext) -> pd.DataFrame:
-        schema, table = self._table(context)
-        with connect(self.database) as con:
+        database, schema, table = self._table(context)
+        with connect(database) as con:
             return con.execute(f"select * from {schema}.{table}").fetchdf()
+
+
+class EvaluationWarehouse(_DuckDBTables):
+    """Every evaluation's schema in one DuckDB file (the embedded default)."""
+
+    database: str
+
+    def database_of(self, evaluation_id: str) -> str:
+        return self.database
+
+
+class EvaluationFilesWarehouse(_DuckDBTables):
+    """A DuckDB file per evaluation, `<directory>/<id>.duckdb`: concurrent runs never share a writer lock."""
+
+    directory: str
+
+    def database_of(self, evaluation_id: str) -> str:
+        Path(self.directory).mkdir(parents=True, exist_ok=True)
+        return str(Path(self.directory) / f"{evaluation_id}.duckdb")  # ids are slugs: a safe file name
+
+
+LAYOUT_ENV = "COMMONGROUND_WAREHOUSE_LAYOUT"
+LAYOUTS = ("one-file", "file-per-evaluation")
+
+
+def warehouse_io_manager(folder: Path) -> _DuckDBTables:
+    """The warehouse of the layout COMMONGROUND_WAREHOUSE_LAYOUT names (default `one-file`) under `folder`."""
+    layout = os.environ.get(LAYOUT_ENV) or LAYOUTS[0]
+    if layout == "one-file":
+        return EvaluationWarehouse(database=str(folder / "warehouse.duckdb"))
+    if layout == "file-per-evaluation":
+        return EvaluationFilesWarehouse(directory=str(folder / "evaluations"))
+    raise ValueError(f"{LAYOUT_ENV}={layout!r} is not a warehouse layout; set it to one of {', '.join(LAYOUTS)} "
+                     "(or leave it unset for one-file)")

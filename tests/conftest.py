@@ -9,7 +9,8 @@ import pytest
 
 from evaluations.registry import DEFAULT_REGISTRY, REPO_ROOT
 
-BOOK_SOURCES = ["_config.yml", "_toc.yml", "intro.md", "methods.md", "glossary.md", "register.md", "_static", "_ext", "_extra"]
+BOOK_SOURCES = ["_config.yml", "_toc.yml", "intro.md", "methods.md", "glossary.md", "register.md", "parity.md", "_static",
+                "_ext", "_extra"]
 TRUTH_DIR = REPO_ROOT / "datasets" / "sample_truth"
 # The synthetic sample library (evaluations/simulate.py), in the order the registry lists it.
 SAMPLES = ["befriending-pre-post-2024", "intergenerational-2023", "ncs-youth-2024", "school-linking-2024",

@@ -78,6 +78,8 @@ VARIANTS = [
     ("loneliness_ons", "Hardly-ever", 4),
     ("intergenerational_attitudes", "Neither agree, nor disagree", 3),
     ("social_action_volunteering", "yes", 1),
+    ("belonging_neighbourhood", "not_at_all_strongly", 4),  # an XLSForm choice name, as Kobo and ODK export it
+    ("loneliness_ons", "often_or_always", 1),
 ]
 
 

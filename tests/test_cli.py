@@ -148,6 +148,8 @@ def test_a_broken_evaluation_stops_alone_and_the_rest_is_published(tmp_path):
     proc = cg("run", "--registry", registry, env=env)
     assert proc.returncode == 2
     assert "✗ town-exchange-copy: validate_survey: (all data files): column 'income' named in evaluation.yaml is not in the data" in proc.stdout
+    # the columns the file has, read back from the warehouse (the run's raw table keeps no pandas attrs)
+    assert "'age'" in proc.stdout and "write the name exactly as the file has it" in proc.stdout
     assert "✓ town-exchange-2023" in proc.stdout
     pages = sorted(p.name for p in (tmp_path / "book" / "_build" / "html" / "generated" / "evaluations").glob("*.html"))
     assert pages == ["town-exchange-2023.html"]

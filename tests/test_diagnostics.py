@@ -22,8 +22,9 @@ from evaluations.record_model import Diagnostics
 from evaluations.record_model.values import clean
 from evaluations.registry import DEFAULT_REGISTRY, load_manifest
 
-RECORD_KEYS = ["balance", "max_abs_smd_covariates", "imbalance_threshold", "attrition", "n_clusters",
-               "mdes_planned", "mdes_achieved", "pre_trend_tests", "heterogeneity_tests"]
+RECORD_KEYS = ["balance", "max_abs_smd_covariates", "attrition", "n_clusters", "baseline_equivalence",
+               "wwc_attrition", "attrition_bounds", "mdes_planned", "mdes_achieved", "pre_trend_tests",
+               "heterogeneity_tests"]
 
 
 def selected(n: int, seed: int, strength: float) -> pd.DataFrame:

@@ -240,16 +240,19 @@ def test_rating_sentences_are_worded_from_the_published_figures():
     from evaluations.rating import publishable
     from evaluations.record_model import Rating
     from evaluations.record_model.diagnostics import Overlap
-    from evaluations.record_model.record import PublishedAttrition, PublishedDiagnostics
+    from evaluations.record_model.record import PublishedAttrition, PublishedDiagnostics, PublishedWwcAttrition
 
     # only the fields publishable reads (model_construct does not ask for the rest)
     rating = Rating.model_construct(
         mdes_padlocks=3, attrition_padlocks=2,
         reasons=("Design: x.", "Sample size: … 0.35 standard deviations …", "Attrition: 25% of people …"),
-        downgrades=("Attrition differed between the groups by 12% points, so the people left may no longer "
-                    "be comparable.", "Limited overlap: 7% of participants had a higher or lower chance."))
+        downgrades=("Attrition is high by the What Works Clearinghouse standard (cautious boundary): with 25% of "
+                    "people lost overall, the groups' attrition may differ by at most 4.8 percentage points, and "
+                    "they differed by 12.0 percentage points, so the people left may no longer be comparable.",
+                    "Limited overlap: 7% of participants had a higher or lower chance."))
     published = PublishedDiagnostics.model_construct(
         attrition=PublishedAttrition.model_construct(overall=disclosure.NOT_SHOWN, differential=disclosure.NOT_SHOWN),
+        wwc_attrition=PublishedWwcAttrition(boundary="cautious", verdict="high", max_differential=disclosure.NOT_SHOWN),
         mdes_achieved={"y": disclosure.NOT_SHOWN, "z": 0.31},
         overlap=Overlap.model_construct(reasons=["more than 5% of participants had a higher or lower chance"]))
     words = publishable(rating, published)
@@ -258,9 +261,13 @@ def test_rating_sentences_are_worded_from_the_published_figures():
         "Sample size: the smallest effect this analysis could reliably detect is not shown (it rests on an estimate "
         "too small to publish) (at most 3 padlocks; 5 needs under 0.2).",
         "Attrition: a share (not shown, to protect a small group) of people who answered at baseline did not answer "
-        "at follow-up (at most 2 padlocks; 5 needs 10% or less).")
+        "at follow-up (at most 2 padlocks; 5 needs 10% or less). By the What Works Clearinghouse standard (cautious "
+        "boundary, for programmes that could change who answers the follow-up), attrition is high.")
     assert words.downgrades == (
-        "Attrition differed between the groups by more than 10% points, so the people left may no longer be comparable.",
+        "Attrition is high by the What Works Clearinghouse standard (cautious boundary): with the share lost overall "
+        "(not shown, to protect a small group), the groups' attrition may differ only a little, and they differed by "
+        "more (the difference is not shown, to protect a small group), so the people left may no longer be "
+        "comparable.",
         "Limited overlap: more than 5% of participants had a higher or lower chance.")
 
 

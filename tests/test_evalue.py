@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from evaluations.sensitivity.evalue import mean_difference_evalue, risk_ratio_evalue
+from evaluations.sensitivity.evalue import mean_difference_evalue, risk_ratio_evalue, standardised_effect_evalue
 
 
 def test_leukaemia_example_a_protective_risk_ratio():
@@ -45,3 +45,13 @@ def test_a_negative_effect_uses_the_upper_limit():
 def test_estimate_outside_its_interval_is_refused():
     with pytest.raises(ValueError):
         risk_ratio_evalue(2.0, 2.5, 3.0)
+
+
+def test_a_standardised_effect_with_its_own_interval():
+    # EValue's evalues.MD(.5, .25) is the interval d -/+ (1.78 / 0.91) SE put on the risk-ratio scale
+    half = 1.78 / 0.91 * 0.25
+    e, md = standardised_effect_evalue(0.5, 0.5 - half, 0.5 + half), mean_difference_evalue(0.5, 0.25)
+    assert math.isclose(e.point, md.point) and math.isclose(e.limit, md.limit)
+    # a wider interval (t on few df, clusters) moves only the limit nearer the null, towards 1
+    wide = standardised_effect_evalue(0.5, 0.5 - 2.3 * 0.25, 0.5 + 2.3 * 0.25)
+    assert math.isclose(wide.point, md.point) and wide.limit == 1.0

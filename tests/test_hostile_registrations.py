@@ -174,6 +174,8 @@ def _inspect(context, url: str) -> dict:
     pwned = set(page.evaluate(READ_PWNED))
     page.emulate_media(media="print")
     page.wait_for_timeout(50)
+    # a reader opens the collapsed technical sections: their text must read as written too
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
     seen = {"pwned": pwned | set(page.evaluate(READ_PWNED)), "dom": page.evaluate(DOM_QUERIES, DOM_CASES),
             "text": _flat(page.evaluate("() => document.body.innerText"))}
     page.close()
@@ -436,7 +438,7 @@ def test_csv_numbers_are_unchanged_numbers(hostile_library, evaluation):
 
 FIGURES = {  # figure -> the page that shows it; the labels hold r"$\cgbad{$ 50%", which mathtext cannot parse
     f"{YOUTH}-balance.png": f"evaluations/{YOUTH}.html",  # a covariate's name
-    f"{YOUTH}-subgroups.png": f"evaluations/{YOUTH}.html",  # an effect-modifier category
+    f"{YOUTH}-subgroups-1.png": f"evaluations/{YOUTH}.html",  # an effect-modifier category (primary outcome)
     "measure-outgroup_thermometer.png": "measures/outgroup_thermometer.html",  # a title, in the forest plot
 }
 

@@ -309,8 +309,8 @@ def test_column_names_are_written_as_data_whatever_they_hold(tmp_path):
     assert all(repr(name) in treatment for name in HOSTILE if "comment" not in name)
     assert written["files"][0]["drop_columns"] == ["# not a comment"]  # the privacy screen's word "comment"
     assert "(one of: 'survey'" not in treatment and COHESION[:20] not in treatment  # an outcome is never offered
-    note, = [line for line in text.splitlines() if "answers in categories" in line]
-    assert note.startswith("  # FILL IN if wanted:") and "id: injected" in note  # the line break escaped: one line
+    note, = [line for line in text.splitlines() if "answered in categories" in line and "id: injected" in line]
+    assert note.startswith("    - column: ") and "# proposed: 'What is your code?\\nid: injected'" in note  # one line
 
 
 # ------------------------------------------------------------------------------------- refusals

@@ -297,10 +297,14 @@ def test_own_measures_are_never_pooled_nor_given_a_measure_page(records, tmp_pat
         return ((gen / "measures" / "outgroup_thermometer.md").read_text(encoding="utf-8"),
                 (gen / "measures.md").read_text(encoding="utf-8"))
 
-    pooled, _ = thermometer_page([bank, twin], "pooled")
-    assert "Pooled effect size** (random-effects meta-analysis of 2 evaluations)" in pooled
+    # five evaluations on the bank measure are pooled (synthesis.MIN_STUDIES_TO_POOL); two are not
+    twins = [bank.model_copy(update={"id": f"town-exchange-203{i}", "title": f"Town exchange {i}"}) for i in range(3)]
+    pooled, _ = thermometer_page([bank, twin, *twins], "pooled")
+    assert "Pooled effect size** (random-effects meta-analysis of 5 evaluations" in pooled
+    two, _ = thermometer_page([bank, twin], "two")
+    assert "No pooled effect: only 2 evaluations have published" in two and "Pooled effect size" not in two
     alone, index = thermometer_page([bank, own, forged], "own")
-    assert "nothing to pool yet" in alone and "Pooled effect size" not in alone
+    assert "No pooled effect: one evaluation has published" in alone and "Pooled effect size" not in alone
     assert "Own questions" not in alone and "forged" not in alone
     assert "own:" not in index and not list((tmp_path / "own" / "generated" / "measures").glob("own*"))
     toolkit = (tmp_path / "own" / "generated" / "toolkit.md").read_text(encoding="utf-8")

@@ -115,7 +115,7 @@ def test_the_primary_outcome_n_is_the_analysed_count_or_hidden_with_it(pages, ev
 def test_subgroup_counts_cannot_be_subtracted_from_the_overall_count(pages, evaluation_id):
     impact = {row[0].removesuffix(" (primary)"): row for row in _table(pages[evaluation_id], "Outcome",
                                                                          "Effect (95% interval)")[1:]}
-    subgroups = _table(pages[evaluation_id], "Outcome", "Group")[1:]
+    subgroups = [row for t in pages[evaluation_id] if t and t[0][:2] == ["Outcome", "Group"] for row in t[1:]]
     by_modifier: dict[tuple[str, str], list] = {}
     for row in subgroups:
         modifier = row[1].split(" = ")[0]

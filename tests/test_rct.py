@@ -155,7 +155,8 @@ def test_plan_uses_ancova_for_rct_designs(with_cluster):
     (dim,) = impacts.sensitivity
     assert dim.estimator.startswith("Difference in means")
     table = impacts.to_table()
-    assert set(table["kind"]) == {"overall", "sensitivity"}
+    # the share giving the positive answers, and the comparison group's share (evaluations/picturing.py)
+    assert set(table["kind"]) == {"overall", "sensitivity", "share", "reference_share"}
 
 
 def test_plan_uses_difference_in_means_when_no_baseline_was_taken():

@@ -154,7 +154,7 @@ def test_a_count_of_fewer_than_ten_people_given_as_a_number_is_refused(record):
 def test_a_hidden_effect_with_a_figure_is_refused(record):
     row = record["estimates"][0]
     row.update(suppressed=True, suppression_reason=disclosure.SUPPRESSION_REASON, n_treated=disclosure.SUPPRESSED,
-               df=57.0)
+               df=57.0, p_value_adjusted=0.2)
     with pytest.raises(ValidationError) as refused:  # the estimate, its interval and its df are still there
         EvidenceRecord.model_validate(record)
     # errors of the hidden shape (tagged by suppressed = True), field by field

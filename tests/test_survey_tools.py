@@ -9,9 +9,12 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import os
 import shutil
+import subprocess
 from pathlib import Path
 
+import openpyxl
 import pytest
 import yaml
 
@@ -23,6 +26,7 @@ from evaluations.intake.privacy import KEY_ENV
 from evaluations.intake.readers import SOURCE_ROW, IntakeError, read_export
 from evaluations.intake.validate import read_raw
 from evaluations.registry import SURVEY_TOOLS, DataFile, ManifestError, load_manifest
+from tests.test_new_from import CLI
 
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
 PLAIN_CSV = Path(__file__).parent / "bad_inputs" / "base" / "survey.csv"
@@ -434,3 +438,99 @@ def test_a_file_lacking_the_group_column_others_get_from_files_group_says_so(tmp
                               "evaluation.yaml is not in this file, though other files of this evaluation have it")
     assert problem.endswith("Fix: add the column to this file, or map its name with files.rename, or set files.group "
                             "for this file (every row then gets it)")
+
+
+# ------------------------------------------------------- one broken export per reader, at `check`
+
+def xlsx_rows(name: str, change) -> bytes:
+    """A fixture workbook rewritten with `change` applied to its rows (a list of lists, row 1 first)."""
+    book = openpyxl.load_workbook(EXPORTS / name)
+    rows = change([list(r) for r in book.active.iter_rows(values_only=True)])
+    out = openpyxl.Workbook()
+    for r in rows:
+        out.active.append(r)
+    buffer = io.BytesIO()
+    out.save(buffer)
+    return buffer.getvalue()
+
+
+def broken_exports() -> dict[str, bytes]:
+    """Each tool's export broken the way a charity's copy gets broken, by hand or in the download."""
+    google, monkey = csv_rows(EXPORTS / "google_forms.csv"), csv_rows(EXPORTS / "surveymonkey.csv")
+    qualtrics = csv_rows(EXPORTS / "qualtrics_labels.csv")
+    return {
+        # a title typed above the header in the sheet, then downloaded
+        "google_forms.csv": as_csv([["Neighbours survey: responses"] + [""] * (len(google[0]) - 1)] + google),
+        # the ID column deleted in Excel
+        "microsoft_forms.xlsx": xlsx_rows("microsoft_forms.xlsx", lambda rows: [r[1:] for r in rows]),
+        # the second header row cut short: the last two options of the tick-all question lose their names
+        "surveymonkey.csv": as_csv([monkey[0], monkey[1][:16]] + monkey[2:]),
+        # the ImportId row deleted
+        "qualtrics_labels.csv": as_csv(qualtrics[:2] + qualtrics[3:]),
+        # exported with the submission's own fields (_uuid, _submission_time, ...) left out
+        "kobo_programme.xlsx": xlsx_rows("kobo_programme.xlsx", lambda rows: [
+            [c for c, name in zip(r, rows[0]) if not str(name).startswith("_")] for r in rows]),
+        # the table of a repeat group, taken from the .csv.zip in place of the form's main table
+        "odk_central_household.csv": as_csv([
+            ["household-member_age", "household-member_relation", "PARENT_KEY", "KEY", "SET-OF-household"],
+            ["34", "parent", "uuid:0a1b", "uuid:0a1b/household[1]", "uuid:0a1b/household"]]),
+    }
+
+
+def test_a_broken_export_of_each_tool_is_refused_by_check_all_at_once_with_the_fix(tmp_path):
+    data = broken_exports()
+    tools = ["google_forms", "microsoft_forms", "surveymonkey", "qualtrics", "kobo", "odk"]
+    folder = evaluation(tmp_path, [{"path": p, "tool": t} for p, t in zip(data, tools)], data=data)
+    proc = subprocess.run([CLI, "check", str(folder)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 2 and "Traceback" not in proc.stdout + proc.stderr, proc.stderr
+    said = " ".join(proc.stderr.split())
+    not_the_tool = "Fix: check that files.path names the file downloaded from {tool}, unchanged; or set tool: plain " \
+                   "to read it as a plain table whose header is row 1"
+    expected = [
+        f"{folder / 'google_forms.csv'}, row 1: files.tool says this is a Google Forms export, whose header is one "
+        "header row: 'Timestamp' first, then the question texts, but row 1 holds 'Neighbours survey: responses', '', "
+        "'', '', '', '', .... " + not_the_tool.format(tool="Google Forms"),
+        f"{folder / 'microsoft_forms.xlsx'}, row 1: files.tool says this is a Microsoft Forms export, whose header is "
+        "one header row: 'ID', 'Start time', 'Completion time', 'Email', 'Name' first, then the question texts, but "
+        "row 1 holds 'Start time', 'Completion time', 'Email', 'Name', 'Last modified time', 'What is the "
+        "participant code on your Co…', .... " + not_the_tool.format(tool="Microsoft Forms"),
+        f"{folder / 'surveymonkey.csv'}, row 2: this header row of a SurveyMonkey export has 16 cells where row 1 "
+        "has 18: it was cut short, so columns Q to R have no header in it. Fix: download the data again from "
+        "SurveyMonkey and use the file unchanged",
+        f"{folder / 'qualtrics_labels.csv'}, row 3: this Qualtrics export has no ImportId row in row 3: row 1 holds "
+        "the column names and row 2 the question texts, but row 3, which holds each column's ImportId "
+        "({\"ImportId\":\"QID1\"}), is missing, so the first response could not be told from a header row. Fix: "
+        "download the data again from Qualtrics (Data & Analysis, Export & Import, Export data, CSV) and use the "
+        "file unchanged; or delete row 2 too, so that row 1 is the only header row",
+        f"{folder / 'kobo_programme.xlsx'}, row 1: files.tool says this is a KoboToolbox export, whose header is one "
+        "header row holding _uuid, _submission_time, _index and the other submission columns, but row 1 holds "
+        "'start', 'end', 'today', 'intro/participant_code', 'intro/survey_round', 'cohesion/local_area', .... "
+        + not_the_tool.format(tool="KoboToolbox"),
+        f"{folder / 'odk_central_household.csv'}, row 1, column 'PARENT_KEY': this is the table of a repeat group "
+        "from an ODK Central download (it has PARENT_KEY), one row per repeat rather than one per submission. Fix: "
+        "use the main table of the download instead: the CSV named after the form alone, whose row 1 starts with "
+        "SubmissionDate",
+    ]
+    assert said == f"{len(expected)} problem(s) to fix: " + " ".join(f"• {e}" for e in expected)
+
+
+def test_a_surveymonkey_export_whose_second_header_row_was_emptied_says_so_when_named(tmp_path):
+    rows = csv_rows(EXPORTS / "surveymonkey.csv")
+    message = refused("sm.csv", as_csv([rows[0], [""] * len(rows[0])] + rows[2:]), tmp_path, tool="surveymonkey")
+    assert "but row 1 holds 'Respondent ID', 'Collector ID', 'Start Date', 'End Date', 'IP Address', 'Email " \
+           "Address', ..., and row 2 is empty. Fix:" in message
+
+
+def test_an_odk_repeat_group_table_is_refused_even_when_the_tool_is_not_named(tmp_path):
+    message = refused("household.csv", broken_exports()["odk_central_household.csv"], tmp_path)
+    assert message.startswith("household.csv, row 1, column 'PARENT_KEY': this is the table of a repeat group")
+
+
+def test_the_identifying_columns_of_every_file_are_listed_by_one_check(tmp_path):
+    folder = evaluation(tmp_path, [{"path": "odk_central_baseline.csv", "wave": "baseline"},
+                                   {"path": "odk_central_followup.csv", "wave": "follow-up"}])
+    problems = check_evaluation(folder).problems
+    assert [p.split(": the column", 1)[0] for p in problems] == [
+        f"{folder / name}, column '{column}'" for name in ("odk_central_baseline.csv", "odk_central_followup.csv")
+        for column in ODK_IDENTIFIERS]

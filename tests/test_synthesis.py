@@ -6,7 +6,8 @@ import pytest
 
 from evaluations.disclosure import NOT_SHOWN
 from evaluations.record_model.record import ShownEffect
-from evaluations.synthesis import effect_size_variance, random_effects, reference_df
+from evaluations.synthesis import (MIN_STUDIES_TO_POOL, effect_size_variance, enough_to_pool, pool, random_effects,
+                                   reference_df, too_few_to_pool)
 
 # BCG vaccine trials (Colditz et al. 1994), as shipped in R metafor's dat.bcg:
 # tpos, tneg (vaccinated), cpos, cneg (not vaccinated).
@@ -16,18 +17,51 @@ BCG = [(4, 119, 11, 128), (6, 300, 29, 274), (3, 228, 11, 209), (62, 13536, 248,
        (27, 16886, 29, 17825)]
 
 
-def test_matches_metafor_dersimonian_laird_on_the_bcg_trials():
+def _bcg():
     a, b, c, d = np.array(BCG, float).T
     yi = np.log((a / (a + b)) / (c / (c + d)))          # log risk ratios, as escalc(measure="RR")
     vi = 1 / a - 1 / (a + b) + 1 / c - 1 / (c + d)
-    m = random_effects(yi, vi)
-    # rma(yi, vi, data=dat, method="DL"): estimate -0.7141, se 0.1787, tau^2 0.3088, I^2 92.12%, Q 152.2330
+    return yi, vi
+
+
+def test_matches_metafor_dersimonian_laird_on_the_bcg_trials():
+    m = random_effects(*_bcg())
+    # rma(yi, vi, data=dat, method="DL"): estimate -0.7141, tau^2 0.3088, I^2 92.1173%, Q 152.2330
+    # (metafor's tests/testthat/test_misc_metan_vs_rma.uni_with_dat.bcg.r)
     assert m.estimate == pytest.approx(-0.7141, abs=5e-5)
-    assert m.std_error == pytest.approx(0.1787, abs=5e-5)
     assert m.tau2 == pytest.approx(0.3088, abs=5e-5)
-    assert m.i2 == pytest.approx(92.12, abs=5e-3)
-    assert m.q == pytest.approx(152.2330, abs=5e-4)
-    assert m.ci_low == pytest.approx(-1.0644, abs=5e-5) and m.ci_high == pytest.approx(-0.3638, abs=5e-5)
+    assert m.i2 == pytest.approx(92.1173, abs=5e-5)
+    assert m.q == pytest.approx(152.2330, abs=5e-5)
+    # the interval is the Hartung-Knapp one, on t with k - 1 = 12 df: wider than DL's normal -1.0644 to -0.3638
+    assert m.df == 12 and m.ci_low < -1.0644 and m.ci_high > -0.3638
+
+
+def test_hartung_knapp_matches_metafors_documented_example():
+    """metafor's README: rma(yi, vi, data=dat, test="knha") on dat.bcg, tau^2 (REML) 0.3132, prints
+    estimate -0.7145, se 0.1808, tval -3.9522, df 12, pval 0.0019, ci.lb -1.1084, ci.ub -0.3206."""
+    m = pool(*_bcg(), tau2=0.3132)
+    assert m.estimate == pytest.approx(-0.7145, abs=5e-5)
+    assert m.std_error == pytest.approx(0.1808, abs=5e-5)
+    assert m.estimate / m.std_error == pytest.approx(-3.9522, abs=5e-5)
+    assert m.df == 12 and m.p_value == pytest.approx(0.0019, abs=5e-5)
+    assert m.ci_low == pytest.approx(-1.1084, abs=5e-5) and m.ci_high == pytest.approx(-0.3206, abs=5e-5)
+
+
+def test_the_adjusted_interval_is_never_narrower_than_the_unadjusted_one():
+    """Five studies that agree far more closely than their variances suggest: Hartung-Knapp's scale factor
+    would be about 0.003 and the interval almost nothing; floored at 1, the interval is the usual
+    inverse-variance one, on t with 4 df."""
+    m = random_effects([0.30, 0.301, 0.299, 0.30, 0.3005], [0.01] * 5)
+    assert m.tau2 == 0
+    assert m.std_error == pytest.approx((0.01 / 5) ** 0.5)
+    assert m.ci_high - m.ci_low == pytest.approx(2 * 2.776445 * (0.01 / 5) ** 0.5, rel=1e-6)
+
+
+def test_fewer_than_five_studies_are_not_pooled_and_the_page_says_why():
+    assert MIN_STUDIES_TO_POOL == 5
+    assert [enough_to_pool(k) for k in range(7)] == [False] * 5 + [True] * 2
+    assert too_few_to_pool(3).startswith("No pooled effect: only 3 evaluations have published a result")
+    assert "at least 5 evaluations" in too_few_to_pool(1) and "one evaluation has" in too_few_to_pool(1)
 
 
 def test_identical_studies_show_no_heterogeneity_and_pool_to_their_value():

@@ -1,7 +1,21 @@
-// Sort and filter the toolkit table in the browser: no network, no library.
+// Sort and filter the toolkit table in the browser: no network, no library. Also labels the cells of
+// every table marked cg-stack with their column heading, which the narrow-screen layout shows beside
+// each value (book/_static/commonground.css) when such a table is stacked into one block per row.
 (function () {
   "use strict";
+  function label() {
+    Array.prototype.forEach.call(document.querySelectorAll("table.cg-stack"), function (t) {
+      if (!t.tHead) { return; }
+      var heads = Array.prototype.map.call(t.tHead.rows[0].cells, function (h) { return h.textContent.trim(); });
+      Array.prototype.forEach.call(t.tBodies[0].rows, function (r) {
+        Array.prototype.forEach.call(r.cells, function (c, i) {
+          if (!c.hasAttribute("data-label") && heads[i]) { c.setAttribute("data-label", heads[i]); }
+        });
+      });
+    });
+  }
   function setup() {
+    label();
     var table = document.getElementById("cg-toolkit");
     if (!table) { return; }
     var body = table.tBodies[0];
@@ -43,6 +57,9 @@
         var ok = (!f || r.getAttribute("data-family") === f) && (!q || r.textContent.toLowerCase().indexOf(q) >= 0);
         r.hidden = !ok;
         if (ok) { shown += 1; }
+        var link = r.querySelector("a");  // the same evaluation in the forest plot below the table
+        var twin = link && document.querySelector('#cg-forest a[href="' + link.getAttribute("href") + '"]');
+        if (twin) { twin.closest("li").hidden = !ok; }
       });
       if (count) { count.textContent = shown + " of " + rows.length + " evaluations"; }
     }
@@ -50,5 +67,9 @@
     if (search) { search.addEventListener("input", filter); }
     filter();
   }
+  // Printing shows the numbers folded away under each figure.
+  window.addEventListener("beforeprint", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("details"), function (d) { d.open = true; });
+  });
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", setup); } else { setup(); }
 }());

@@ -25,6 +25,13 @@ if TYPE_CHECKING:
 FOLLOW_UP_ESTIMATORS = (*SELECTION_ON_OBSERVABLES, Estimator.ancova, Estimator.difference_in_means)
 CHANGE_SCORE_ESTIMATORS = (Estimator.did, Estimator.doubly_robust_did)
 TWO_WAVE_ESTIMATORS = CHANGE_SCORE_ESTIMATORS + FOLLOW_UP_ESTIMATORS
+# What the WWC baseline-equivalence rule counts as statistical adjustment (diagnostics/equivalence.py):
+# estimators whose outcome model includes design.covariates, and those that use the baseline outcome
+# (a change score, difference-in-differences or ANCOVA). Matching and IPW balance through the propensity
+# score instead, which the rule does not count as adjusting.
+COVARIATE_ADJUSTING = (Estimator.did, Estimator.doubly_robust_did, Estimator.ancova, Estimator.doubly_robust,
+                       Estimator.callaway_santanna)
+BASELINE_ADJUSTING = (*CHANGE_SCORE_ESTIMATORS, Estimator.ancova, Estimator.callaway_santanna)
 # Estimators whose kernels take survey weights (a `weight` column). Matching refuses them at check:
 # no design-based variance for nearest-neighbour matching with survey weights is established.
 WEIGHTED_ESTIMATORS = (Estimator.did, Estimator.ancova, Estimator.difference_in_means, Estimator.mean_change,
@@ -45,7 +52,15 @@ class StudyDesign:
     reweights_comparison = False  # balance after the estimator's weights is shown and judged
     rests_on_overlap = False  # limited propensity-score overlap lowers the rating
     refuted = False  # DoWhy's refuters re-run the estimate
+    # who took part was not decided by chance, so an unmeasured difference could explain an effect: each overall
+    # effect carries how strong it would have to be (E-value; robustness value for a regression; sensitivity/)
+    rests_on_covariates = True
     linked_waves = True  # the same people answer each wave, so attrition is defined
+    # The WWC attrition boundary the design is judged against (diagnostics/attrition_boundary.py): cautious, as a
+    # programme that keeps in touch with its participants, not with the comparison group, plausibly changes who
+    # answers the follow-up. None: not judged (no comparison group, so no differential attrition).
+    wwc_attrition_boundary: str | None = "cautious"
+    bounds_attrition = False  # Lee (2009) bounds beside each effect when people were lost (diagnostics/lee_bounds.py)
     supports_effect_modifiers = True
     # The page's words for its results ({direction} is better/worse, {name} the measure's name).
     effect_heading = "Impact on each outcome"
@@ -90,6 +105,12 @@ class StudyDesign:
             problems.append("design.people is only for units that are places; add `units: places` under design, "
                             "or remove design.people")
         return problems
+
+    def adjusts_for(self, manifest: Manifest) -> tuple[frozenset[str], bool]:
+        """The covariates the chosen estimator adjusts for, and whether it adjusts for the baseline outcome."""
+        chosen = manifest.design.analysis_estimator
+        covariates = frozenset(manifest.design.covariates) if chosen in COVARIATE_ADJUSTING else frozenset()
+        return covariates, chosen in BASELINE_ADJUSTING
 
     @property
     def weighted_estimators(self) -> tuple[Estimator, ...]:

@@ -22,6 +22,8 @@ class BeforeAfter(StudyDesign):
     allowed_estimators = (Estimator.mean_change,)
     has_comparison = False
     judges_baseline_balance = False
+    wwc_attrition_boundary = None  # one group: no differential attrition to judge
+    rests_on_covariates = False  # no comparison group to be confounded: the page says change, not impact
     supports_effect_modifiers = False
     effect_heading = "Change in each outcome"
     effect_explanation = ("With no comparison group, these are changes between the baseline and follow-up surveys "

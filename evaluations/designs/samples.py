@@ -5,7 +5,10 @@ Each is one row per person (or place) analysed, in the columns the estimator ker
 - `follow_up_wide`: everyone followed up, y1 and y0 where they answered at baseline;
 - `cross_sections`: every answer at baseline or follow-up, with `post` (different people each wave);
 - the long panel itself for staggered roll-outs.
-Covariates, effect modifiers, cluster and weight travel with each row.
+Covariates, effect modifiers, cluster and weight travel with each row. A categorical covariate travels as
+the 0/1 indicator of each of its levels (encoded once, in the analysis panel: evaluations/covariates.py), so
+every estimator is given numbers (`design.covariates`, every level but the reference) and balance can show
+each level (`design.balance_covariates`).
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ CARRIED = ("cluster", "weight", "people")  # optional panel columns every sample
 def _kept(panel: pd.DataFrame, manifest: Manifest) -> list[str]:
     d = manifest.design
     return ["treated"] + [c for c in CARRIED if c in panel.columns] + list(
-        dict.fromkeys(list(d.covariates) + list(d.effect_modifiers)))
+        dict.fromkeys(d.balance_covariates + list(d.effect_modifiers)))
 
 
 def two_period_wide(panel: pd.DataFrame, outcome: str, manifest: Manifest) -> pd.DataFrame:

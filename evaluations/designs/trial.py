@@ -12,3 +12,4 @@ class Trial(TwoWavePanel):
     default_estimator = Estimator.ancova  # follow-up on baseline score and covariates; DiM when no baseline
     allowed_estimators = TWO_WAVE_ESTIMATORS
     judges_baseline_balance = False  # chance imbalance is not bias; ANCOVA adjusts for it
+    rests_on_covariates = False  # chance decided who took part: no hidden difference can be confounding

@@ -23,6 +23,7 @@ DOWHY_METHOD = {Estimator.ps_matching: "matching", Estimator.ipw: "ipw", Estimat
 
 class TwoWavePanel(StudyDesign):
     linked_waves = True
+    bounds_attrition = True  # people followed from baseline, against a comparison group: Lee bounds apply
 
     def data_problems(self, folder, manifest: Manifest, valid: pd.DataFrame) -> list[str]:
         return _unlinked_waves(folder, manifest, valid)

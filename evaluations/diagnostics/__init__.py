@@ -5,9 +5,9 @@ import math
 
 import pandas as pd
 
+from evaluations.diagnostics import attrition_boundary, equivalence, lee_bounds
 from evaluations.diagnostics.attrition import attrition
-from evaluations.diagnostics.balance import (IMBALANCE_SMD, att_odds_weights, balance_before_after,
-                                             standardised_mean_differences)
+from evaluations.diagnostics.balance import att_odds_weights, balance_before_after, standardised_mean_differences
 from evaluations.diagnostics.overlap import overlap as propensity_overlap
 from evaluations.diagnostics.power import achieved_mdes
 from evaluations.diagnostics.refutation import failed as failed_refutations
@@ -36,12 +36,15 @@ def _diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFram
     Crump trimming counts, and whether overlap is `limited`), `balance_after` (love-plot
     data: SMDs before and after the estimator's weights, for re-weighting designs),
     `refutations` and `failed_refutations` (DoWhy's refuters of selection-on-observables
-    estimates), and the unpublished DiD cross-check of the subgroup analysis.
+    estimates), the unpublished DiD cross-check of the subgroup analysis, and `hidden_bias`: each overall
+    effect's sensitivity to unmeasured confounding (evaluations/sensitivity/hidden_bias.py).
     """
     d = manifest.design
     design = design_of(d)
     baseline = panel[panel["period"] == 1]
-    balance_vars = list(d.covariates) + [o.column for o in manifest.outcomes]
+    # every level of a categorical covariate that someone is at (its reference included), by its name
+    shown = [c for c in d.balance_covariates if c in d.numeric_covariates or baseline[c].any()]
+    balance_vars = shown + [o.column for o in manifest.outcomes]
     balance = standardised_mean_differences(baseline, balance_vars,
                                             baseline["weight"] if "weight" in baseline.columns else None)
     att = attrition(panel, manifest)
@@ -57,14 +60,17 @@ def _diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFram
     sample = samples[primary_column]
     covs = [c for c in d.covariates if c in sample.columns]
     overlap = propensity_overlap(sample, covs) if covs and design.has_comparison else None
-    if overlap is not None:
+    if overlap is not None:  # named by the manifest's covariates: a small category's name is never published
+        overlap["covariates"] = [c for c in d.covariate_columns if c in d.categorical_covariates
+                                 or c in overlap["covariates"]]
         overlap["sample"] = f"people analysed for the primary outcome ({primary_column})"
         overlap["applies"] = design.rests_on_overlap
     balance_after, weights_used = [], None
     if design.reweights_comparison and covs:
         baseline_outcomes = baseline.drop_duplicates("unit").set_index("unit")[[o.column for o in manifest.outcomes]]
         frame = sample.join(baseline_outcomes, on="unit", rsuffix="_baseline")
-        variables = covs + [o.column for o in manifest.outcomes if o.column in frame.columns]
+        variables = [c for c in shown if c in frame.columns] + [o.column for o in manifest.outcomes
+                                                                 if o.column in frame.columns]
         survey = frame["weight"].to_numpy(float) if "weight" in frame.columns else None
         table = balance_before_after(frame, variables, att_odds_weights(frame, covs, survey), survey)
         balance_after = table.to_dict(orient="records")
@@ -78,8 +84,7 @@ def _diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFram
     # pass disclosure control (records.build_record). Rows carry n per group for that decision.
     return {
         "balance": balance.to_dict(orient="records"),
-        "max_abs_smd_covariates": _max_abs(balance[balance["variable"].isin(d.covariates)]["smd"]),
-        "imbalance_threshold": IMBALANCE_SMD,
+        "max_abs_smd_covariates": _max_abs(balance[balance["variable"].isin(d.balance_covariates)]["smd"]),
         "attrition": att,
         "n_clusters": n_clusters,
         "mdes_planned": design.planned_mdes(n_t, n_c, n_clusters),
@@ -98,10 +103,38 @@ def _diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFram
         "balance_after": balance_after,
         "balance_after_weights": weights_used,
         "max_abs_smd_covariates_after": _max_abs(pd.Series([r["smd_after"] for r in balance_after
-                                                            if r["variable"] in d.covariates], dtype=float)),
+                                                            if r["variable"] in d.balance_covariates],
+                                                           dtype=float)),
         "refutations": refuted,
         "failed_refutations": failed_refutations(refuted),
+        # the What Works Clearinghouse rules, and what attrition could do to each effect (Lee bounds)
+        "baseline_equivalence": equivalence.judge(sample, manifest, design),
+        "wwc_attrition": attrition_boundary.judge(att, design),
+        "attrition_bounds": lee_bounds.by_outcome(panel, manifest, least_trimmed=_least_trimmed()),
+        "hidden_bias": _hidden_bias(panel, manifest, estimates, samples),
     }
+
+
+def _hidden_bias(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFrame, samples: dict) -> dict:
+    """Each overall effect's sensitivity to hidden bias, on the sample its estimator analysed (sensitivity/)."""
+    from evaluations.sensitivity.hidden_bias import hidden_bias
+
+    design = design_of(manifest.design)
+    out = {}
+    for r in estimates[estimates["kind"] == "overall"].itertuples():
+        if not design.rests_on_covariates:
+            out[r.outcome] = None
+            continue
+        sample = samples[r.outcome] if r.outcome in samples else design.sample(panel, r.outcome, manifest)
+        out[r.outcome] = hidden_bias(sample, manifest, r)
+    return {k: (v.model_dump() if v is not None else None) for k, v in out.items()}
+
+
+def _least_trimmed() -> int:
+    """Lee bounds trim 0 or at least this many people (disclosure control's rule `least_trimmed`)."""
+    from evaluations import disclosure
+
+    return disclosure.least_trimmed()
 
 
 def _text(value) -> str | None:

@@ -6,7 +6,8 @@ import pandas as pd
 
 from evaluations.estimators.inference import weighted_sd
 
-IMBALANCE_SMD = 0.25  # the usual threshold (Stuart 2010; What Works Clearinghouse adjusts above 0.05, rejects above 0.25)
+# Whether the groups are equivalent is judged by the What Works Clearinghouse rule on its own statistic, in
+# diagnostics/equivalence.py; the SMDs here describe balance (the love plot), they do not judge it.
 
 
 def standardised_mean_differences(df: pd.DataFrame, columns: list[str], weights: str | np.ndarray | None = None, *,

@@ -6,8 +6,11 @@ and the short name each column the draft uses is given in place of its question 
   Volunteered locally") is not a question of its own and is never matched.
 - Covariates: the other columns every file has, with at least two different answers. All
   numbers and (almost) always filled in: a numeric covariate, proposed. Answers in words with
-  few values: a characteristic in categories, which the analysis cannot adjust for yet, so
-  it is only suggested, in a comment.
+  few values: a categorical covariate, proposed with its answers as its categories
+  (`categories_of`): bands ("16-24", "25-34", "65 and over") in their order, lowest first, and
+  `ordered: true`; yes/no with "no" first; any other, most common first, so that the reference
+  (the first) is the largest group. Answers that are partly bands cannot be ordered by the draft:
+  whether they are ordered is left to the charity (FILL IN).
 - Short names: a column used by the draft whose name is not already short (lower-case
   letters, digits and "_") is renamed: the id, wave and group by their role, an outcome by
   its measure's id, any other by its first words.
@@ -52,7 +55,7 @@ class Outcome:
 class Columns:
     outcomes: list[Outcome] = field(default_factory=list)
     numbers: list[str] = field(default_factory=list)  # numeric covariates, proposed
-    categories: list[str] = field(default_factory=list)  # covariates in categories, suggested only
+    categories: list[str] = field(default_factory=list)  # covariates in categories, proposed (categories_of)
     unused: list[str] = field(default_factory=list)  # in some files only: cannot be declared
 
 
@@ -107,6 +110,41 @@ def classify(exports: list[Export], taken: set[str], bank: dict) -> Columns:
 def _distinct_answers(values: pd.Series) -> list[str]:
     distinct = pd.unique(values[values != ""])
     return [v for v in distinct if label_key(v) not in MISSING_KEYS]
+
+
+_BAND = re.compile(r"(?:(under|below|less than|up to|younger than)\s*)?(\d+)\s*(?:years?\s*)?"
+                   r"(?:(?:-|to)\s*(\d+)|\+|(?:and|or|&)?\s*(?:over|above|older|more))?"
+                   r"\s*(?:years?|yrs?)?(?:\s*old)?")
+YES_NO = ("no", "yes")
+
+
+def categories_of(values: pd.Series) -> tuple[list[str], bool | None]:
+    """A text column's categories as the draft proposes them, and whether they are ordered (None: cannot tell).
+
+    Each category once (answers that read the same, as intake matches them, are one), in the form's own
+    words: bands lowest first (ordered), yes/no as no then yes, any other most common first."""
+    from evaluations.covariates import NOT_ANSWERED_KEYS, category_key
+
+    given = values[values != ""]
+    counts = given.map(category_key).value_counts(sort=True)  # most common first; ties in order of appearance
+    spelling = dict(zip(given.map(category_key)[::-1], given[::-1]))  # each key's first spelling in the files
+    keys = [k for k in counts.index if k not in NOT_ANSWERED_KEYS]
+    names = [spelling[k] for k in keys]
+    if sorted(keys) == list(YES_NO):
+        return sorted(names, key=lambda n: category_key(n) != "no"), False
+    bands = [_band_start(n) for n in names]
+    if all(b is not None for b in bands) and len(set(bands)) == len(bands):
+        return [n for _, n in sorted(zip(bands, names))], True
+    return names, (None if any(b is not None for b in bands) else False)
+
+
+def _band_start(answer: str) -> float | None:
+    """Where a band starts, for ordering ("under 18" before "18-24"); None when the answer is not a band."""
+    text = " ".join(re.sub(r"[\u2010-\u2015\u2212]", "-", str(answer)).casefold().split())
+    m = _BAND.fullmatch(text)
+    if not m or not (m.group(1) or m.group(3) or not text.isdigit()):
+        return None  # a bare number is a code, not a band
+    return float(m.group(2)) - (0.5 if m.group(1) else 0)
 
 
 def short_name(text: str) -> str:

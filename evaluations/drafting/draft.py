@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from evaluations.drafting.columns import Columns, classify, short_name, short_names
+from evaluations.drafting.columns import Columns, answers, categories_of, classify, short_name, short_names
 from evaluations.drafting.matching import Match
 from evaluations.drafting.reading import Export
 from evaluations.drafting.structure import BASELINE, FOLLOW_UP, Structure, find_structure
@@ -91,7 +91,7 @@ class _Builder:
                 wanted[decision.column] = ROLE_NAMES[role]
         for o in cols.outcomes:
             wanted[o.column] = o.best.measure if o.decided else short_name(o.column)
-        for c in cols.numbers:
+        for c in cols.numbers + cols.categories:
             wanted[c] = short_name(c)
         self.names = short_names(wanted, exports)
         outcomes = {o.column for o in cols.outcomes}
@@ -191,18 +191,32 @@ class _Builder:
                                  + _among(s.wave.options), kind="choice", options=s.wave.options)
         self._wave_labels(d, path)
         d["covariates"] = [self.name(c) for c in self.cols.numbers]
-        if self.cols.numbers:
-            self.comments[path + ("covariates",)] = ("proposed: answers in numbers not used above; keep only "
-                                                     "characteristics recorded before the programme")
-        if self.cols.categories:
-            self.notes[path + ("effect_modifiers",)] = [
-                "FILL IN if wanted: answers in categories, which cannot be covariates yet (recode one to numbers "
-                "to use it): " + ", ".join(_quote(c) for c in self.cols.categories)]
+        d["covariates"] += [self._categorical(c, path + ("covariates", len(self.cols.numbers) + i))
+                            for i, c in enumerate(self.cols.categories)]
+        if d["covariates"]:
+            self.comments[path + ("covariates",)] = ("proposed: answers not used above; keep only characteristics "
+                                                     "recorded before the programme")
         d["effect_modifiers"] = []
         self.comments[path + ("effect_modifiers",)] = "characteristics to report effects separately for"
         if not has_group:
             self.summary.append("group: not found")
         return d
+
+    def _categorical(self, column: str, path: tuple) -> dict:
+        """A covariate answered in categories, with its answers as its categories (columns.categories_of)."""
+        categories, ordered = categories_of(answers(self.exports, column))
+        entry = {"column": self.name(column), "categories": categories}
+        if ordered is None:
+            entry["ordered"] = self.ask(path + ("ordered",), "true if these answers have an order (then list them "
+                                        "in it, lowest first), else false", kind="yes_no")
+        else:
+            entry["ordered"] = ordered
+        how = {True: "bands, lowest first", False: "most common first", None: "as found"}[ordered]
+        if ordered is False and len(categories) == 2 and categories[0].casefold() == "no":
+            how = "no, then yes"
+        self.comments[path + ("column",)] = (f"proposed: {_quote(column)} answered in categories ({how}); the first "
+                                             "is the reference the others are compared with")
+        return entry
 
     def _wave_labels(self, d: dict, path: tuple) -> None:
         s = self.s

@@ -59,7 +59,7 @@ class Writer:
         note = f"  # {comment(self.comments[path])}" if path in self.comments else ""
         k = inline(key)
         nested = (isinstance(value, dict) and value) or (isinstance(value, list) and value
-                                                        and all(isinstance(v, dict) for v in value))
+                                                        and any(isinstance(v, dict) for v in value))
         if len(k) > LONGEST_SIMPLE_KEY:  # an explicit key: "? key" then ": value"
             self.lines.append(f"{prefix}? {k}")
             if nested:
@@ -73,5 +73,8 @@ class Writer:
         if isinstance(value, dict):
             self._mapping(value, path, depth + 1)
             return
-        for i, item in enumerate(value):
-            self._mapping(item, path + (i,), depth + 2, first_prefix=INDENT * (depth + 1) + "- ")
+        for i, item in enumerate(value):  # mappings, and scalars among them (a covariate's name)
+            if isinstance(item, dict):
+                self._mapping(item, path + (i,), depth + 2, first_prefix=INDENT * (depth + 1) + "- ")
+            else:
+                self.lines.append(f"{INDENT * (depth + 1)}- {inline(item)}")

@@ -31,9 +31,9 @@ import math
 import pandas as pd
 
 from evaluations.estimators.checks import PERSON, require_labelled_columns, require_positive_weights
-from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, cluster_codes, interval, regression, weighted_sd,
-                                              welch_df)
-from evaluations.estimators.result import EffectEstimate
+from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, cluster_codes, interval, regression,
+                                              regression_influence, weighted_sd, welch_df)
+from evaluations.estimators.result import EffectEstimate, Influence
 
 __all__ = ["paired_change", "cross_section_change", "CHANGE_ASSUMPTIONS"]
 
@@ -73,14 +73,15 @@ def _standardise(est: float, lo: float, hi: float, sd0: float, n0: int) -> tuple
     return (est / sd0 * j, lo / sd0 * j, hi / sd0 * j)
 
 
-def _result(*, outcome, estimator, est, se, dof, n_people, n_clusters, units, g, assumptions) -> EffectEstimate:
+def _result(*, outcome, estimator, est, se, dof, n_people, n_clusters, units, g, assumptions,
+            influence=None) -> EffectEstimate:
     lo, hi, p = interval(est, se, dof)
     es, es_lo, es_hi = _standardise(est, lo, hi, *g)
     return EffectEstimate(
         outcome=outcome, estimand="mean change", estimator=estimator, estimate=float(est), std_error=float(se),
         ci_low=lo, ci_high=hi, p_value=p, n_treated=int(n_people), n_comparison=0, effect_size=es,
         effect_size_ci_low=es_lo, effect_size_ci_high=es_hi, units=units, n_clusters=n_clusters,
-        df=float(dof) if dof else None, assumptions=assumptions)
+        df=float(dof) if dof else None, assumptions=assumptions, influence=influence)
 
 
 def paired_change(wide: pd.DataFrame, *, outcome: str, cluster: bool = False, weights: bool = False,
@@ -111,7 +112,8 @@ def paired_change(wide: pd.DataFrame, *, outcome: str, cluster: bool = False, we
                         "estimate: no interval",)
     return _result(outcome=outcome, estimator=name, est=fit.estimate, se=fit.std_error, dof=fit.df, n_people=n,
                    n_clusters=fit.n_clusters, units=units,
-                   g=(weighted_sd(data["y0"].to_numpy(float), w), n), assumptions=assumptions)
+                   g=(weighted_sd(data["y0"].to_numpy(float), w), n), assumptions=assumptions,
+                   influence=Influence.of(wide.loc[data.index], regression_influence(fit, "const"), cluster))
 
 
 def cross_section_change(df: pd.DataFrame, *, outcome: str, cluster: bool = False, weights: bool = False,
@@ -141,4 +143,5 @@ def cross_section_change(df: pd.DataFrame, *, outcome: str, cluster: bool = Fals
         (WEIGHTS_ASSUMPTION,) if weights else ()) + (EFFECT_SIZE_NOTE,)
     return _result(outcome=outcome, estimator=name, est=fit.estimate, se=fit.std_error, dof=dof,
                    n_people=len(data), n_clusters=fit.n_clusters, units=units,
-                   g=(weighted_sd(pre["y"].to_numpy(float), w0), len(pre)), assumptions=assumptions)
+                   g=(weighted_sd(pre["y"].to_numpy(float), w0), len(pre)), assumptions=assumptions,
+                   influence=Influence.of(df.loc[data.index], regression_influence(fit, "post"), cluster))

@@ -36,9 +36,9 @@ import pandas as pd
 
 from evaluations.estimators.checks import RESPONDENT, require_labelled_columns, require_positive_weights
 from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, cluster_codes, influence_se, interval, regression,
-                                              weighted_sd)
+                                              regression_influence, weighted_sd)
 from evaluations.estimators.propensity import fit_logit
-from evaluations.estimators.result import EffectEstimate, hedges_g
+from evaluations.estimators.result import EffectEstimate, Influence, hedges_g
 
 __all__ = ["did_repeated_cross_sections", "doubly_robust_did_rcs", "RCS_ASSUMPTIONS", "TRIM_LEVEL"]
 
@@ -148,7 +148,8 @@ def did_repeated_cross_sections(df: pd.DataFrame, *, outcome: str, covariates=()
         outcome=outcome, estimand="ATT", estimator=name, estimate=est, std_error=se, ci_low=lo, ci_high=hi,
         p_value=p, n_treated=int((data["treated"] == 1).sum()), n_comparison=int((data["treated"] == 0).sum()),
         effect_size=g, effect_size_ci_low=g_lo, effect_size_ci_high=g_hi, units=units,
-        n_clusters=fit.n_clusters, df=fit.df, assumptions=assumptions)
+        n_clusters=fit.n_clusters, df=fit.df, assumptions=assumptions,
+        influence=Influence.of(df.loc[data.index], regression_influence(fit, "treated_x_post"), cluster=cluster))
 
 
 # --------------------------------------------------------------------------- doubly robust DiD (Sant'Anna & Zhao)
@@ -355,4 +356,5 @@ def doubly_robust_did_rcs(df: pd.DataFrame, *, outcome: str, covariates: list[st
         outcome=outcome, estimand="ATT", estimator=name, estimate=att, std_error=se, ci_low=lo, ci_high=hi,
         p_value=p, n_treated=int((data["treated"] == 1).sum()), n_comparison=int((data["treated"] == 0).sum()),
         effect_size=g, effect_size_ci_low=g_lo, effect_size_ci_high=g_hi, units=units,
-        n_clusters=n_clusters, df=None, assumptions=assumptions)
+        n_clusters=n_clusters, df=None, assumptions=assumptions,
+        influence=Influence.of(df.loc[data.index], psi, cluster=cluster))

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, Coefficient, bootstrap_se, cluster_codes,
-                                              influence_se, interval, regression, survey_weights, wald, weighted_sd)
-from evaluations.estimators.result import EffectEstimate, hedges_g
+                                              influence_se, interval, regression, regression_influence,
+                                              survey_weights, wald, weighted_sd)
+from evaluations.estimators.result import EffectEstimate, Influence, hedges_g
 
 ASSUMPTIONS = (
     "Parallel trends: without the programme, the two groups' average outcomes would have changed by the same amount",
@@ -87,7 +88,7 @@ def did_two_period(wide: pd.DataFrame, *, outcome: str, covariates: list[str] = 
         outcome=outcome, estimand=estimand, estimator=name, estimate=coef.estimate, std_error=coef.std_error,
         ci_low=lo, ci_high=hi, p_value=p, n_treated=n_t, n_comparison=n_c, effect_size=g, effect_size_ci_low=g_lo,
         effect_size_ci_high=g_hi, units=units, subgroup=subgroup, n_clusters=coef.n_clusters, df=coef.df,
-        assumptions=assumptions)
+        assumptions=assumptions, influence=Influence.of(wide, regression_influence(coef, "treated"), cluster=cluster))
 
 
 def doubly_robust_did(wide: pd.DataFrame, *, outcome: str, covariates: list[str], seed: int = 0,
@@ -155,7 +156,8 @@ def doubly_robust_did(wide: pd.DataFrame, *, outcome: str, covariates: list[str]
     return EffectEstimate(
         outcome=outcome, estimand="ATT", estimator=name, estimate=att, std_error=se, ci_low=lo, ci_high=hi,
         p_value=p, n_treated=n_t, n_comparison=n_c, effect_size=g, effect_size_ci_low=g_lo, effect_size_ci_high=g_hi,
-        units=units, n_clusters=n_clusters, df=df, assumptions=assumptions)
+        units=units, n_clusters=n_clusters, df=df, assumptions=assumptions,
+        influence=Influence.of(data, psi, cluster=cluster))
 
 
 def subgroup_effects(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list[str], cluster: bool,

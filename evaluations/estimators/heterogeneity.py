@@ -278,7 +278,8 @@ def _linear(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list
                            "check the installed econml version")
     V = _sandwich(Z, y_res - Z @ beta, groups)
     n_clusters = int(groups.max()) + 1 if groups is not None else None
-    assumptions = _assumptions(modifier, "LinearDML", covs)
+    # the covariates as given, not only those that vary here: naming only those would tell that a category is empty
+    assumptions = _assumptions(modifier, "LinearDML", [c for c in covariates if c != modifier])
     gates = []
     for i, level in enumerate(levels):
         a = np.zeros(len(beta))
@@ -350,7 +351,7 @@ def _forest(wide: pd.DataFrame, *, outcome: str, modifiers: list[str], covariate
         if (~ok).any():
             notes += (f"{int((~ok).sum())} people had no out-of-bag forest prediction and were left out of the "
                       "group averages.",)
-        assumptions = _assumptions(m, "CausalForestDML", covs)
+        assumptions = _assumptions(m, "CausalForestDML", [c for c in covariates if c not in modifiers])
         means, influence = [], []
         for level in levels:
             member = ok & (data[m] == level).to_numpy()

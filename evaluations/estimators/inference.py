@@ -83,6 +83,16 @@ def regression(y: pd.Series, X: pd.DataFrame, term: str, *, weights: pd.Series |
     return Coefficient(float(res.params[term]), float(res.bse[term]), dof, None, res)
 
 
+def regression_influence(coef: Coefficient, term: str) -> np.ndarray:
+    """The influence function of one coefficient of a `regression` fit, one value per row fitted: the
+    coefficient's error is its mean (row i's share is row i of (X'WX)^-1 X'W e). Its squares summed give
+    the HC0 sandwich; estimators/multiplicity.py combines these across outcomes."""
+    res = coef.fit
+    column = list(res.model.exog_names).index(term)
+    share = np.asarray(res.model.pinv_wexog)[column] * np.asarray(res.wresid, dtype=float)
+    return share * len(share)
+
+
 def influence_se(psi: np.ndarray, clusters: np.ndarray | None = None) -> tuple[float, int | None]:
     """Standard error of an estimator whose error is mean(psi) (psi: one influence value per unit).
 

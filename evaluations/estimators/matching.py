@@ -37,7 +37,7 @@ from evaluations.estimators.matching_variance import abadie_imbens_variance, est
 from evaluations.estimators.nearest_neighbour import check_spec, nn_match
 from evaluations.estimators.propensity import LogitPropensityModel, require_score_overlap
 from evaluations.estimators.refute import Refutation, refute
-from evaluations.estimators.result import EffectEstimate, hedges_g, normal_inference
+from evaluations.estimators.result import EffectEstimate, Influence, hedges_g, normal_inference
 from evaluations.estimators.inference import WEIGHT, WEIGHTS_ASSUMPTION, influence_se, weighted_sd
 from evaluations.estimators.weighting import odds_weights, sorted_matrix, weighting_bootstrap_se
 
@@ -195,6 +195,8 @@ def estimate_att(df: pd.DataFrame, *, outcome: str, treatment: str, covariates: 
         n_clusters=n_clusters,
         df=(n_clusters - 1) if n_clusters else None,
         assumptions=_assumptions(covariates, method, n_trimmed, int(d.sum())) + ((WEIGHTS_ASSUMPTION,) if weights else ()),
+        # matching has no per-person influence function here: its secondary outcomes are adjusted by Holm's
+        influence=None if method == "matching" else Influence.of(df.loc[data.index], fit.result.influence, cluster),
     )
 
 

@@ -46,8 +46,10 @@ import pandas as pd
 from evaluations.designs import design_of
 from evaluations.designs.samples import follow_up_wide  # noqa: F401  (built there; kept importable here)
 from evaluations.designs.two_wave import DOWHY_METHOD, FOREST_CHECK_MAX  # noqa: F401  (decided there)
+from evaluations.estimators import multiplicity
 from evaluations.estimators.did import HeterogeneityTest
 from evaluations.estimators.result import EffectEstimate
+from evaluations.estimators.shares import ReferenceShare, share_effects
 from evaluations.estimators.staggered import StaggeredResult
 from evaluations.measures import Measure, outcome_measures
 from evaluations.registry import Manifest
@@ -55,7 +57,8 @@ from evaluations.registry import Manifest
 
 TABLE_COLUMNS = ["outcome", "kind", "subgroup", "estimand", "estimator", "estimate", "std_error", "ci_low",
                  "ci_high", "p_value", "statistic", "df", "n_treated", "n_comparison", "effect_size",
-                 "effect_size_ci_low", "effect_size_ci_high", "units", "n_clusters", "assumptions"]
+                 "effect_size_ci_low", "effect_size_ci_high", "units", "n_clusters", "assumptions",
+                 "p_value_adjusted", "adjustment", "adjusted_for"]
 
 
 @dataclass
@@ -68,12 +71,17 @@ class Impacts:
     heterogeneity_checks: list[tuple[str, HeterogeneityTest]] = field(default_factory=list)  # DiD interaction test
     sensitivity: list[EffectEstimate] = field(default_factory=list)  # e.g. the trial's difference in means
     skipped_subgroups: list[tuple[str, str, str]] = field(default_factory=list)  # (outcome, modifier, level)
+    shares: list[EffectEstimate] = field(default_factory=list)  # change in the positive share (shares.py)
+    reference_shares: list[ReferenceShare] = field(default_factory=list)  # where the reference group sits
+    # overall estimates of secondary outcomes carry p_value_adjusted (multiplicity.adjust, in estimate_impacts)
 
     def to_table(self) -> pd.DataFrame:
         """One tidy table (like broom's): effects, subgroup effects, event-time effects and tests.
 
         `kind` says what a row is: overall, subgroup, event_time, cohort (by starting wave),
-        calendar_time, group_time, heterogeneity_test, pre_trend_test; and rows that are not published: subgroup_check and heterogeneity_check
+        calendar_time, group_time, heterogeneity_test, pre_trend_test, share (an overall effect as the change
+        in the share giving the positive answers), reference_share (that share in the comparison group:
+        estimate in percent, statistic and n_comparison the people positive and answering); and rows that are not published: subgroup_check and heterogeneity_check
         (the DiD cross-check of the EconML subgroup rows), sensitivity (another estimator of an
         overall effect) and subgroup_skipped (a level with fewer than 10 people in a group, no
         numbers). Tests carry statistic, df, p_value and the test's name in `estimator`;
@@ -83,6 +91,11 @@ class Impacts:
         rows += [{**e.as_row(), "kind": "subgroup"} for e in self.subgroups]
         rows += [{**e.as_row(), "kind": "subgroup_check"} for e in self.subgroup_checks]
         rows += [{**e.as_row(), "kind": "sensitivity"} for e in self.sensitivity]
+        rows += [{**e.as_row(), "kind": "share"} for e in self.shares]
+        # the reference group's positive share: estimate in percent, statistic the people giving a positive
+        # answer, n_comparison those answering (disclosure control reads both counts)
+        rows += [{"outcome": r.outcome, "kind": "reference_share", "subgroup": r.group, "estimate": r.percent,
+                  "statistic": r.positive, "n_comparison": r.answered} for r in self.reference_shares]
         for kind, tests in (("heterogeneity_test", self.heterogeneity), ("heterogeneity_check", self.heterogeneity_checks)):
             for outcome, test in tests:
                 rows.append({"outcome": outcome, "kind": kind, "subgroup": test.modifier, "estimator": test.method,
@@ -115,4 +128,7 @@ def estimate_impacts(panel: pd.DataFrame, manifest: Manifest, measures: dict[str
     out = Impacts()
     for o in manifest.outcomes:
         design.estimate(panel, o.column, manifest, resolved[o.column].units, out)
+    # the primary outcome is tested alone; the secondary ones together (multiplicity.py says how and why)
+    out.estimates = multiplicity.adjust(out.estimates, [o.column for o in manifest.primary_outcomes], manifest.seed)
+    share_effects(panel, manifest, resolved, out)  # the same effects as changes in the positive share
     return out

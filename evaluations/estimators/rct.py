@@ -38,8 +38,8 @@ import pandas as pd
 
 from evaluations.estimators.checks import PERSON, require_labelled_columns
 from evaluations.estimators.inference import (WEIGHTS_ASSUMPTION, Coefficient, cluster_codes, interval, regression,
-                                              survey_weights, weighted_sd, welch_df)
-from evaluations.estimators.result import EffectEstimate, hedges_g
+                                              regression_influence, survey_weights, weighted_sd, welch_df)
+from evaluations.estimators.result import EffectEstimate, Influence, hedges_g
 
 __all__ = ["difference_in_means", "ancova", "RCT_ASSUMPTIONS"]
 
@@ -80,7 +80,8 @@ def _result(*, outcome, estimator, coef: Coefficient, df, y, w, units, assumptio
     return EffectEstimate(
         outcome=outcome, estimand="ATE", estimator=estimator, estimate=coef.estimate, std_error=coef.std_error,
         ci_low=lo, ci_high=hi, p_value=p, n_treated=n_t, n_comparison=n_c, effect_size=g, effect_size_ci_low=g_lo,
-        effect_size_ci_high=g_hi, units=units, n_clusters=coef.n_clusters, df=coef.df, assumptions=assumptions)
+        effect_size_ci_high=g_hi, units=units, n_clusters=coef.n_clusters, df=coef.df, assumptions=assumptions,
+        influence=Influence.of(df, regression_influence(coef, "treated"), cluster=coef.n_clusters is not None))
 
 
 def _extra(cluster: bool, weights: bool) -> tuple[str, ...]:

@@ -2,9 +2,37 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+
+import numpy as np
 
 from evaluations.estimators.inference import Z_95, interval  # noqa: F401  (Z_95 re-exported)
+
+
+@dataclass(frozen=True)
+class Influence:
+    """Each analysed unit's share of an estimate's error, kept so estimates of several outcomes can be
+    combined (estimators/multiplicity.py): estimate - truth is approximately values.sum().
+
+    `values` is the estimator's influence function divided by the units it analysed; `units` the panel's
+    unit ids (the same person carries the same id in every outcome's sample); `clusters` the cluster
+    labels (not codes, which differ between samples) when the standard error allows for clusters.
+    Not published and not in the estimates table.
+    """
+
+    units: np.ndarray
+    values: np.ndarray
+    clusters: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, frame, psi, cluster: bool | str | None = False) -> Influence:
+        """From an estimator's influence function `psi` (its error is mean(psi)) over the rows of `frame`
+        (which holds `unit`, else its index stands in, and the cluster column when clustered: `cluster`
+        names it, or True for "cluster")."""
+        psi = np.asarray(psi, dtype=float)
+        units = frame["unit"] if "unit" in frame.columns else frame.index
+        return cls(np.asarray(units), psi / len(psi),
+                   np.asarray(frame["cluster" if cluster is True else cluster].astype(str)) if cluster else None)
 
 
 @dataclass(frozen=True)
@@ -34,9 +62,16 @@ class EffectEstimate:
     n_clusters: int | None = None
     df: float | None = None  # degrees of freedom of the t reference its interval used; None: normal
     assumptions: tuple[str, ...] = field(default_factory=tuple)
+    # a secondary outcome's p-value adjusted for testing `adjusted_for` secondary outcomes, and how
+    # ("romano_wolf" or "holm"): set by multiplicity.adjust; None for primary outcomes and other rows
+    p_value_adjusted: float | None = None
+    adjustment: str | None = None
+    adjusted_for: int | None = None
+    # for adjusting secondary outcomes' p-values together (multiplicity.py); None where the estimator has none
+    influence: Influence | None = field(default=None, compare=False, repr=False)
 
     def as_row(self) -> dict:
-        row = asdict(self)
+        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "influence"}
         row["assumptions"] = "; ".join(self.assumptions)
         return row
 

@@ -64,7 +64,7 @@ def row_level_suite(manifest: Manifest, measures: dict[str, Measure]) -> list[Ex
                     E.ExpectCompoundColumnsToBeUnique(column_list=[d.unit_id, d.wave]),
                     "the same person has different answers twice in one wave: keep the right one and delete the other"),
     ]
-    for cov in d.covariates:
+    for cov in d.numeric_covariates:  # a categorical covariate's empty answer is its own level (covariates.py)
         rules.append(Expectation(f"{cov}_recorded", cov, E.ExpectColumnValuesToNotBeNull(column=cov),
                                  f"covariate '{cov}' is empty, so this row cannot be compared like with like"))
     for col, (lo, hi) in manifest.valid_ranges.items():

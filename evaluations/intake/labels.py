@@ -8,7 +8,9 @@ Two texts are the same label when their keys are equal (`label_key`). The key fo
 what a person or a survey tool changes without changing the answer:
   - case, and spacing (leading, trailing, repeated; non-breaking spaces);
   - curly quotes and apostrophes ("Don’t" = "Don't" = "Dont"), and dashes of any length;
-  - punctuation other than the separators below ("Tend to agree." = "tend to agree");
+  - punctuation other than the separators below ("Tend to agree." = "tend to agree"), and the
+    underscores of an XLSForm choice name, which Kobo and ODK export as the answer
+    ("tend_to_agree" = "Tend to agree");
   - the separators "/", "&", "+", "or" and "and", which are one separator
     ("Often/always" = "Often / always" = "often or always" = "Often & always");
   - a leading number that equals the label's own code ("1 - Definitely agree", "(1) Definitely
@@ -51,7 +53,7 @@ _NUMBERED = re.compile(r"\s*\(?\s*(\d+)\s*\)?(?:\s*[-.:=]\s*|\s+)(.*\S)\s*", re.
 def label_key(text: str) -> str:
     """The form two texts share when they are the same label (see the module's list)."""
     t = unicodedata.normalize("NFKC", str(text)).translate(_QUOTES).casefold()
-    t = _DASHES.sub("-", t).replace("'", "")  # "don't" = "dont"
+    t = _DASHES.sub("-", t).replace("'", "").replace("_", " ")  # "don't" = "dont"; "tend_to_agree"
     t = _SEPARATORS.sub(" / ", t)
     t = _PUNCTUATION.sub(" ", t)
     return " ".join(t.split())

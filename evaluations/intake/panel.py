@@ -2,7 +2,8 @@
 
 Columns: unit, wave, period (1..K in wave order), treated (0/1), first_treated (period a
 unit's site started, 0 = never; staggered designs only), cluster, weight (survey weights),
-people (places: how many people a row summarises), covariates, effect modifiers, and the outcomes oriented so that higher is better. Binary outcomes are scaled
+people (places: how many people a row summarises), covariates (a categorical one as its categories' names and
+their 0/1 indicators, evaluations/covariates.py), effect modifiers, and the outcomes oriented so that higher is better. Binary outcomes are scaled
 0/100 so that effects read in percentage points.
 """
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evaluations.covariates import encode
 from evaluations.intake.values import describe_value
 from evaluations.measures import Measure, outcome_measures
 from evaluations.designs.samples import two_period_wide  # noqa: F401  (built there; kept importable here)
@@ -40,8 +42,10 @@ def build_panel(valid: pd.DataFrame, manifest: Manifest, measures: dict[str, Mea
         panel["weight"] = valid[d.weights].astype(float)
     if d.people:
         panel["people"] = valid[d.people].astype(float)
-    for col in d.covariates:
+    for col in d.numeric_covariates:
         panel[col] = valid[col].astype(float)
+    for col in d.categorical_covariates:  # the category as declared (None: not answered), and its indicators
+        panel[col] = valid[col].astype(object)
     for col in d.effect_modifiers:
         if col not in panel.columns:
             panel[col] = valid[col]
@@ -50,6 +54,7 @@ def build_panel(valid: pd.DataFrame, manifest: Manifest, measures: dict[str, Mea
         m = resolved[o.column]
         values = m.orient(valid[o.column].astype(float))
         panel[o.column] = values * 100 if m.response_type == "binary" else values
+    panel = encode(panel, d.categorical_covariates)  # the columns the estimators see: design.covariates
     return panel.sort_values(["unit", "period"]).reset_index(drop=True)
 
 

@@ -17,7 +17,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError
+from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, IntakeErrors
 
 KEY_ENV = "COMMONGROUND_PSEUDONYM_KEY"
 # Published with the code on purpose: the sample library is synthetic, so there is nobody to protect.
@@ -51,14 +51,8 @@ def column_words(col: str) -> str:
     return _SEPARATORS.sub("_", _CAMEL.sub("_", str(col)).strip()).lower()
 
 
-class IdentifyingColumns(IntakeError):
+class IdentifyingColumns(IntakeErrors):
     """Every identifying column of a file at once, so one run of `check` lists them all."""
-
-    def __init__(self, errors: list[IntakeError]):
-        self.errors = errors
-        first = errors[0]
-        super().__init__(first.file, first.problem, first.fix, first.row, first.column)
-        self.args = ("\n".join(str(e) for e in errors),)
 
 
 def screen_columns(df: pd.DataFrame, file: str, declared: set[str], drop: set[str],

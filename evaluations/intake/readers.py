@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
+from evaluations.covariates import category_key
 from evaluations.intake.exports import PLAIN, ROWS_NEEDED, ExportError, Header, read_header
 from evaluations.registry import DataFile, Manifest
 
@@ -60,6 +61,16 @@ class IntakeError(Exception):
         shown = f"'{column}'" if column and column.isprintable() else repr(column)  # no raw control characters
         where = file + (f", row {row}" if row is not None else "") + (f", column {shown}" if column else "")
         super().__init__(f"{where}: {problem}. Fix: {fix}")
+
+
+class IntakeErrors(IntakeError):
+    """The problems of several files at once (each IntakeError in `errors`), so one `check` lists them all."""
+
+    def __init__(self, errors: list[IntakeError]):
+        self.errors = errors
+        first = errors[0]
+        super().__init__(first.file, first.problem, first.fix, first.row, first.column)
+        self.args = ("\n".join(str(e) for e in errors),)
 
 
 def _size(n: int) -> str:
@@ -181,6 +192,7 @@ def _read_csv(path: Path, spec: DataFile) -> tuple[pd.DataFrame, Header]:
         width = int(lengths.max())
         df = pd.DataFrame([r + [""] * (width - len(r)) for r in records], dtype=object)
     head = _header(df, spec)
+    _refuse_cut_header_row(lengths, head, spec)
     width = int(lengths[:head.header_rows if head.tool != PLAIN else 1].max())  # a tool's header rows: the widest
     body = df.iloc[head.header_rows:]
     body_lengths = lengths[head.header_rows:]
@@ -192,6 +204,21 @@ def _read_csv(path: Path, spec: DataFile) -> tuple[pd.DataFrame, Header]:
                           f"check the separators ('{_show_delimiter(delimiter)}') and quotes on that row: a cell "
                           "holding the separator must be enclosed in quotes", row=i + head.header_rows + 1)
     return _with_rows(body, _names(head, df.shape[1]), blank, spec, head.header_rows), head
+
+
+def _refuse_cut_header_row(lengths: np.ndarray, head: Header, spec: DataFile) -> None:
+    """A survey tool writes every header row of its CSV as wide as row 1; a shorter one was cut (by hand, or a
+    broken download), and the columns past its end would lose their header (a SurveyMonkey option's name)."""
+    if head.tool == PLAIN:
+        return
+    full = int(lengths[0])
+    for i in range(1, min(head.header_rows, len(lengths))):
+        if int(lengths[i]) < full:
+            n = int(lengths[i])
+            raise IntakeError(spec.path, f"this header row of a {head.tool_name} export has {n} cells where row 1 "
+                              f"has {full}: it was cut short, so columns {_letters(n + 1)} to "
+                              f"{_letters(full)} have no header in it", f"download the data again from "
+                              f"{head.tool_name} and use the file unchanged", row=i + 1)
 
 
 def _header(grid: pd.DataFrame, spec: DataFile) -> Header:
@@ -495,9 +522,11 @@ def _read_stat(path: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
     # Value labels stay as codes for outcomes (the measure bank's codes); categorical design
     # columns get their labels so waves and subgroups read as the charity named them.
     design = manifest.design
-    labelled = {design.wave, design.first_treated, design.cluster, *design.effect_modifiers} - {None}
+    labelled = {design.wave, design.first_treated, design.cluster, *design.effect_modifiers,
+                *design.categorical_covariates} - {None}
     wave_columns = {design.wave, design.first_treated} - {None}
     waves = set(design.wave_labels)
+    categories = {c: {category_key(v) for v in cats} for c, cats in design.categorical_covariates.items()}
     out = pd.DataFrame({c: _texts(df[c]) for c in df.columns})
     for col in df.columns:
         labels = meta.variable_value_labels.get(col)
@@ -509,6 +538,10 @@ def _read_stat(path: Path, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
             codes = set(out[col]) - {""}
             if codes <= waves and not (set(labels.values()) & waves):
                 continue  # evaluation.yaml names the waves by their codes, not their labels
+        if target in categories:
+            codes = {category_key(c) for c in set(out[col]) - {""}}
+            if codes <= categories[target] and not {category_key(v) for v in labels.values()} & categories[target]:
+                continue  # design.covariates lists the categories by their codes, not their labels
         out[col] = _texts(df[col], labels)
     out[SOURCE_ROW] = np.arange(len(df)) + 1  # statistical files have no header row: case number
     blank = _blank_rows(out.drop(columns=[SOURCE_ROW]))

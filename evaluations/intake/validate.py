@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from evaluations.covariates import NOT_ANSWERED, read_categories
 from evaluations.intake.contracts import ContractOutcome, row_level_suite, run_suite, structural_suite
 from evaluations.intake.labels import LabelledCodes, label_key, order_problem, read_answers, show_scale
 from evaluations.intake.panel import NEVER
@@ -22,7 +23,7 @@ from evaluations.intake.privacy import pseudonym_key, pseudonymise, screen_colum
 from evaluations.intake.values import describe_value, describe_values, to_numbers, value_kinds
 from evaluations.intake.columns import columns_found, missing_column
 from evaluations.intake.exports import Header
-from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, read_export, renames, to_long
+from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, IntakeErrors, read_export, renames, to_long
 from evaluations.measures import Measure, answer_scales, load_measures, outcome_measures
 from evaluations.designs import design_of
 from evaluations.disclosure import THRESHOLD
@@ -82,24 +83,35 @@ def _stripped(values: pd.Series) -> pd.Series:
                      index=values.index, name=values.name, dtype=object)
 
 
+def _screened(folder: Path, spec: DataFile, manifest: Manifest, declared: list[str]) -> pd.DataFrame:
+    """One file read, its tool's metadata set aside and its identifying columns refused or dropped."""
+    df, head = read_export(folder, spec, manifest)
+    df = _per_file_columns(df, spec, manifest)
+    rename = renames(spec, head)
+    # a survey tool's own harmless columns (timestamps, response ids, status) are set aside unless declared
+    metadata = {rename.get(c, c) for c in head.metadata} - set(declared)
+    df = df.drop(columns=[c for c in df.columns if c in metadata])
+    drop = dropped_columns(spec, head)
+    return screen_columns(df, spec.path, set(declared), drop, {rename.get(c, c): k for c, k in head.identifiers.items()})
+
+
 def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
     """All data files as one long table of text, identifiers screened out, ids pseudonymised."""
     declared = declared_columns(manifest)
     key = pseudonym_key(manifest.synthetic)
-    parts, found = [], {}
+    parts, found, errors = [], {}, []
     for spec in manifest.files:
-        df, head = read_export(folder, spec, manifest)
-        df = _per_file_columns(df, spec, manifest)
-        rename = renames(spec, head)
-        # a survey tool's own harmless columns (timestamps, response ids, status) are set aside unless declared
-        metadata = {rename.get(c, c) for c in head.metadata} - set(declared)
-        df = df.drop(columns=[c for c in df.columns if c in metadata])
-        drop = dropped_columns(spec, head)
-        df = screen_columns(df, spec.path, set(declared), drop, {rename.get(c, c): k for c, k in head.identifiers.items()})
+        try:
+            df = _screened(folder, spec, manifest, declared)
+        except IntakeError as err:  # every file's problems at once (a header, identifying columns), then stop
+            errors += getattr(err, "errors", [err])
+            continue
         found[spec.path] = [c for c in df.columns if c not in (SOURCE_FILE, SOURCE_ROW, TOOK_PART)]
         df = to_long(df, spec, manifest)
         keep = [c for c in declared if c in df.columns] + [SOURCE_FILE, SOURCE_ROW]
         parts.append(df[keep])  # data minimisation: undeclared columns never reach the warehouse
+    if errors:
+        raise errors[0] if len(errors) == 1 else IntakeErrors(errors)
     # A column that some files have and others lack would read as empty in those: name the file.
     for spec, part in zip(manifest.files, parts):
         for col in declared:
@@ -167,7 +179,8 @@ def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
     Respondent ids are left to the keyed hash, which keeps them linkable and unreadable.
     """
     d = manifest.design
-    numeric = set(d.covariates) | {o.column for o in manifest.outcomes}
+    numeric = set(d.numeric_covariates) | {o.column for o in manifest.outcomes}
+    categorical = d.categorical_covariates
     missing_texts = _missing_texts(manifest.missing_codes)
     numeric_codes = [float(c) for c in manifest.missing_codes if _is_number(c)]
     scales = answer_scales(manifest, load_measures())
@@ -188,6 +201,8 @@ def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
                 words = read_answers(u[typed], scales[col])
                 code[typed] |= words.from_words | words.dont_know
             bad |= ~blank & ~code & (kinds != "number")
+        elif col in categorical:  # an answer naming no category may be anything typed
+            bad |= read_categories(u, categorical[col], manifest.missing_codes)[2]
         if col == d.treatment_column:
             bad |= ~blank & ~_treatment_codes(u, d.groups).notna().to_numpy()
         elif col == d.wave:
@@ -299,7 +314,8 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine, measure_of: d
     empty_columns = []
     outcomes = [o.column for o in manifest.outcomes]
     positive = [c for c in (d.weights, d.people) if c]  # survey weights; people behind a place's row
-    numeric = list(dict.fromkeys(list(d.covariates) + outcomes + positive))  # valid_ranges keys are covariates
+    numeric = list(dict.fromkeys(d.numeric_covariates + outcomes + positive))  # valid_ranges keys are covariates
+    categorical = d.categorical_covariates
     missing_texts = _missing_texts(manifest.missing_codes)
     numeric_codes = np.array([float(c) for c in manifest.missing_codes if _is_number(c)], dtype=float)
     for col in declared_columns(manifest):
@@ -346,6 +362,8 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine, measure_of: d
             in_words = (from_words & used).any() or not (~values.isna().to_numpy() & used).any()
             if col in measure_of and measure_of[col].scale and in_words and (not_number & used).any():
                 problems.append(_unmatched_problem(raw, col, codes, u, not_number, measure_of[col]))
+            elif col in d.numeric_covariates and (not_number & used).any() and not (values.notna().to_numpy() & used).any():
+                problems.append(_categories_in_numbers_problem(raw, col, codes, u, not_number))
             else:
                 q.add_distinct(not_number[codes], codes, u, f"{col}_is_a_number", col,
                                lambda v: f"'{col}' holds {v}, which is not a number or a missing-value code")
@@ -366,6 +384,16 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine, measure_of: d
                 answers[col]["dont_know"] += labelled_missing
                 if lc.order == "reordered":
                     answers[col]["mapped_by_label"].append(lc.file)
+        elif col in categorical:
+            names, not_answered, unmatched = read_categories(u, categorical[col], manifest.missing_codes)
+            unmatched &= plain  # a formula or control character is set aside above
+            if not_answered[used].all():
+                empty_columns.append(col)
+            elif (unmatched & used).any():
+                problems.append(_unlisted_category_problem(raw, col, codes, u, unmatched, categorical[col]))
+            elif categorical[col][0] not in set(names[used & plain]):
+                problems.append(_reference_problem(raw, col, categorical[col]))
+            columns[col] = names[codes]  # the category as declared; None: not answered
         elif (u.to_numpy()[used] == "").all():
             empty_columns.append(col)
         if col == d.treatment_column:
@@ -392,6 +420,21 @@ def _unmatched_problem(raw: pd.DataFrame, col: str, codes: np.ndarray, u: pd.Ser
                        measure: Measure) -> str:
     """One problem for a column answered in words: each answer matching no label (as its kind and length,
     never its text), its rows and the first of them, the measure's labels and the ways to fix it."""
+    n, found = _answers_found(raw, codes, u, unmatched)
+    own = ("add the answer to your measure's scale under outcomes[].measure" if measure.own else
+           "if you asked your own question with other answers, declare your own measure with its labels under "
+           "outcomes[].measure (see `commonground new`)")
+    n = f"{n} answers match" if n != 1 else "1 answer matches"
+    return (f"'{col}' is answered in words, and {n} none of the "
+            f"labels of the measure {measure.name!r} ({show_scale(measure.scale)}): {found}. "
+            "Words are matched to the labels ignoring case, spacing, punctuation and curly quotes, and \"Don't know\", "
+            "\"Prefer not to say\", \"N/A\" count as missing. Fix: write each answer as one of these labels or its "
+            f"code; list an answer that means no answer under missing_codes; or {own}")
+
+
+def _answers_found(raw: pd.DataFrame, codes: np.ndarray, u: pd.Series, unmatched: np.ndarray) -> tuple[int, str]:
+    """Rows holding an unmatched answer, and the answers (as their kind and length, never their text) with
+    their rows and the first of them, five at most."""
     rows = np.flatnonzero(unmatched[codes])
     shown = pd.DataFrame({"answer": describe_values(u)[codes[rows]], "file": raw[SOURCE_FILE].to_numpy()[rows],
                           "row": raw[SOURCE_ROW].to_numpy()[rows]})
@@ -399,15 +442,37 @@ def _unmatched_problem(raw: pd.DataFrame, col: str, codes: np.ndarray, u: pd.Ser
              f"{answer} in 1 row ({g['file'].iloc[0]} row {g['row'].iloc[0]})"
              for answer, g in shown.groupby("answer", sort=False)]
     more = f" and {len(found) - 5} more answers" if len(found) > 5 else ""
-    own = ("add the answer to your measure's scale under outcomes[].measure" if measure.own else
-           "if you asked your own question with other answers, declare your own measure with its labels under "
-           "outcomes[].measure (see `commonground new`)")
-    n = f"{len(rows)} answers match" if len(rows) != 1 else "1 answer matches"
-    return (f"'{col}' is answered in words, and {n} none of the "
-            f"labels of the measure {measure.name!r} ({show_scale(measure.scale)}): {'; '.join(found[:5])}{more}. "
-            "Words are matched to the labels ignoring case, spacing, punctuation and curly quotes, and \"Don't know\", "
-            "\"Prefer not to say\", \"N/A\" count as missing. Fix: write each answer as one of these labels or its "
-            f"code; list an answer that means no answer under missing_codes; or {own}")
+    return len(rows), "; ".join(found[:5]) + more
+
+
+def _unlisted_category_problem(raw: pd.DataFrame, col: str, codes: np.ndarray, u: pd.Series, unmatched: np.ndarray,
+                               categories: list[str]) -> str:
+    """A categorical covariate's answers that match none of its categories: one problem for the column."""
+    n, found = _answers_found(raw, codes, u, unmatched)
+    answers = f"{n} answers match" if n != 1 else "1 answer matches"
+    return (f"'{col}' is a categorical covariate, and {answers} none of its categories in design.covariates "
+            f"({', '.join(categories)}): {found}. Answers are matched to the categories ignoring case, spacing, "
+            "punctuation and curly quotes; an empty answer, a missing_codes value and \"Prefer not to say\", "
+            f"\"Don't know\" or \"N/A\" are read as '{NOT_ANSWERED}'. Fix: add each answer to the categories of "
+            f"'{col}' under design.covariates, correct it in the file, or list it under missing_codes if it means "
+            "no answer")
+
+
+def _reference_problem(raw: pd.DataFrame, col: str, categories: list[str]) -> str:
+    files = ", ".join(sorted(raw[SOURCE_FILE].unique()))
+    return (f"'{col}': nobody in {files} is in its first category, {categories[0]!r}, the reference the estimators "
+            "compare the other categories with; list first a category people chose (e.g. the most common, or the "
+            "lowest band) under design.covariates, or correct the answers")
+
+
+def _categories_in_numbers_problem(raw: pd.DataFrame, col: str, codes: np.ndarray, u: pd.Series,
+                                   not_number: np.ndarray) -> str:
+    """A covariate declared as a number whose answers are all words: most likely categories (age bands)."""
+    n, found = _answers_found(raw, codes, u, not_number)
+    return (f"'{col}' is listed under design.covariates as a number, but it holds no number: {found}. If its "
+            "answers are categories (age bands, gender, yes/no), declare them in place of the name: "
+            f"`- {{column: {col}, categories: [every answer, the reference first]}}` (add `ordered: true` for bands "
+            "listed lowest first); otherwise correct the answers to numbers")
 
 
 def _read_by_value_labels(raw: pd.DataFrame, col: str, lc: LabelledCodes, numbers: np.ndarray, q: _Quarantine) -> int:
@@ -471,11 +536,20 @@ def _structural_problems(raw: pd.DataFrame, manifest: Manifest) -> list[str]:
             shown += f" and {more} more row{'s' if more != 1 else ''}" if more else ""
             problems.append(f"{o.reason}: found {shown}; use exactly the labels in evaluation.yaml "
                             f"or correct design.waves / baseline / follow_up")
-        elif o.name == f"column_{o.column}_exists" and raw.attrs.get(COLUMNS_FOUND):
-            problems.append(missing_column(o.column, raw.attrs[COLUMNS_FOUND]))  # with the columns the files have
+        elif o.name == f"column_{o.column}_exists":
+            problems.append(missing_column(o.column, _columns_found(raw)))  # with the columns the files have
         else:
             problems.append(o.reason)
     return problems
+
+
+def _columns_found(raw: pd.DataFrame) -> dict[str, list[str]]:
+    """Each file's column names as read_raw found them; from the frame itself when its attrs were lost on the
+    way (the run reads the raw table back from the warehouse, which keeps columns but not pandas attrs)."""
+    if raw.attrs.get(COLUMNS_FOUND):
+        return raw.attrs[COLUMNS_FOUND]
+    files = ", ".join(sorted(map(str, raw[SOURCE_FILE].unique()))) if SOURCE_FILE in raw.columns else "the data"
+    return {files: [c for c in raw.columns if c not in (SOURCE_FILE, SOURCE_ROW, TOOK_PART)]}
 
 
 def _empty_column_problem(raw: pd.DataFrame, col: str) -> str:

@@ -54,40 +54,60 @@ def effects_figure(record: EvidenceRecord, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def subgroup_figure(record: EvidenceRecord, path: Path) -> Path | None:
-    rows = [e for e in record.subgroups if e.estimate is not None]
+def _interval(ax, y, g, low, high, color=INK, marker="o", size=6):
+    ax.errorbar(g, y, xerr=[[g - low], [high - g]], fmt=marker, color=color, capsize=3, ms=size)
+
+
+def subgroup_figure(record: EvidenceRecord, outcome: str, path: Path) -> Path | None:
+    """Forest plot of one outcome's effect for each group of participants, under its overall effect: a
+    row per published group, grouped by characteristic. Groups the record hides draw nothing."""
+    rows = [e for e in record.subgroups if e.outcome == outcome and e.effect_size is not None]
     if not rows:
         return None
-    names = _names(record)
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(rows) + 1.4))
-    for i, e in enumerate(reversed(rows)):
-        ax.errorbar(e.effect_size, i, xerr=[[e.effect_size - e.effect_size_ci_low],
-                                            [e.effect_size_ci_high - e.effect_size]],
-                    fmt="o", color=INK, capsize=3)
-    ax.set_yticks(range(len(rows)), [f"{names[e.outcome]}: {figure_text(e.subgroup.replace('=', ' = '))}" for e in reversed(rows)])
+    overall = record.overall(outcome)
+    items = []  # (label, g, low, high, is_overall)
+    if overall.effect_size is not None:
+        items.append(("All participants", overall.effect_size, overall.effect_size_ci_low,
+                      overall.effect_size_ci_high, True))
+    for e in rows:
+        modifier, sep, value = e.subgroup.partition("=")
+        name = f"{figure_text(modifier)}: {figure_text(value)}" if sep else figure_text(e.subgroup)
+        items.append((textwrap.fill(name, 40), e.effect_size, e.effect_size_ci_low, e.effect_size_ci_high, False))
+    fig, ax = plt.subplots(figsize=(7, 0.5 * len(items) + 1.5))
+    n = len(items)
+    for i, (_, g, low, high, is_overall) in enumerate(items):
+        _interval(ax, n - 1 - i, g, low, high, ACCENT if is_overall else INK, "D" if is_overall else "o")
+    ax.set_yticks(range(n), [label for label, *_ in reversed(items)], fontsize=10)
     ax.axvline(0, color=MUTED, lw=1, ls="--")
-    ax.set_xlabel("Effect size (Hedges' g) with 95% interval")
-    ax.set_title("Effects for different groups of participants")
+    ax.set_xlabel("Effect size (Hedges' g) with 95% interval; right of the line = better", fontsize=10)
+    ax.set_title(textwrap.fill(figure_text(_names(record)[outcome]), 60), fontsize=11)
     return _save(fig, path)
 
 
 def event_study_figure(record: EvidenceRecord, path: Path) -> Path | None:
+    """Effects by waves since a site started, one panel per outcome stacked vertically (primary first),
+    so no two panels' labels can collide at the page's width."""
     series = record.event_study
     if not series:
         return None
     names = _names(record)
-    fig, axes = plt.subplots(1, len(series), figsize=(5.2 * len(series), 3.6), squeeze=False)
-    for ax, (outcome, points) in zip(axes[0], series.items()):
-        pts = [p for p in points if p.estimate is not None]
+    order = sorted(series, key=lambda o: (o != record.primary_outcome, list(series).index(o)))
+    fig, axes = plt.subplots(len(order), 1, figsize=(7, 2.9 * len(order) + 0.6), squeeze=False)
+    for ax, outcome in zip(axes[:, 0], order):
+        pts = [p for p in series[outcome] if p.estimate is not None]
         x = [p.event_time for p in pts]
         ax.errorbar(x, [p.estimate for p in pts],
                     yerr=[[p.estimate - p.ci_low for p in pts], [p.ci_high - p.estimate for p in pts]],
-                    fmt="o-", color=INK, capsize=3)
+                    fmt="o-", color=ACCENT if outcome == record.primary_outcome else INK, capsize=3)
         ax.axhline(0, color=MUTED, lw=1, ls="--")
-        ax.axvline(-0.5, color=ACCENT, lw=1)
-        ax.set_xlabel("Waves since the programme started at the site (negative = before)")
-        ax.set_title(names[outcome], fontsize=10)
-    axes[0][0].set_ylabel("Effect (scale points), 95% interval")
+        ax.axvline(-0.5, color=MUTED, lw=1)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.tick_params(labelsize=10)
+        primary = " (primary outcome)" if outcome == record.primary_outcome else ""
+        ax.set_title(textwrap.fill(names[outcome] + primary, 70), fontsize=11)
+        ax.set_ylabel("Effect (scale points)", fontsize=10)
+    axes[-1, 0].set_xlabel("Waves since the programme started at the site (negative = before)", fontsize=10)
+    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -167,13 +187,13 @@ def forest_figure(rows: list[tuple[str, float, float, float]], pooled, path: Pat
     n = len(rows) + (1 if pooled else 0)
     fig, ax = plt.subplots(figsize=(7.5, 0.55 * n + 1.5))
     for i, (_, g, low, high) in enumerate(rows):
-        ax.errorbar(g, n - 1 - i, xerr=[[g - low], [high - g]], fmt="s", color=INK, capsize=3)
+        _interval(ax, n - 1 - i, g, low, high, marker="s")
     labels = [textwrap.fill(figure_text(label), 48) for label, *_ in rows]
     if pooled:
         ax.fill([pooled.ci_low, pooled.estimate, pooled.ci_high, pooled.estimate], [0, 0.25, 0, -0.25],
                 color=ACCENT)
         labels.append("Pooled (random effects)")
-    ax.set_yticks(range(n), list(reversed(labels)))
+    ax.set_yticks(range(n), list(reversed(labels)), fontsize=10)
     ax.axvline(0, color=MUTED, lw=1, ls="--")
     ax.set_xlabel("Effect size (Hedges' g) with 95% interval; right of the line = better")
     ax.set_title(figure_text(title), fontsize=10)

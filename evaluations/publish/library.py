@@ -13,12 +13,13 @@ from typing import NamedTuple
 from evaluations.disclosure import NOT_SHOWN
 from evaluations.files import write_text_atomic
 from evaluations.measures import DOMAINS, Measure
-from evaluations.publish import figures
+from evaluations.publish import figures, pictures
 from evaluations.publish.pages import FAMILY_NAMES, decimals, fmt_ci, fmt_count, fmt_num, padlocks
 from evaluations.publish.text import html as escape
 from evaluations.publish.text import md, one_line
 from evaluations.record_model.record import EvidenceRecord, HiddenEffect, Outcome, ShownEffect
-from evaluations.synthesis import effect_size_variance, heterogeneity_words, poolable, random_effects, reference_df
+from evaluations.synthesis import (MIN_STUDIES_TO_POOL, effect_size_variance, enough_to_pool, heterogeneity_words,
+                                   poolable, random_effects, reference_df, too_few_to_pool)
 
 OWN_NOTE = " <em>(the charity's own question)</em>"  # not a bank measure: on no measure page, never pooled
 SYNTHETIC_NOTE = ("Synthetic evaluations (marked) demonstrate the pipeline with invented data; "
@@ -57,7 +58,8 @@ def toolkit_page(records: list[EvidenceRecord], path: Path, not_published: dict[
             f'<td data-sort="{_sort_value(e.estimate)}">{escape(effect)}</td>'
             f'<td data-sort="{_sort_value(e.effect_size)}">{fmt_num(e.effect_size)}</td>'
             f'<td data-sort="{stars}" title="{stars} of 5 padlocks">{stars}/5 {padlocks(stars)}</td>'
-            f'<td data-sort="{_sort_value(cost)}">{"£" + format(cost, ",.0f") if cost is not None else "–"}</td>'
+            f'<td data-sort="{_sort_value(cost)}" title="{escape(pictures.cost_cell(rec)[1])}">'
+            f'{escape(pictures.cost_cell(rec)[0])} {"£" + format(cost, ",.0f") if cost is not None else ""}</td>'
             f'<td data-sort="{_sort_value(n)}">{escape(n if isinstance(n, str) else f"{n:,}")}</td></tr>')
     options = "".join(f'<option value="{escape(f)}">{escape(f)}</option>' for f in families)
     header = "".join(f'<th scope="col"><button type="button" class="cg-sort">{h}</button></th>' for h in (
@@ -77,9 +79,48 @@ def toolkit_page(records: list[EvidenceRecord], path: Path, not_published: dict[
         '<label>Programme type <select id="cg-family"><option value="">All</option>' + options + "</select></label> "
         '<label>Search <input id="cg-search" type="search" placeholder="e.g. loneliness"></label>'
         '<span id="cg-count" aria-live="polite"></span></div>\n',
-        f'<table id="cg-toolkit" class="table"><thead><tr>{header}</tr></thead><tbody>',
-        *rows, empty, "</tbody></table>\n", *withheld])
+        f'<table id="cg-toolkit" class="table cg-stack"><thead><tr>{header}</tr></thead><tbody>',
+        *rows, empty, "</tbody></table>\n", *toolkit_forest(records), *withheld])
     return write_text_atomic(path, text)
+
+
+def _position(x: float, low: float, high: float) -> str:
+    return f"{100 * (x - low) / (high - low):.2f}%"
+
+
+def toolkit_forest(records: list[EvidenceRecord]) -> list[str]:
+    """A forest plot across evaluations of the effect size on each one's primary outcome, drawn in HTML
+    (each row's numbers are its text; the bar is decoration), so it reflows at any width and the toolkit's
+    filters (book/_static/toolkit.js) hide the same evaluations in it as in the table. Nothing is pooled:
+    the primary outcomes are different questions (synthesis.poolable)."""
+    shown = [(rec, rec.primary[1]) for rec in sorted(records, key=lambda r: r.title)
+             if rec.primary[1].effect_size is not None]
+    if not shown:
+        return []
+    low = min(0.0, *(e.effect_size_ci_low for _, e in shown))
+    high = max(0.0, *(e.effect_size_ci_high for _, e in shown))
+    pad = 0.05 * (high - low or 1)
+    low, high = low - pad, high + pad
+    rows = []
+    for rec, e in shown:
+        o = rec.primary[0]
+        bar = (f'<span class="cg-forest-track" aria-hidden="true">'
+               f'<span class="cg-forest-zero" style="left:{_position(0, low, high)}"></span>'
+               f'<span class="cg-forest-ci" style="left:{_position(e.effect_size_ci_low, low, high)};'
+               f'width:{_position(e.effect_size_ci_high - e.effect_size_ci_low + low, low, high)}"></span>'
+               f'<span class="cg-forest-point" style="left:{_position(e.effect_size, low, high)}"></span></span>')
+        rows.append(f'<li class="cg-forest-row" data-family="{escape(FAMILY_NAMES[rec.programme.family])}">'
+                    f'<span class="cg-forest-label"><a href="evaluations/{rec.id}.html">{escape(rec.title)}</a>'
+                    f'{" (synthetic)" if rec.synthetic else ""}: {escape(o.measure_name)}</span>'
+                    f'<span class="cg-forest-value">g = {fmt_num(e.effect_size)} '
+                    f'({fmt_ci(e.effect_size_ci_low, e.effect_size_ci_high)})</span>{bar}</li>')
+    return ["## Effect sizes side by side\n",
+            "Each evaluation's effect on its primary outcome as a standardised effect size (Hedges' g) with its 95% "
+            "interval: the dot is the estimate, the bar the interval, the vertical line no change; right of the line "
+            "is better. The primary outcomes are different questions, so these are not pooled; the "
+            "[outcome measures](measures.md) pages pool results on the same question.\n",
+            f'<ul id="cg-forest" class="cg-forest" aria-label="Effect sizes on each evaluation\'s primary outcome, '
+            f'axis from {fmt_num(low)} to {fmt_num(high)}">', *rows, "</ul>\n"]
 
 
 class Result(NamedTuple):
@@ -103,7 +144,7 @@ def measure_page(measure: Measure, records: list[EvidenceRecord], page_dir: Path
     rows = _measure_rows(records, measure.id)
     shown = [r for r in rows if r.estimate.effect_size is not None]
     pooled = None
-    if len(shown) >= 2:
+    if enough_to_pool(len(shown)):
         pooled = random_effects([r.estimate.effect_size for r in shown], [
             effect_size_variance(r.estimate.effect_size_ci_low, r.estimate.effect_size_ci_high, reference_df(r.estimate))
             for r in shown])
@@ -136,22 +177,24 @@ def measure_page(measure: Measure, records: list[EvidenceRecord], page_dir: Path
         fig = figures.forest_figure(forest, pooled, figure_dir / f"measure-{measure.id}.png",
                                     f"{measure.name}: effect sizes across evaluations") if shown else None
         if fig:
-            parts.append(f"```{{figure}} ../figures/{fig.name}\n:alt: Forest plot of effect sizes on {one_line(measure.name)}\n"
-                         f":width: 100%\n\nEach evaluation's effect size with its 95% interval"
-                         f"{'; the diamond is the pooled effect' if pooled else ''}.\n```\n")
+            parts.append(f"```{{figure}} ../figures/{fig.name}\n:alt: Forest plot of effect sizes on {one_line(measure.name)}; "
+                         f"the numbers are in the table above\n:width: 100%\n\nEach evaluation's effect size with its 95% "
+                         f"interval{'; the diamond is the pooled effect' if pooled else ''}. The same numbers are in the "
+                         "table above.\n```\n")
         if pooled:
             pred = (f" The effect of a new programme like these could plausibly be anywhere from "
                     f"{fmt_num(pooled.prediction_low)} to {fmt_num(pooled.prediction_high)} (95% prediction interval)."
                     if pooled.prediction_low is not None else "")
             parts.append(
-                f"**Pooled effect size** (random-effects meta-analysis of {pooled.k} evaluations): "
+                f"**Pooled effect size** (random-effects meta-analysis of {pooled.k} evaluations, with the "
+                f"Hartung–Knapp interval for few studies): "
                 f"**{fmt_num(pooled.estimate)}** (95% interval {fmt_ci(pooled.ci_low, pooled.ci_high)}). "
                 f"Heterogeneity: I² = {pooled.i2:.0f}% ({heterogeneity_words(pooled.i2)}; "
                 f"τ² = {pooled.tau2:.3f}, Q = {pooled.q:.2f} on {pooled.k - 1} df, p = {pooled.q_p_value:.3f}).{pred} "
                 "Different programmes, designs and places are pooled here; read the pooled effect as a summary of "
                 "this evidence, not as the effect of any one programme.\n")
         else:
-            parts.append("Only one evaluation has published a result on this measure, so there is nothing to pool yet.\n")
+            parts.append(f"{too_few_to_pool(len(shown))}\n")
     path = write_text_atomic(page_dir / f"{measure.id}.md", "\n".join(parts) + "\n")
     summary = {"k": len(shown), "pooled": None if pooled is None else pooled.estimate,
                "i2": None if pooled is None else pooled.i2}
@@ -170,33 +213,77 @@ def measures_index(measures: dict[str, Measure], summaries: dict[str, dict], pat
     return write_text_atomic(path, "\n".join(lines) + "\n")
 
 
+def direction(effect: ShownEffect | HiddenEffect) -> str:
+    """'better', 'worse' or 'unclear' (the 95% interval spans no change, or the result is hidden)."""
+    if effect.estimate is None or effect.ci_low is None or effect.ci_high is None:
+        return "unclear"
+    return "better" if effect.ci_low > 0 else "worse" if effect.ci_high < 0 else "unclear"
+
+
+DIRECTION_MARK = {"better": "▲", "worse": "▼", "unclear": "●"}
+
+
+def _cell_direction(results: list[Result]) -> str:
+    """The cell's direction in words: pooled where the cell's results on one measure are enough to pool
+    (synthesis.enough_to_pool), otherwise how many evaluations found each direction."""
+    by_measure: dict[str, list[Result]] = {}
+    for r in results:
+        if not r.outcome.own_measure and r.estimate.effect_size is not None:
+            by_measure.setdefault(r.outcome.measure, []).append(r)
+    pooled = [m for m, rs in by_measure.items() if enough_to_pool(len({x.record.id for x in rs}))]
+    if pooled:  # the best-supported measure: the one with most evaluations
+        rs = max((by_measure[m] for m in pooled), key=len)
+        meta = random_effects([r.estimate.effect_size for r in rs], [
+            effect_size_variance(r.estimate.effect_size_ci_low, r.estimate.effect_size_ci_high, reference_df(r.estimate))
+            for r in rs])
+        way = "better" if meta.ci_low > 0 else "worse" if meta.ci_high < 0 else "unclear"
+        return f"{DIRECTION_MARK[way]} pooled: {way}"
+    per_eval: dict[str, set[str]] = {}
+    for r in results:
+        per_eval.setdefault(r.record.id, set()).add(direction(r.estimate))
+    counts = {w: sum(w in ways for ways in per_eval.values()) for w in DIRECTION_MARK}
+    return ", ".join(f"{DIRECTION_MARK[w]} {n} {w}" for w, n in counts.items() if n) + " (not pooled)"
+
+
 def gap_map_page(records: list[EvidenceRecord], path: Path) -> Path:
-    """Programme family × Indicators of Integration domain: how many evaluations, and how strong."""
-    cells: dict[tuple[str, str], list[EvidenceRecord]] = {}
-    for rec in records:
-        for domain in {o.domain for o in rec.outcomes}:
-            cells.setdefault((rec.programme.family, domain), []).append(rec)
+    """Programme family × Indicators of Integration domain: in each cell how many evaluations, the direction
+    of their results, the strongest rating among them, and links to them."""
+    cells: dict[tuple[str, str], list[Result]] = {}
+    for rec in sorted(records, key=lambda r: r.title):
+        for o in rec.outcomes:
+            cells.setdefault((rec.programme.family, o.domain), []).append(Result(rec, o, rec.overall(o.column)))
     head = "".join(f'<th scope="col" title="{escape(DOMAINS[d])}">{escape(DOMAINS[d].split(" (")[0])}</th>' for d in DOMAINS)
     body = []
     for family, name in FAMILY_NAMES.items():
         tds = []
         for domain in DOMAINS:
-            recs = cells.get((family, domain), [])
-            if not recs:
-                tds.append('<td class="cg-gap cg-gap-0">–</td>')
+            results = cells.get((family, domain), [])
+            label = escape(DOMAINS[domain].split(" (")[0])  # the column heading, shown beside the cell when stacked
+            if not results:
+                tds.append(f'<td class="cg-gap cg-gap-0" data-label="{label}">no evaluations</td>')
                 continue
+            recs = list({r.record.id: r.record for r in results}.values())
             best = max(r.rating.padlocks for r in recs)
-            titles = "; ".join(r.title for r in recs)
-            tds.append(f'<td class="cg-gap cg-gap-{min(len(recs), 3)}" title="{escape(titles)}">'
-                       f'{len(recs)} evaluation{"s" if len(recs) > 1 else ""}<br>'
-                       f'<span title="strongest rating: {best} of 5 padlocks">{padlocks(best)}</span></td>')
+            links = "".join(f'<li><a href="evaluations/{r.id}.html">{escape(r.title)}</a></li>' for r in recs)
+            tds.append(f'<td class="cg-gap cg-gap-{min(len(recs), 3)}" data-label="{label}">'
+                       f'<strong>{len(recs)} evaluation{"s" if len(recs) > 1 else ""}</strong><br>'
+                       f'{escape(_cell_direction(results))}<br>'
+                       f'strongest: {best}/5 <span aria-hidden="true">{padlocks(best)}</span>'
+                       f'<ul class="cg-gap-links">{links}</ul></td>')
         body.append(f'<tr><th scope="row">{escape(name)}</th>{"".join(tds)}</tr>')
     text = "\n".join([
         "# Evidence gap map\n",
         "Rows are types of programme; columns are the domains of the Home Office Indicators of Integration "
         "framework (and related outcomes) that evaluations measured. Each cell shows how many evaluations "
-        "measured that domain for that type of programme, and the strongest evidence rating among them. "
-        f"Empty cells are gaps in the evidence. {SYNTHETIC_NOTE}\n",
-        f'<div class="cg-gap-map"><table class="table"><thead><tr><th></th>{head}</tr></thead><tbody>',
-        *body, "</tbody></table></div>\n"])
+        "measured that domain for that type of programme; the direction of their results (▲ better: the 95% "
+        "interval is above no change; ▼ worse: below it; ● unclear: it spans no change or is not shown); the "
+        "strongest evidence rating among them (0 to 5 padlocks); and links to them. "
+        f"{too_few_to_pool_rule()} Empty cells are gaps in the evidence. {SYNTHETIC_NOTE}\n",
+        f'<div class="cg-gap-map"><table class="table cg-stack"><thead><tr><th scope="col">Programme type</th>{head}'
+        '</tr></thead><tbody>', *body, "</tbody></table></div>\n"])
     return write_text_atomic(path, text)
+
+
+def too_few_to_pool_rule() -> str:
+    return (f"Results on the same measure are pooled into one direction only where at least {MIN_STUDIES_TO_POOL} "
+            "evaluations have one; otherwise the cell counts the evaluations in each direction.")

@@ -11,9 +11,14 @@ from pathlib import Path
 
 from evaluations.disclosure import SUPPRESSED, THRESHOLD
 from evaluations.files import write_text_atomic
-from evaluations.publish import figures
-from evaluations.publish.text import md, md_list, md_paragraphs
-from evaluations.record_model.record import EvidenceRecord, Flow, Outcome, PublishedDiagnostics, Registration
+from evaluations.publish import figures, pictures
+from evaluations.publish.figure_numbers import event_study_numbers, numbers_block
+from evaluations.publish.technical import (CLOSE_DETAILS, assumptions, collapsible, group_means, number_figures,
+                                           open_details, unheaded)
+from evaluations.publish.text import md, md_list, md_paragraphs, one_line
+from evaluations.record_model.diagnostics import Robustness
+from evaluations.record_model.record import (EvidenceRecord, Flow, Outcome, PublishedDiagnostics, Registration,
+                                             ShownEffect)
 
 SYNTHETIC_BANNER = (
     ":::{admonition} Synthetic data\n:class: warning\n"
@@ -38,11 +43,24 @@ def decimals(outcome: Outcome) -> int:
 
 
 def fmt_num(value, places: int = 2) -> str:
+    """A number to `places` decimals with a true minus sign; one that rounds to zero has no sign ("0.00",
+    never "−0.00")."""
     if value is None:
         return "–"
     if isinstance(value, str):  # disclosure control's "not shown" / "fewer than 10"
         return md(value)
-    return f"{value:.{places}f}".replace("-", "−")
+    text = f"{value:.{places}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return text.replace("-", "−")
+
+
+def fmt_signed(value, places: int = 2) -> str:
+    """A change with its sign always shown ("+0.35", "−0.12", "0.00")."""
+    text = fmt_num(value, places)
+    if value is None or isinstance(value, str) or text.startswith("−") or float(text) == 0:
+        return text
+    return "+" + text
 
 
 def fmt_ci(low, high, places: int = 2) -> str:
@@ -52,9 +70,24 @@ def fmt_ci(low, high, places: int = 2) -> str:
 
 
 def fmt_p(p) -> str:
+    """A p-value for a table's p column; in a sentence use fmt_p_is."""
     if p is None:
         return "–"
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def fmt_p_is(p) -> str:
+    """A p-value in a sentence: "p < 0.001" or "p = 0.012" (never "p = < 0.001")."""
+    if p is None:
+        return "p not available"
+    return f"p {fmt_p(p)}" if p < 0.001 else f"p = {fmt_p(p)}"
+
+
+def fmt_share(x, places: int = 1) -> str:
+    """A share (0-1) as a percentage: 0.139 as 13.9%."""
+    if x is None:
+        return "–"
+    return md(x) if isinstance(x, str) else f"{100 * x:.{places}f}%"
 
 
 def fmt_count(n) -> str:
@@ -70,33 +103,10 @@ def padlocks(n: int) -> str:
 # ------------------------------------------------------------------ the summary
 
 def summary(record: EvidenceRecord) -> str:
-    outcome, est = record.primary
-    places = decimals(outcome)
-    name = md(outcome.measure_name.lower())
-    scale = ("" if outcome.units == "percentage points"
-             else f" on a {outcome.scale_min:g}–{outcome.scale_max:g} scale")
-    mdes = record.diagnostics.mdes_achieved.get(outcome.column)
-    rating = record.rating
-    words = record.design  # each design's own words for its results (evaluations/designs/)
-    if est.estimate is None:
-        what = f"Too few people took part to report an effect on {name}."
-    elif est.ci_low > 0 or est.ci_high < 0:
-        direction = "better" if est.estimate > 0 else "worse"
-        what = (words.clear_result.format(direction=direction, name=name)
-                + f" **{fmt_num(abs(est.estimate), places)} {md(est.units)}**{scale} "
-                f"(95% interval {fmt_ci(est.ci_low, est.ci_high, places)}; "
-                f"effect size {fmt_num(est.effect_size)})." + words.result_caveat)
-    else:
-        what = (words.unclear_result.format(name=name) + ": the estimate was "
-                f"{fmt_num(est.estimate, places)} {md(est.units)}{scale}, but the 95% interval "
-                f"({fmt_ci(est.ci_low, est.ci_high, places)}) includes no effect at all.")
-        if isinstance(mdes, (int, float)) and mdes >= 0.5:
-            what += (f" Too few people took part to tell: the study could only reliably detect effects of "
-                     f"{fmt_num(mdes)} standard deviations or more.")
-    sure = f"**How sure we are:** {rating.padlocks} of 5 padlocks {padlocks(rating.padlocks)}."
-    cost = record.programme.cost_per_participant_gbp
-    cost_text = f" **Cost:** about £{cost:,.0f} per participant." if cost is not None else ""
-    return f"{what}\n\n{sure}{cost_text}"
+    """The page's first screen: the verdict sentence and the three headline figures (publish/verdict.py)."""
+    from evaluations.publish.verdict import in_brief  # verdict formats numbers with this module's fmt_*
+
+    return in_brief(record)
 
 
 # ------------------------------------------------------------------ evaluation page
@@ -143,28 +153,88 @@ def _number(x) -> str:
     return f"{x:g}".replace("-", "−")
 
 
-def _subgroup_table(record: EvidenceRecord) -> str:
+def _subgroup_section(record: EvidenceRecord, page_dir: Path, figure_dir: Path) -> str:
+    """For whom: per outcome, the heterogeneity tests in one sentence, a forest plot of the groups' effects,
+    and the figure's numbers as a table (its text alternative) in a collapsible block."""
     names = {o.column: o for o in record.outcomes}
-    lines = ["| Outcome | Group | Effect (95% interval) | Effect size g | Programme n | Comparison n |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for e in record.subgroups:
-        o = names[e.outcome]
+    order = sorted(names, key=lambda c: c != record.primary_outcome)
+    lines = []
+    for column in order:
+        rows = [e for e in record.subgroups if e.outcome == column]
+        tests = [t for t in record.heterogeneity_tests if t.outcome == column]
+        if not rows and not tests:
+            continue
+        o = names[column]
         places = decimals(o)
-        effect = (f"{fmt_num(e.estimate, places)} ({fmt_ci(e.ci_low, e.ci_high, places)})"
-                  if e.estimate is not None else md(e.suppression_reason))
-        lines.append(f"| {md(o.measure_name)} | {_group(e.subgroup)} | {effect} | "
-                     f"{fmt_num(e.effect_size)} | {fmt_count(e.n_treated)} | {fmt_count(e.n_comparison)} |")
-    tests = record.heterogeneity_tests
-    if tests:
-        lines += ["", "Do the effects really differ between groups? A test of the difference "
-                  "(a small p, below 0.05, suggests they do):", ""]
-        lines += [f"- {md(names[t.outcome].measure_name)} by {md(t.modifier)}: p = {fmt_p(t.p_value)}"
-                  + (f" ({md(t.method)})" if t.method else "") for t in tests]
+        lines.append(f"### {md(o.measure_name)}\n")
+        if tests:
+            lines.append("Does the effect differ between groups? " + "; ".join(
+                f"by {md(t.modifier)}, " + ("the effect seems to differ" if t.p_value is not None and t.p_value < 0.05
+                                            else "no clear difference") + f" ({fmt_p_is(t.p_value)})"
+                for t in tests) + ".\n")
+        number = list(names).index(column) + 1  # file names never carry a registration's column name
+        fig = figures.subgroup_figure(record, column, figure_dir / f"{record.id}-subgroups-{number}.png")
+        lines.append(_figure(fig, page_dir, f"Forest plot of effect sizes on {one_line(o.measure_name)} for each group "
+                             "of participants; the numbers are in the table below it",
+                             "Effect for each group of participants (95% intervals); the diamond is everyone together."))
+        table = []
+        for e in rows:
+            effect = (f"{fmt_num(e.estimate, places)} ({fmt_ci(e.ci_low, e.ci_high, places)})"
+                      if e.estimate is not None else md(e.suppression_reason))
+            size = (f"{fmt_num(e.effect_size)} ({fmt_ci(e.effect_size_ci_low, e.effect_size_ci_high)})"
+                    if e.effect_size is not None else "–")
+            table.append([md(o.measure_name), _group(e.subgroup), effect, size, fmt_count(e.n_treated),
+                          fmt_count(e.n_comparison)])
+        lines += numbers_block(["Outcome", "Group", "Effect (95% interval)", "Effect size g (95% interval)", "Programme n",
+                                "Comparison n"], table,
+                               " ".join(f"Difference by {md(t.modifier)} tested by {md(t.method)}." for t in tests if t.method))
     skipped = record.subgroups_skipped
     if skipped:
         lines += ["", f"Not estimated, because {SUPPRESSED} people would be in a group:", ""]
         lines += [f"- {md(names[x.outcome].measure_name)}: {_group(x.subgroup)}" for x in skipped]
     return "\n".join(lines)
+
+
+ADJUSTMENTS = {"romano_wolf": "Romano–Wolf step-down, which allows for how the outcomes move together",
+               "holm": "Holm's step-down"}
+
+
+def secondary_outcomes(n: int) -> str:
+    return f"{n} secondary outcome" + ("" if n == 1 else "s")
+
+
+def secondary_sentence(record: EvidenceRecord, outcome: Outcome, e: ShownEffect) -> str:
+    """A secondary outcome's words, which follow its p-value adjusted for testing every secondary outcome
+    (estimators/multiplicity.py), not its own p-value: a chance finding among several is not called a result."""
+    words, name, places = record.design, md(outcome.measure_name.lower()), decimals(outcome)
+    p = f"adjusted {fmt_p_is(e.p_value_adjusted)}, unadjusted {fmt_p_is(e.p_value)}"
+    if e.p_value_adjusted < 0.05:
+        direction = "better" if e.estimate > 0 else "worse"
+        return (words.clear_result.format(direction=direction, name=name)
+                + f" **{fmt_num(abs(e.estimate), places)} {md(e.units)}** "
+                  f"(95% interval {fmt_ci(e.ci_low, e.ci_high, places)}; {p}).")
+    return (words.unclear_result.format(name=name) + f": the estimate was {fmt_num(e.estimate, places)} "
+            f"{md(e.units)}, {p}.")
+
+
+def _secondary_outcomes(record: EvidenceRecord) -> str:
+    """Each secondary outcome in words, after allowing for testing them all; the primary outcome is tested alone."""
+    names = {o.column: o for o in record.outcomes}
+    shown = [e for e in record.estimates if e.adjusted_for and not names[e.outcome].primary]
+    if not shown:
+        return ""
+    first = shown[0]
+    primary = md_list([names[c].measure_name for c in (o.column for o in record.outcomes if o.primary)])
+    lines = [f"**Secondary outcomes.** The primary outcome ({primary}) was registered as the main question and is "
+             f"tested alone. Each p-value below is adjusted for testing {secondary_outcomes(first.adjusted_for)} "
+             f"({ADJUSTMENTS[first.adjustment]}), so that a secondary outcome reaching p < 0.05 by chance is not "
+             "read as an effect.\n"]
+    for e in shown:
+        if e.p_value_adjusted is None:
+            lines.append(f"- {md(names[e.outcome].measure_name)}: {md(e.suppression_reason)}")
+        else:
+            lines.append(f"- {secondary_sentence(record, names[e.outcome], e)}")
+    return "\n".join(lines) + "\n"
 
 
 def _sensitivity(record: EvidenceRecord) -> str:
@@ -180,6 +250,119 @@ def _sensitivity(record: EvidenceRecord) -> str:
                  if e.estimate is not None else md(e.suppression_reason))
         lines.append(f"- {md(names[e.outcome].measure_name)}, {md(e.estimator)}: {value}")
     return "\n".join(lines) + "\n"
+
+
+MANY_TIMES = 10  # beyond this multiple of a measured characteristic, the page says "more than ten times"
+
+
+def hidden_bias_sentence(outcome: Outcome, e: ShownEffect) -> str | None:
+    """One sentence on how strong hidden bias would have to be to explain an effect away (its record's
+    hidden_bias: evaluations/sensitivity/hidden_bias.py); None where the effect has no reading."""
+    h = e.hidden_bias
+    if e.estimate is None or h is None or h.e_value is None:
+        return None
+    rob = h.robustness if isinstance(h.robustness, Robustness) else None
+    b = rob.benchmark if rob else None
+    clear = e.ci_low > 0 or e.ci_high < 0  # as the summary words it
+    what = "explain this effect away" if clear else "bring the estimate to zero"
+    result = "a better" if e.estimate >= 0 else "a worse"  # what a confounder would have to come with
+    likely = (f"make taking part, and {result} result, each {fmt_num(h.e_value)} times as likely, beyond the "
+              "characteristics measured")
+    limit = f"; {fmt_num(h.e_value_limit)} to make the 95% interval include no effect" if clear else ""
+    rv = "" if rob is None else (
+        f"; robustness value {fmt_share(rob.robustness_value)} of what the measured characteristics leave "
+        "unexplained, in both who took part and the outcome"
+        + (f", {fmt_share(rob.robustness_value_alpha)} to lose statistical significance"
+           if clear and rob.robustness_value_alpha else ""))
+    if b is None:
+        sentence = (f"to {what}, an unmeasured difference between the groups would have to {likely} "
+                    f"(E-value {fmt_num(h.e_value)}{limit}{rv})")
+    else:
+        if b.times_as_strong is not None and b.times_as_strong <= 1:
+            sentence = (f"an unmeasured difference between the groups no stronger than {md(b.covariate)}, the "
+                        f"measured characteristic that could bias this estimate most, would be enough to {what}")
+        else:
+            times = ("more than ten times as strong as"
+                     if b.times_as_strong is None or b.times_as_strong >= MANY_TIMES
+                     else f"{fmt_num(b.times_as_strong, 1)} times as strong as")
+            sentence = (f"to {what}, an unmeasured difference between the groups would have to be {times} "
+                        f"{md(b.covariate)}, the measured characteristic that could bias this estimate most")
+        sentence += f" (E-value {fmt_num(h.e_value)}: it would have to {likely}{limit}{rv})"
+    start = "" if clear else "the 95% interval already includes no effect; "
+    return f"**{md(outcome.measure_name)}:** {start}{sentence}."
+
+
+def _hidden_bias(record: EvidenceRecord) -> str:
+    """Each overall effect's sensitivity to hidden bias, for designs that rest on covariates."""
+    names = {o.column: o for o in record.outcomes}
+    lines = [line for e in record.estimates if (line := hidden_bias_sentence(names[e.outcome], e))]
+    if not lines:
+        return ""
+    return "\n".join(["### How strong would hidden bias have to be?\n",
+                      "Chance did not decide who took part, so the groups may differ in ways the surveys did not "
+                      "measure. For each effect, how strong such a difference would have to be to explain it away: "
+                      "the stronger it would have to be, the sturdier the result (see the methods chapter).\n",
+                      *[f"- {line}" for line in lines], ""])
+
+
+def _attrition_bounds(record: EvidenceRecord) -> str:
+    """Lee bounds beside each effect where people were lost: what attrition could do to it."""
+    rows = record.diagnostics.attrition_bounds
+    if not rows:
+        return ""
+    names = {o.column: o for o in record.outcomes}
+    lines = ["### What the people who dropped out could change\n",
+             "Some people who answered at baseline did not answer at follow-up. If they differed from those who "
+             "stayed, the comparison could be off. Assuming only that taking part never stopped anyone answering "
+             "who otherwise would have (or, if the comparison group answered more, never made anyone answer), the "
+             "effect among people who would have answered either way lies between these two numbers (Lee bounds, "
+             "found by setting aside the highest, then the lowest, answers of the group that answered more). They "
+             "bound the simple comparison, without adjusting for characteristics:\n"]
+    for b in rows:
+        o = names[b.outcome]
+        places = decimals(o)
+        if b.suppressed:
+            lines.append(f"- {md(o.measure_name)}: {md(b.suppression_reason)}")
+            continue
+        what = "change" if b.compared == "change" else "follow-up answers"
+        trimmed = (f"; the {b.trimmed_group} group's answers were trimmed" if b.trimmed_group
+                   else "; both groups answered equally often, so nothing was trimmed")
+        widened = (f" (at least {THRESHOLD} people were set aside, to protect small groups, so these bounds are a "
+                   "little wider than they need be)" if b.widened else "")
+        lines.append(f"- {md(o.measure_name)} ({what}): between **{fmt_num(b.lower, places)} and "
+                     f"{fmt_num(b.upper, places)}** {md(record.overall(b.outcome).units)} (95% interval "
+                     f"{fmt_ci(b.ci_low, b.ci_high, places)}){trimmed}{widened}.")
+    lines.append("\nIf the bounds are on the same side of zero, the result does not hang on who dropped out.\n")
+    return "\n".join(lines)
+
+
+VERDICT_WORDS = {"satisfied": "satisfied", "satisfied_with_adjustment": "satisfied, with statistical adjustment",
+                 "not_satisfied": "**not satisfied**", None: "could not be judged"}
+
+
+def _wwc_lines(diag: PublishedDiagnostics) -> list[str]:
+    """The What Works Clearinghouse verdicts on attrition and on baseline equivalence, in plain words."""
+    lines = []
+    w = diag.wwc_attrition
+    if w is not None:
+        limit = (f" (at this overall attrition, the groups' attrition may differ by at most "
+                 f"{100 * w.max_differential:.1f} percentage points)" if isinstance(w.max_differential, float) else "")
+        lines.append(f"- Attrition by the What Works Clearinghouse standard ({md(w.boundary)} boundary, which "
+                     f"combines overall and differential attrition): **{md(w.verdict)}**{limit}.")
+    be = diag.baseline_equivalence
+    if be is not None and be.rows:
+        lines += [f"- Baseline equivalence by the What Works Clearinghouse rule, among the people analysed for the "
+                  f"primary outcome: {VERDICT_WORDS[be.verdict]}. A difference (Hedges' g; the Cox index for a "
+                  f"yes/no characteristic) of at most {fmt_num(be.satisfies)} satisfies it; up to {fmt_num(be.adjustable)} only if "
+                  "the analysis adjusts for it; more fails.", "",
+                  "| Characteristic | Difference g | Analysis adjusts for it | Verdict |", "| --- | --- | --- | --- |"]
+        for r in be.rows:
+            name = f"{md(r.variable)} (at baseline)" if r.kind == "baseline outcome" else md(r.variable)
+            shown = md(r.suppression_reason) if r.suppressed else fmt_num(r.g)
+            verdict = "–" if r.suppressed else VERDICT_WORDS[r.verdict]
+            lines.append(f"| {name} | {shown} | {'yes' if r.adjusted else 'no'} | {verdict} |")
+        lines.append("")
+    return lines
 
 
 def _overlap_lines(diag: PublishedDiagnostics) -> list[str]:
@@ -225,7 +408,6 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
     rid = record.id
     figs = {
         "effects": figures.effects_figure(record, figure_dir / f"{rid}-effects.png"),
-        "subgroups": figures.subgroup_figure(record, figure_dir / f"{rid}-subgroups.png"),
         "event": figures.event_study_figure(record, figure_dir / f"{rid}-event-study.png"),
         "balance": figures.balance_figure(record, figure_dir / f"{rid}-balance.png"),
         "flow": figures.flow_figure(record, figure_dir / f"{rid}-flow.png"),
@@ -238,16 +420,20 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
         parts.append(SYNTHETIC_BANNER)
     parts += [
         "## In brief\n", summary(record), "",
+        "## About the programme\n",
         f"*{md(p.name)}*, run by {md(p.organisation)} in {md_list(p.places)}, "
         f"{md(p.start_date)} to {md(p.end_date)}.\n",
         md_paragraphs(p.description) + "\n",
         f"## {d.effect_heading}\n",
         d.effect_explanation + "\n",
         _impact_table(record), "",
+        pictures.pictures_section(record),  # shares, national figure, effect size in words, value for money
+        _secondary_outcomes(record),
         _own_measures(record),
         _figure(figs["effects"], page_dir, "Effect sizes with 95% intervals for each outcome",
                 "Effect on each outcome, standardised so outcomes can be compared. The primary outcome is in red."),
-        _sensitivity(record),
+        collapsible("Checks on these estimates: other methods, people who dropped out, hidden bias",
+                    "\n".join([_sensitivity(record), _attrition_bounds(record), _hidden_bias(record)])),
     ]
     if figs["event"]:
         parts += ["### Effects over time\n",
@@ -256,10 +442,9 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
                   "the groups were moving in parallel before the programme.\n",
                   _figure(figs["event"], page_dir, "Event-study plot of effects by waves since start",
                           "Effects by time since the programme started (95% intervals)."),
-                  _staggered_summaries(record)]
+                  event_study_numbers(record), _staggered_summaries(record)]
     if record.subgroups:
-        parts += ["## For whom did it work?\n", _subgroup_table(record), "",
-                  _figure(figs["subgroups"], page_dir, "Effect sizes by subgroup", "Effects for each group of participants.")]
+        parts += ["## For whom did it work?\n", _subgroup_section(record, page_dir, figure_dir), ""]
     parts += [
         "## Who took part\n",
         _figure(figs["flow"], page_dir, "Participant flow diagram", "How many people were in the files, answered each "
@@ -274,7 +459,12 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
         *[f"- {md(reason)}" for reason in r.reasons], "",
         ("Then one padlock is taken off for each problem found:\n\n" + "\n".join(f"- {md(x)}" for x in r.downgrades)
          if r.downgrades else "No problems were found that lower the rating further."), "",
-        "## Diagnostics\n",
+        "## Technical detail\n",
+        "For methodologists: the data behind the estimates, the methods and the diagnostics. Open each part "
+        "to read it.\n",
+        collapsible("Group means by wave", group_means(record)),
+        collapsible("Estimators and their assumptions", assumptions(record)),
+        open_details("Diagnostics: design, attrition, power, trends, balance, overlap and robustness checks"),
         f"- Design: {d.name}.",
         (f"- Units: places (schools, sites or areas), each row summarising at least {THRESHOLD} people; counts of places "
          "are shown exactly, as they count places, not people." if d.unit_word == "places" else None),
@@ -287,13 +477,14 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
     if diag.n_clusters:
         parts.append(f"- Clusters ({md(d.cluster)}): {fmt_count(diag.n_clusters)}; uncertainty allows for people in one cluster being alike.")
     for outcome, t in diag.pre_trend_tests.items():
-        parts.append(f"- Pre-programme trends in {md(outcome)}: p = {fmt_p(t.p_value)} "
+        parts.append(f"- Pre-programme trends in {md(outcome)}: {fmt_p_is(t.p_value)} "
                      f"({'groups were already diverging' if t.p_value < 0.05 else 'no sign of diverging trends'}).")
     if diag.max_abs_smd_covariates is not None:
         after = (f" before and {fmt_num(diag.max_abs_smd_covariates_after)} after re-weighting "
                  f"({md(diag.balance_after_weights)})" if diag.balance_after else "")
         parts.append(f"- Balance: the largest standardised difference in a baseline characteristic was "
                      f"{fmt_num(diag.max_abs_smd_covariates)}{after}.")
+    parts += _wwc_lines(diag)
     parts += _overlap_lines(diag)
     balance_caption = ("Standardised differences between the groups before the programme (open circles) and after "
                        "the comparison group was re-weighted (filled); dotted lines at ±0.25."
@@ -303,7 +494,7 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
               _figure(figs["overlap"], page_dir, "Histograms of the estimated chance of taking part in each group",
                       "Estimated chance of taking part: programme group above the line, comparison group below. "
                       f"Bars are merged so that none holds {SUPPRESSED} people."),
-              _refutation_table(record),
+              unheaded(_refutation_table(record)), CLOSE_DETAILS,
               "## Data quality\n",
               f"- Rows read: {fmt_count(dq.rows_read)}; rows set aside for a data problem: {fmt_count(dq.rows_set_aside)}. "
               f"Every row is accounted for: {'yes' if dq.reconciled else 'NO'}.",
@@ -316,7 +507,7 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
               *[f"- {md(f.path)}: SHA-256 {md(f.sha256[:16])}…" for f in record.provenance.data_files],
               f"- Download the disclosure-safe record: {{download}}`JSON <../records/{rid}.json>`, "
               f"{{download}}`CSV <../records/{rid}.csv>`", ""]
-    return write_text_atomic(page_dir / f"{rid}.md", "\n".join(x for x in parts if x is not None) + "\n")
+    return write_text_atomic(page_dir / f"{rid}.md", number_figures("\n".join(x for x in parts if x is not None)) + "\n")
 
 
 def _staggered_summaries(record: EvidenceRecord) -> str:

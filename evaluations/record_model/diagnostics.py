@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from evaluations.record_model.disclosed import PublishedCount, Strict
+from evaluations.record_model.disclosed import NotShown, PublishedCount, Strict
 
 
 class BalanceRow(Strict):
@@ -117,11 +117,87 @@ class Refutation(Strict):
     n_simulations: int
 
 
+class Benchmark(Strict):
+    """A hidden confounder as strong as the strongest covariate measured (Cinelli & Hazlett 2020; sensemakr's
+    bounds with kd = ky = 1): the covariate whose like would bias the estimate most (evaluations/sensitivity)."""
+    covariate: str  # the registered column: the charity's words
+    r2_treatment: float  # partial R2 such a confounder has with taking part, given the covariates (R2 D~Z|X)
+    r2_outcome: float  # ... and with the outcome, given taking part and the covariates (R2 Y~Z|D,X)
+    adjusted_estimate: float  # the estimate after removing the largest bias it could cause
+    times_as_strong: float | None  # a confounder this many times as strong brings the estimate to zero; None: none can
+
+
+class Robustness(Strict):
+    """How strong hidden confounding would have to be, in the refitted regression (Cinelli & Hazlett 2020)."""
+    partial_r2: float  # of taking part with the outcome, given the covariates (R2 Y~D|X)
+    robustness_value: float  # RV_{q=1}: the partial R2 with both taking part and the outcome that explains it away
+    robustness_value_alpha: float | None  # RV_{q=1,alpha=0.05}: ... that makes it not significant; None with clusters
+    benchmark: Benchmark | None  # None: no covariate could be benchmarked
+
+
+class HiddenBias(Strict):
+    """Sensitivity of one overall effect to hidden bias (evaluations/sensitivity/hidden_bias.py)."""
+    e_value: float | None  # VanderWeele & Ding, for the standardised effect (None: no effect size)
+    e_value_limit: float | None  # for the interval limit nearer no effect; 1: the interval includes no effect
+    # regression-based estimates only; NOT_SHOWN in a published record beside a hidden group size, where with
+    # the estimate it would give back the regression's degrees of freedom, and so that group's size
+    robustness: Robustness | None | NotShown
+
+
+class EquivalenceRow(Strict):
+    """One characteristic judged by the WWC baseline-equivalence rule (diagnostics/equivalence.py)."""
+    variable: str  # a covariate, or the primary outcome (its baseline measure)
+    kind: Literal["covariate", "baseline outcome"]
+    g: float | None  # Hedges' g (Cox index for a 0/1 characteristic) in the analytic sample; None: not computable
+    adjusted: bool  # the estimator statistically adjusts for it
+    verdict: Literal["satisfied", "satisfied_with_adjustment", "not_satisfied"] | None
+    n_treated: int
+    n_comparison: int
+    smallest_category: int | None
+
+
+class BaselineEquivalence(Strict):
+    """The WWC rule over the people analysed for the primary outcome (weighted as the estimator weights them)."""
+    rows: list[EquivalenceRow]
+    verdict: Literal["satisfied", "satisfied_with_adjustment", "not_satisfied"] | None
+    satisfies: float  # |g| at or below: satisfied
+    adjustable: float  # |g| at or below: satisfied only with adjustment; above: not satisfied
+
+
+class WwcAttrition(Strict):
+    """Attrition judged against a What Works Clearinghouse boundary (diagnostics/attrition_boundary.py)."""
+    boundary: Literal["cautious", "optimistic"]
+    verdict: Literal["low", "high"]
+    max_differential: float | None  # the most the groups' attrition may differ at this overall rate; None: beyond it
+
+
+class AttritionBounds(Strict):
+    """Lee (2009) bounds on one outcome's effect among people who would answer either way (diagnostics/lee_bounds.py)."""
+    outcome: str
+    compared: Literal["follow-up score", "change"]
+    lower: float | None
+    upper: float | None
+    ci_low: float | None  # Imbens-Manski 95% interval for the effect
+    ci_high: float | None
+    se_lower: float | None
+    se_upper: float | None
+    response_programme: float  # weighted shares of those people with the follow-up answer
+    response_comparison: float
+    trimmed_group: Literal["programme", "comparison"] | None  # None: both groups answered alike
+    sharp_share: float  # share of the trimmed group's answers the sharp bounds drop
+    trimmed_share_lower: float
+    trimmed_share_upper: float
+    widened: bool  # at least 10 people trimmed (disclosure control): wider than the sharp bounds, still valid
+    n_programme: int  # people at baseline (with a baseline answer, for a change)
+    n_comparison: int
+    responded_programme: int
+    responded_comparison: int
+
+
 class Diagnostics(Strict):
     """Everything the rating and the record need to judge an estimate (diagnostics.run_diagnostics)."""
     balance: list[BalanceRow]
     max_abs_smd_covariates: float | None  # over every covariate, small groups included: feeds the rating only
-    imbalance_threshold: float
     attrition: Attrition
     n_clusters: int | None
     mdes_planned: float | None
@@ -136,3 +212,7 @@ class Diagnostics(Strict):
     max_abs_smd_covariates_after: float | None
     refutations: list[Refutation]
     failed_refutations: list[str]
+    baseline_equivalence: BaselineEquivalence | None  # None: no comparison group
+    wwc_attrition: WwcAttrition | None  # None: attrition not defined, or the design is not judged by it
+    attrition_bounds: list[AttritionBounds]  # by outcome, where people were lost (designs with bounds_attrition)
+    hidden_bias: dict[str, HiddenBias | None]  # by outcome; None: the design does not rest on covariates

@@ -12,18 +12,20 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from evaluations import disclosure
-from evaluations.record_model.diagnostics import (HeterogeneityCheck, HeterogeneityTest, Overlap, PreTrendTest,
-                                                  Refutation, SkippedSubgroup)
+from evaluations.disclosure import SUPPRESSION_REASON
+from evaluations.record_model.diagnostics import (HeterogeneityCheck, HeterogeneityTest, HiddenBias, Overlap,
+                                                  PreTrendTest, Refutation, Robustness, SkippedSubgroup)
 from evaluations.record_model.disclosed import (DescribedGroup, HiddenReason, NotShown, PublishedCount,
                                                 PublishedRate, PublishedStatistic, Strict)
+from evaluations.record_model.pictures import NationalFigure, Picture, ValueForMoney
 from evaluations.record_model.rating import Rating
 from evaluations.registry import DesignType, Estimator, Family, Sample, Units
 
-SCHEMA = "commonground.evidence_record/2"
+SCHEMA = "commonground.evidence_record/3"
 
 
 def schema_file_name() -> str:
-    """The schema's file beside the records, named with its version: evidence_record-v2.schema.json
+    """The schema's file beside the records, named with its version: evidence_record-v3.schema.json
     (the underscore keeps it from ever matching an evaluation id, which is a slug)."""
     return f"evidence_record-v{SCHEMA.rsplit('/', 1)[1]}.schema.json"
 
@@ -96,6 +98,9 @@ class Outcome(Strict):
     units: str
     scale_min: float
     scale_max: float
+    positive_answers: list[str] = []  # the labels counting as the positive answer (record.shares), if any
+    national: NationalFigure | None = None  # the same question nationally, with its published source
+    life_satisfaction: bool = False  # valued in WELLBYs
 
 
 # ------------------------------------------------------------------ effects
@@ -108,6 +113,10 @@ class _Effect(Strict):
     units: str
     assumptions: str
     n_clusters: int | None  # sites, not people
+    # a secondary outcome's p-value is also adjusted for testing `adjusted_for` secondary outcomes together
+    # (estimators/multiplicity.py): Romano-Wolf step-down, or Holm's where an estimator has no influence function
+    adjustment: Literal["romano_wolf", "holm"] | None = None
+    adjusted_for: int | None = None
 
 
 class ShownEffect(_Effect):
@@ -117,6 +126,7 @@ class ShownEffect(_Effect):
     ci_low: float | None
     ci_high: float | None
     p_value: float | None
+    p_value_adjusted: float | None = None  # secondary outcomes: the page's words follow it
     effect_size: float | None
     effect_size_ci_low: float | None
     effect_size_ci_high: float | None
@@ -127,11 +137,16 @@ class ShownEffect(_Effect):
     n_comparison: Literal[0] | DescribedGroup  # 0: a design without a comparison group
     suppressed: Literal[False]
     suppression_reason: Literal[""]
+    # overall effects of designs resting on covariates: how strong hidden bias would have to be
+    hidden_bias: HiddenBias | None = None
 
     @model_validator(mode="after")
     def _df_only_beside_published_sizes(self):
-        if isinstance(self.df, float) and not all(isinstance(n, int) for n in (self.n_treated, self.n_comparison)):
+        hidden = not all(isinstance(n, int) for n in (self.n_treated, self.n_comparison))
+        if isinstance(self.df, float) and hidden:
             raise ValueError("df is published beside a hidden group size, which it would give back")
+        if hidden and self.hidden_bias is not None and isinstance(self.hidden_bias.robustness, Robustness):
+            raise ValueError("a robustness value is published beside a hidden group size, whose df it would give back")
         return self
 
 
@@ -142,6 +157,7 @@ class HiddenEffect(_Effect):
     ci_low: None
     ci_high: None
     p_value: None
+    p_value_adjusted: None = None
     effect_size: None
     effect_size_ci_low: None
     effect_size_ci_high: None
@@ -150,6 +166,7 @@ class HiddenEffect(_Effect):
     n_comparison: PublishedCount
     suppressed: Literal[True]
     suppression_reason: HiddenReason
+    hidden_bias: None = None
 
 
 EffectRow = Annotated[ShownEffect | HiddenEffect, Field(discriminator="suppressed")]
@@ -177,6 +194,18 @@ class CalendarWavePoint(Strict):
 
 
 # ------------------------------------------------------------------ people and data
+
+class GroupMeans(Strict):
+    """One outcome at one survey wave: each group's mean answer and how many answered
+    (evaluations/diagnostics/wave_means.py; disclosure.group_means_rows). A mean is None where its
+    group is too small to publish; a design with no comparison group has n_comparison 0."""
+    outcome: str
+    wave: str
+    mean_treated: float | None
+    mean_comparison: float | None
+    n_treated: PublishedCount
+    n_comparison: PublishedCount
+
 
 class FlowCounts(Strict):
     registered: PublishedCount
@@ -252,6 +281,66 @@ BalanceRow = Annotated[ShownBalance | HiddenBalance, Field(discriminator="suppre
 BalanceAfterRow = Annotated[ShownBalanceAfter | HiddenBalanceAfter, Field(discriminator="suppressed")]
 
 
+class ShownEquivalence(Strict):
+    """A characteristic judged by the WWC baseline-equivalence rule, from groups large enough to publish."""
+    variable: str
+    kind: Literal["covariate", "baseline outcome"]
+    g: float | None  # Hedges' g (Cox index for a 0/1 characteristic) among the people analysed
+    adjusted: bool  # the estimator statistically adjusts for it
+    verdict: Literal["satisfied", "satisfied_with_adjustment", "not_satisfied"] | None
+    n_treated: DescribedGroup
+    n_comparison: DescribedGroup
+    suppressed: Literal[False]
+    suppression_reason: Literal[""]
+
+
+class HiddenEquivalence(Strict):
+    variable: str
+    kind: Literal["covariate", "baseline outcome"]
+    g: None
+    adjusted: bool
+    verdict: None  # it would place the hidden g in a band
+    n_treated: PublishedCount
+    n_comparison: PublishedCount
+    suppressed: Literal[True]
+    suppression_reason: HiddenReason
+
+
+EquivalenceRow = Annotated[ShownEquivalence | HiddenEquivalence, Field(discriminator="suppressed")]
+
+
+class PublishedEquivalence(Strict):
+    """Baseline equivalence by the What Works Clearinghouse rule (evaluations/diagnostics/equivalence.py):
+    the verdict judges every row, shown or not."""
+    rows: list[EquivalenceRow]
+    verdict: Literal["satisfied", "satisfied_with_adjustment", "not_satisfied"] | None
+    satisfies: float
+    adjustable: float
+
+
+class PublishedWwcAttrition(Strict):
+    """Attrition by the What Works Clearinghouse standard (evaluations/diagnostics/attrition_boundary.py)."""
+    boundary: Literal["cautious", "optimistic"]
+    verdict: Literal["low", "high"]
+    # the most the groups' attrition may differ at the overall rate: NOT_SHOWN when that rate is hidden,
+    # which it would give back to the nearest percent; None beyond the boundary's last overall rate
+    max_differential: float | None | NotShown
+
+
+class PublishedAttritionBounds(Strict):
+    """Lee (2009) bounds on one outcome's effect among people who would answer whichever group they were in."""
+    outcome: str
+    compared: Literal["follow-up score", "change"]
+    lower: float | None
+    upper: float | None
+    ci_low: float | None  # Imbens-Manski 95% interval for the effect
+    ci_high: float | None
+    trimmed_group: Literal["programme", "comparison"] | None  # whose answers were trimmed; None: none
+    widened: bool  # at least 10 people were trimmed (disclosure control): wider than the sharp bounds
+    suppressed: bool
+    suppression_reason: Literal["", SUPPRESSION_REASON]
+
+
 class PublishedAttrition(Strict):
     """Shares of those at baseline who did not answer at follow-up (None: not defined)."""
     overall: PublishedRate
@@ -274,6 +363,9 @@ class PublishedDiagnostics(Strict):
     overlap: Overlap | None
     refutations: list[Refutation]
     heterogeneity_cross_checks: list[HeterogeneityCheck]
+    baseline_equivalence: PublishedEquivalence | None  # None: no comparison group
+    wwc_attrition: PublishedWwcAttrition | None  # None: attrition not defined, or not judged by a boundary
+    attrition_bounds: list[PublishedAttritionBounds]  # by outcome, where people were lost
 
 
 # ------------------------------------------------------------------ where it came from
@@ -318,12 +410,17 @@ class EvidenceRecord(Strict):
     estimates: list[EffectRow]  # overall, one per outcome
     subgroups: list[EffectRow]
     sensitivity: list[EffectRow]  # other estimators of the same overall effects
+    shares: list[EffectRow] = []  # overall effects as the change in the share giving the positive answers
+    pictures: list[Picture] = []  # one per outcome: effect size in words, reference share, cost per extra person
+    value_for_money: ValueForMoney | None = None
     heterogeneity_tests: list[HeterogeneityTest]
     subgroups_skipped: list[SkippedSubgroup]
     event_study: dict[str, list[EventTimePoint]]  # by outcome
     by_starting_wave: dict[str, list[StartingWavePoint]]
     by_calendar_wave: dict[str, list[CalendarWavePoint]]
     flow: Flow
+    # each outcome's group means by wave, for methodologists; empty in records built before it was added
+    group_means: list[GroupMeans] = []
     data_quality: DataQuality
     diagnostics: PublishedDiagnostics
     rating: Rating

@@ -8,6 +8,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
 from evaluations.diagnostics import run_diagnostics
+from evaluations.diagnostics.wave_means import published_wave_means
 from evaluations.estimators.plan import estimate_impacts
 from evaluations.publish.text import markdown_table
 from evaluations.rating import rate
@@ -64,7 +65,8 @@ def evidence_rating(context: AssetExecutionContext, registry: RegistryResource, 
 
 @asset(partitions_def=evaluation_partitions, group_name=GROUP, io_manager_key="json_io_manager")
 def evidence_record(context: AssetExecutionContext, registry: RegistryResource, impact_estimates: pd.DataFrame,
-                    diagnostics: dict, evidence_rating: dict, intake_report: dict) -> dict:
+                    diagnostics: dict, evidence_rating: dict, intake_report: dict,
+                    analysis_panel: pd.DataFrame) -> dict:
     """The published, disclosure-controlled, machine-readable result of the evaluation."""
     key = context.partition_key
     manifest = registry.manifest(key)
@@ -73,6 +75,7 @@ def evidence_record(context: AssetExecutionContext, registry: RegistryResource, 
         estimates=impact_estimates, diagnostics=Diagnostics.model_validate(diagnostics),
         rating=Rating.model_validate(evidence_rating),
         intake=intake_report,
+        group_means=published_wave_means(analysis_panel, manifest, registry.measures()),
         provenance={"code_version": code_version(), "run_id": context.run_id, "partition": key,
                     "data_files": data_hashes(registry.folder(key), manifest),
                     "registration": registration_summary(registry.folder(key))})

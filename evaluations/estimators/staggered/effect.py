@@ -1,12 +1,13 @@
 """The overall ATT as the project's shared EffectEstimate: counts, Hedges' g, name and assumptions."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pandas as pd
 
-from evaluations.estimators.result import EffectEstimate, hedges_g, normal_inference
+from evaluations.estimators.result import EffectEstimate, Influence, hedges_g, normal_inference
 from evaluations.estimators.staggered.estimator import Fit, full_fit
 from evaluations.estimators.staggered.panel import Panel
 from evaluations.estimators.staggered.results import StaggeredResult
@@ -57,7 +58,11 @@ def staggered_effect(df: pd.DataFrame, *, outcome: str, unit: str, time: str, fi
     fit = full_fit(df, unit=unit, time=time, first_treated=first_treated, outcome=outcome, cluster=cluster,
                    control_group=control_group, base_period="varying", anticipation=0,
                    covariates=covariates, est_method=est_method, weights=weights)
-    return effect_estimate(fit, outcome=outcome, units=units), fit.result
+    # each unit's influence on the simple ATT, kept for adjusting secondary outcomes together (multiplicity.py)
+    ids = fit.panel.units
+    labels = df.groupby(unit)[cluster].first().reindex(ids).astype(str).to_numpy() if cluster else None
+    influence = Influence(np.asarray(ids), fit.simple_influence / len(ids), labels)
+    return dataclasses.replace(effect_estimate(fit, outcome=outcome, units=units), influence=influence), fit.result
 
 
 def effect_estimate(fit: Fit, *, outcome: str, units: str, subgroup: str = "all") -> EffectEstimate:

@@ -144,6 +144,8 @@ def _not_this_tool(tool: Tool, rows: Rows) -> ExportError:
     elif any(header):
         shown = ", ".join(quoted(c, 40) for c in header[:SHOWN]) + (", ..." if len(header) > SHOWN else "")
         found = f"row 1 holds {shown}"
+        if tool.header_rows > 1 and not any(row(rows, 1)):
+            found += ", and row 2 is empty"  # a second header row emptied or cut away
     else:
         found = "row 1 is empty"
     other = detect(rows)

@@ -6,6 +6,10 @@ joined by "-" (`about_you-age`, `meta-instanceID`), then `KEY`, `SubmitterID`,
 `DeviceID`, `Edits`, `FormVersion`. A geopoint question adds `<path>-Latitude`,
 `<path>-Longitude`, `<path>-Altitude`, `<path>-Accuracy`.
 
+The .csv.zip also holds a table per repeat group (`<form>-<repeat>.csv`: the repeat's questions,
+`PARENT_KEY`, `KEY`), one row per repeat; given one of those, the reader refuses it and names
+the main table.
+
 Group paths are shortened to the question's own name where it is unique (paths.py). XLSForm
 names may themselves hold "-"; such a question in a group is shortened at its last "-" too,
 so refer to it by the name shown in `commonground check`, or read the file with `tool: plain`.
@@ -20,19 +24,28 @@ from __future__ import annotations
 import re
 
 from evaluations.intake.exports.paths import shorten
-from evaluations.intake.exports.tool import Layout, Tool, row
+from evaluations.intake.exports.tool import ExportError, Layout, Tool, row
 
 SEPARATOR = "-"
 SIGNATURE = {"SubmissionDate", "KEY", "meta-instanceID", "SubmitterID", "SubmitterName", "AttachmentsPresent",
              "AttachmentsExpected", "ReviewState", "FormVersion"}
 
 
+REPEAT = {"PARENT_KEY", "KEY"}  # a repeat group's table: one row per repeat, linked to its submission
+
+
 def recognise(rows) -> bool:
-    return len(SIGNATURE & set(row(rows, 0))) >= 2
+    header = set(row(rows, 0))
+    return len(SIGNATURE & header) >= 2 or REPEAT <= header
 
 
 def layout(rows, tool: Tool) -> Layout:
     names = row(rows, 0)
+    if REPEAT <= set(names):
+        raise ExportError("this is the table of a repeat group from an ODK Central download (it has PARENT_KEY), "
+                          "one row per repeat rather than one per submission", "use the main table of the "
+                          "download instead: the CSV named after the form alone, whose row 1 starts with "
+                          "SubmissionDate", row=1, column="PARENT_KEY")
     keep = {n for n in names if tool.is_metadata(n) or tool.identifier_kind(n)}
     short = shorten(names, SEPARATOR, keep)
     return Layout(short, 1, paths={s: n for s, n in zip(short, names) if s != n})
