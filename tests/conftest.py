@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,48 @@ SAMPLES = ["befriending-pre-post-2024", "intergenerational-2023", "ncs-youth-202
 
 def truth(evaluation_id: str) -> dict:
     return json.loads((TRUTH_DIR / f"{evaluation_id}.json").read_text())
+
+
+@dataclass(frozen=True)
+class PipelineRecord:
+    """What the analysis assets compute for one evaluation folder, and the record they publish."""
+    manifest: object
+    panel: object
+    table: object
+    diagnostics: object
+    rating: object
+    record: object  # EvidenceRecord; .to_json() is the published document
+
+
+def pipeline_record(folder: Path, provenance: dict | None = None) -> PipelineRecord:
+    """The evidence record of a folder from the functions the Dagster assets call, in their order
+    (orchestration/assets/: intake, panel, estimates, diagnostics, rating, the group means, the record),
+    without Dagster. `provenance` defaults to a test run's (no file hashes, no registration)."""
+    from evaluations.diagnostics import run_diagnostics
+    from evaluations.diagnostics.wave_means import published_wave_means
+    from evaluations.estimators.plan import estimate_impacts
+    from evaluations.intake.panel import build_panel
+    from evaluations.intake.validate import intake_report, read_raw, reconcile, validate
+    from evaluations.measures import load_measures
+    from evaluations.rating import rate
+    from evaluations.records import build_record
+    from evaluations.registry import load_manifest
+
+    manifest, measures = load_manifest(folder), load_measures()
+    raw = read_raw(folder, manifest)
+    checked = validate(raw, manifest, measures)
+    intake = intake_report(checked, reconcile(raw, checked.valid, checked.quarantine, manifest.design.wave))
+    panel = build_panel(checked.valid, manifest, measures)
+    table = estimate_impacts(panel, manifest, measures).to_table()
+    diagnostics = run_diagnostics(panel, manifest, table)
+    rating = rate(manifest, diagnostics)
+    if provenance is None:
+        provenance = {"code_version": "test", "run_id": "test", "partition": manifest.id, "data_files": [],
+                      "registration": None}
+    record = build_record(manifest=manifest, measures=measures, estimates=table, diagnostics=diagnostics,
+                          rating=rating, intake=intake, group_means=published_wave_means(panel, manifest, measures),
+                          provenance=provenance)
+    return PipelineRecord(manifest, panel, table, diagnostics, rating, record)
 
 
 def copy_book_sources(target: Path) -> Path:

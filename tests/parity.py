@@ -104,21 +104,12 @@ def callaway_santanna_covariates() -> Check:
                  "mpdta (R did)", tuple(out))
 
 
-def _lalonde_panel() -> pd.DataFrame:
-    from tests.test_did import LALONDE_COVARIATES
-
-    long = pd.read_csv(DATA / "nsw_lalonde_cps_long.csv.gz")
-    wide = long.pivot_table(index="id", columns="year", values="re").rename(columns={1975: "y0", 1978: "y1"})
-    people = long.drop_duplicates("id").set_index("id")[["experimental"] + LALONDE_COVARIATES]
-    return wide.join(people).rename(columns={"experimental": "treated"}).reset_index()
-
-
 def drdid_panel() -> Check:
     from evaluations.estimators import drdid
     from evaluations.estimators.inference import influence_se
-    from tests.test_did import LALONDE_COVARIATES, STATA_LALONDE_PANEL
+    from tests.test_did import LALONDE_COVARIATES, STATA_LALONDE_PANEL, load_lalonde_panel
 
-    df = _lalonde_panel()
+    df = load_lalonde_panel()
     x = np.column_stack([np.ones(len(df))] + [df[c].to_numpy(float) for c in LALONDE_COVARIATES])
     out = []
     for method, name in (("dr", "doubly robust"), ("reg", "outcome regression"), ("ipw", "standardised IPW")):
@@ -133,11 +124,9 @@ def drdid_panel() -> Check:
 def drdid_repeated_cross_sections() -> Check:
     from evaluations.estimators.cross_sections import did_repeated_cross_sections, doubly_robust_did_rcs
     from tests.test_cross_sections import (LALONDE_COVARIATES, R_DOCS_TWFE_SIM_RC, SIM_RC_COVARIATES, STATA_LALONDE_RC,
-                                           STATA_SIM_RC)
+                                           STATA_SIM_RC, load_lalonde_cross_sections, load_sim_rc)
 
-    sim = pd.read_csv(DATA / "drdid_sim_rc.csv").rename(columns={"d": "treated"})
-    d = pd.read_csv(DATA / "nsw_lalonde_cps_long.csv.gz")
-    lalonde = d.assign(y=d["re"], treated=d["experimental"], post=(d["year"] == 1978).astype(int))
+    sim, lalonde = load_sim_rc(), load_lalonde_cross_sections()
     a = doubly_robust_did_rcs(sim, outcome="y", covariates=SIM_RC_COVARIATES)
     b = doubly_robust_did_rcs(lalonde, outcome="re", covariates=LALONDE_COVARIATES)
     r = did_repeated_cross_sections(sim, outcome="y", covariates=SIM_RC_COVARIATES)
@@ -216,15 +205,6 @@ def meta_analysis() -> Check:
                      _c("Hartung–Knapp interval, upper", hk.ci_high, "-0.3206")))
 
 
-def _nsw_cps() -> pd.DataFrame:
-    import causaldata
-    from tests.test_matching import COLS, _dw_features
-
-    nsw = causaldata.nsw_mixtape.load_pandas().data[COLS].astype(float)
-    cps = causaldata.cps_mixtape.load_pandas().data[COLS].astype(float)
-    return _dw_features(pd.concat([nsw[nsw.treat == 1], cps], ignore_index=True))
-
-
 def dowhy_estimators() -> Check:
     """Our matching and weighting kernels against DoWhy's own estimators on the same score. Matching is
     compared on the tests' simulated data: on NSW–CPS thousands of comparison scores tie near 0, and the
@@ -233,7 +213,7 @@ def dowhy_estimators() -> Check:
 
     from evaluations.estimators.matching import LogitPropensityModel, estimate_att
     from evaluations.estimators.nearest_neighbour import matching_estimate, nn_match
-    from tests.test_matching import DW_CPS, SIM_COVS, simulate
+    from tests.test_matching import DW_CPS, SIM_COVS, load_nsw, simulate, with_cps_comparison
 
     def dowhy(df, treatment, outcome, covariates, method, params):
         model = CausalModel(data=df.copy(), treatment=treatment, outcome=outcome, common_causes=covariates)
@@ -245,7 +225,7 @@ def dowhy_estimators() -> Check:
     psm = dowhy(sim, "d", "y", SIM_COVS, "backdoor.propensity_score_matching", {})
     ps = LogitPropensityModel().fit(sim[SIM_COVS], sim.d).predict_proba(sim[SIM_COVS])[:, 1]
     ours_psm = matching_estimate(nn_match(ps, sim.d.to_numpy(), 1, None, True), sim.y.to_numpy())
-    df = _nsw_cps()
+    df = with_cps_comparison(load_nsw())
     ipw = dowhy(df, "treat", "re78", DW_CPS, "backdoor.propensity_score_weighting",
                 {"weighting_scheme": "ips_weight", "min_ps_score": 0.0, "max_ps_score": 1.0})
     ours_ipw = estimate_att(df, outcome="re78", treatment="treat", covariates=DW_CPS, method="ipw").estimate

@@ -17,15 +17,13 @@ import pytest
 import yaml
 
 from evaluations.checking import check_evaluation
-from evaluations.diagnostics import run_diagnostics
 from evaluations.estimators.plan import estimate_impacts
 from evaluations.intake.panel import build_panel
-from evaluations.intake.validate import intake_report, read_raw, reconcile, validate
+from evaluations.intake.validate import read_raw, validate
 from evaluations.measures import load_measures
 from evaluations.publish.pages import evaluation_page
-from evaluations.rating import rate
-from evaluations.records import build_record
 from evaluations.registry import ManifestError, load_manifest
+from tests.conftest import pipeline_record
 
 TRUE_EFFECT = 5.0
 BANDS = ["16-24", "25-34", "35-54", "55+"]
@@ -36,8 +34,6 @@ SHARE = [0.28, 0.28, 0.23, 0.13, 0.05, 0.03]
 TAKES_PART = [0.15, 0.30, 0.55, 0.75, 0.50, 0.50]
 LEVEL = [40, 45, 50, 55, 48, 48]
 TREND = [0, 3, 6, 9, 5, 5]  # the change over time without the programme: confounded with taking part
-PROVENANCE = {"code_version": "test", "run_id": "test", "partition": "age-bands-2025", "data_files": [],
-              "registration": None}
 
 
 def survey(n: int = 1600, seed: int = 7) -> pd.DataFrame:
@@ -194,15 +190,7 @@ def test_the_record_and_page_name_each_category_and_hide_a_small_one(tmp_path):
     data.loc[small, "age_band"] = "75 and over"
     folder = registration(tmp_path, data, covariates=["female", dict(AGE_BAND, categories=BANDS + ["75 and over"])],
                           effect_modifiers=["age_band"])
-    manifest, measures = load_manifest(folder), load_measures()
-    raw = read_raw(folder, manifest)
-    checked = validate(raw, manifest, measures)
-    intake = intake_report(checked, reconcile(raw, checked.valid, checked.quarantine, manifest.design.wave))
-    panel = build_panel(checked.valid, manifest, measures)
-    table = estimate_impacts(panel, manifest, measures).to_table()
-    diagnostics = run_diagnostics(panel, manifest, table)
-    record = build_record(manifest=manifest, measures=measures, estimates=table, diagnostics=diagnostics,
-                          rating=rate(manifest, diagnostics), intake=intake, provenance=PROVENANCE)
+    record = pipeline_record(folder).record
     rows = {r.variable: r for r in record.diagnostics.balance}
     assert [v for v in rows if v.startswith("age_band")] == [
         "age_band: 16-24", "age_band: 25-34", "age_band: 35-54", "age_band: 55+", "age_band: another group",

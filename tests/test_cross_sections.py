@@ -56,11 +56,19 @@ def printed(value: float, digits: int) -> float:
 
 @pytest.fixture(scope="module")
 def sim_rc() -> pd.DataFrame:
-    return pd.read_csv(DATA / "drdid_sim_rc.csv").rename(columns={"d": "treated"})
+    return load_sim_rc()
 
 
 @pytest.fixture(scope="module")
 def lalonde() -> pd.DataFrame:
+    return load_lalonde_cross_sections()
+
+
+def load_sim_rc() -> pd.DataFrame:
+    return pd.read_csv(DATA / "drdid_sim_rc.csv").rename(columns={"d": "treated"})
+
+
+def load_lalonde_cross_sections() -> pd.DataFrame:
     d = pd.read_csv(DATA / "nsw_lalonde_cps_long.csv.gz")
     return d.assign(y=d["re"], treated=d["experimental"], post=(d["year"] == 1978).astype(int),
                     cluster=d["id"].astype(str))

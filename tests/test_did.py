@@ -23,12 +23,17 @@ LALONDE_COVARIATES = ["age", "educ", "black", "married", "nodegree", "hisp", "re
 STATA_LALONDE_PANEL = {"dr": (-871.3271, 396.0211), "reg": (-1300.645, 349.8259), "ipw": (-1021.609, 397.5201)}
 
 
-@pytest.fixture(scope="module")
-def lalonde_panel() -> pd.DataFrame:
+def load_lalonde_panel() -> pd.DataFrame:
+    """The LaLonde NSW-CPS data as a linked panel: one row per person, re in 1975 (y0) and 1978 (y1)."""
     long = pd.read_csv(DATA / "nsw_lalonde_cps_long.csv.gz")
     wide = long.pivot_table(index="id", columns="year", values="re").rename(columns={1975: "y0", 1978: "y1"})
     people = long.drop_duplicates("id").set_index("id")[["experimental"] + LALONDE_COVARIATES]
     return wide.join(people).rename(columns={"experimental": "treated"}).reset_index()
+
+
+@pytest.fixture(scope="module")
+def lalonde_panel() -> pd.DataFrame:
+    return load_lalonde_panel()
 
 
 @pytest.mark.parametrize("method", ["dr", "reg", "ipw"])

@@ -22,19 +22,10 @@ import pytest
 import yaml
 
 from evaluations import disclosure
-from evaluations.diagnostics import run_diagnostics
-from evaluations.estimators.plan import estimate_impacts
-from evaluations.intake.panel import build_panel
-from evaluations.intake.validate import intake_report, read_raw, reconcile, validate
-from evaluations.measures import load_measures
-from evaluations.rating import rate
-from evaluations.records import build_record
-from evaluations.registry import load_manifest
 from evaluations.simulate import write_file
+from tests.conftest import pipeline_record
 
 NAME = "Zebedee Quillfeather"
-PROVENANCE = {"code_version": "test", "run_id": "test", "partition": "small-groups-2025", "data_files": [],
-              "registration": None}
 HIDDEN = (disclosure.NOT_SHOWN, disclosure.SUPPRESSED)
 
 
@@ -87,15 +78,7 @@ def _registration(folder, suffix: str):
 
 def _record(folder) -> dict:
     """The record as published (its JSON download): the document a reader could attack."""
-    manifest, measures = load_manifest(folder), load_measures()
-    raw = read_raw(folder, manifest)
-    checked = validate(raw, manifest, measures)
-    intake = intake_report(checked, reconcile(raw, checked.valid, checked.quarantine, manifest.design.wave))
-    panel = build_panel(checked.valid, manifest, measures)
-    table = estimate_impacts(panel, manifest, measures).to_table()
-    diagnostics = run_diagnostics(panel, manifest, table)
-    return build_record(manifest=manifest, measures=measures, estimates=table, diagnostics=diagnostics,
-                        rating=rate(manifest, diagnostics), intake=intake, provenance=PROVENANCE).to_json()
+    return pipeline_record(folder).record.to_json()
 
 
 @pytest.fixture(scope="module", params=[".csv", ".sav"])

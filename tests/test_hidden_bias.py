@@ -22,16 +22,7 @@ from evaluations.registry import Manifest
 from evaluations.sensitivity.evalue import standardised_effect_evalue
 from evaluations.sensitivity.hidden_bias import hidden_bias
 from tests.conftest import SAMPLES
-
-BASE = {
-    "id": "hidden-bias-test", "title": "A hidden-bias test", "synthetic": True,
-    "programme": {"name": "Club", "family": "other", "organisation": "Test", "places": ["Here"],
-                  "start_date": "2024-01-01", "end_date": "2024-06-30"},
-    "outcomes": [{"column": "score", "measure": "mixing_different_backgrounds", "primary": True}],
-    "files": [{"path": "data.csv"}],
-}
-TWO_WAVES = {"unit_id": "id", "treatment": "took_part", "wave": "wave", "baseline": "before", "follow_up": "after"}
-
+from tests.test_designs import BASE, TWO_WAVES
 
 def manifest(**design) -> Manifest:
     return Manifest.model_validate({**BASE, "design": {**TWO_WAVES, **design}})

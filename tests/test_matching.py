@@ -50,12 +50,21 @@ def _dw_features(df: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def nsw() -> pd.DataFrame:
-    import causaldata
-    return causaldata.nsw_mixtape.load_pandas().data[COLS].astype(float)
+    return load_nsw()
 
 
 @pytest.fixture(scope="module")
 def nsw_cps(nsw) -> pd.DataFrame:
+    return with_cps_comparison(nsw)
+
+
+def load_nsw() -> pd.DataFrame:
+    import causaldata
+    return causaldata.nsw_mixtape.load_pandas().data[COLS].astype(float)
+
+
+def with_cps_comparison(nsw: pd.DataFrame) -> pd.DataFrame:
+    """NSW participants against the CPS comparison group, with Dehejia and Wahba's extra covariates."""
     import causaldata
     cps = causaldata.cps_mixtape.load_pandas().data[COLS].astype(float)
     return _dw_features(pd.concat([nsw[nsw.treat == 1], cps], ignore_index=True))

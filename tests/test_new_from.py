@@ -24,15 +24,10 @@ from evaluations.intake.privacy import KEY_ENV
 from evaluations.measures import load_measures
 from evaluations.placeholders import MARK, unresolved
 from evaluations.registry import load_manifest
+from tests.export_simulation import BELONGING, CODE, COHESION, TOOK_PART, WHICH
 
 CLI = str(Path(sys.executable).parent / "commonground")
 EXPORTS = Path(__file__).parent / "fixtures" / "exports"
-COHESION = ("To what extent do you agree or disagree that your local area is a place where people from "
-            "different backgrounds get on well together?")
-BELONGING = "How strongly do you feel you belong to your immediate neighbourhood?"
-CODE = "What is the participant code on your Common Ground card?"
-WHICH = "Which survey is this?"
-TOOK_PART = "Did you take part in the Common Ground exchange?"
 QUALTRICS_IDENTIFIERS = ["IPAddress", "RecipientLastName", "RecipientFirstName", "RecipientEmail", "LocationLatitude",
                          "LocationLongitude"]
 ODK_IDENTIFIERS = ["location-Latitude", "location-Longitude", "location-Altitude", "location-Accuracy", "SubmitterID",

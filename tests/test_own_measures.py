@@ -19,19 +19,16 @@ import yaml
 from pydantic import ValidationError
 
 from evaluations.checking import check_evaluation
-from evaluations.diagnostics import run_diagnostics
-from evaluations.estimators.plan import estimate_impacts
 from evaluations.intake.contracts import row_level_suite
-from evaluations.intake.panel import build_panel
-from evaluations.intake.validate import intake_report, read_raw, reconcile, validate
+from evaluations.intake.validate import read_raw, validate
 from evaluations.measures import Measure, OwnMeasure, UnknownMeasure, load_measures, outcome_measures
 from evaluations.publish import book
-from evaluations.rating import rate
 from evaluations.record_model import EvidenceRecord
-from evaluations.records import build_record, code_version, data_hashes
+from evaluations.records import code_version, data_hashes
 from evaluations.registration import compare_plans, registration_summary
 from evaluations.registry import DEFAULT_REGISTRY, Manifest, load_manifest
 from evaluations.synthesis import poolable
+from tests.conftest import pipeline_record
 
 SAMPLE = "town-exchange-2023"
 OWN_WORDS = "the charity's own question (not in the shared measure bank; not pooled with other evaluations)"
@@ -224,17 +221,10 @@ def test_the_intake_contract_uses_the_own_measures_codes_and_range(tmp_path):
 
 def _record(folder: Path) -> EvidenceRecord:
     """The evidence record, from the same functions the Dagster assets call (orchestration/assets/)."""
-    manifest, bank = load_manifest(folder), load_measures()
-    raw = read_raw(folder, manifest)
-    checked = validate(raw, manifest, bank)
-    intake = intake_report(checked, reconcile(raw, checked.valid, checked.quarantine, manifest.design.wave))
-    panel = build_panel(checked.valid, manifest, bank)
-    table = estimate_impacts(panel, manifest, bank).to_table()
-    diagnostics = run_diagnostics(panel, manifest, table)
-    provenance = {"code_version": code_version(), "run_id": "test", "partition": manifest.id,
-                  "data_files": data_hashes(folder, manifest), "registration": registration_summary(folder)}
-    return build_record(manifest=manifest, measures=bank, estimates=table, diagnostics=diagnostics,
-                        rating=rate(manifest, diagnostics), intake=intake, provenance=provenance)
+    manifest = load_manifest(folder)
+    return pipeline_record(folder, {"code_version": code_version(), "run_id": "test", "partition": manifest.id,
+                                    "data_files": data_hashes(folder, manifest),
+                                    "registration": registration_summary(folder)}).record
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from evaluations.estimators.plan import estimate_impacts
 from evaluations.measure_model import OwnMeasure
 from evaluations.measures import load_measures
 from evaluations.registry import Manifest
+from tests.conftest import pipeline_record
 
 P_BEFORE, P_COMPARISON, P_PROGRAMME = 0.55, 0.60, 0.75  # shares agreeing; true change 15 points (did: 15)
 TRUE_CHANGE = 100 * (P_PROGRAMME - P_COMPARISON)
@@ -113,25 +114,14 @@ def test_value_for_money_arithmetic_by_hand():
 
 
 def sample_record(folder):
-    """The record of a sample evaluation, from the same functions the Dagster assets call."""
-    from evaluations.diagnostics import run_diagnostics
-    from evaluations.intake.panel import build_panel
-    from evaluations.intake.validate import intake_report, read_raw, reconcile, validate
-    from evaluations.rating import rate
-    from evaluations.records import build_record, code_version, data_hashes
+    """The record of a sample evaluation, from the same functions the Dagster assets call, and its panel."""
+    from evaluations.records import code_version, data_hashes
     from evaluations.registry import load_manifest
 
-    manifest, bank = load_manifest(folder), load_measures()
-    raw = read_raw(folder, manifest)
-    checked = validate(raw, manifest, bank)
-    intake = intake_report(checked, reconcile(raw, checked.valid, checked.quarantine, manifest.design.wave))
-    panel = build_panel(checked.valid, manifest, bank)
-    table = estimate_impacts(panel, manifest, bank).to_table()
-    diagnostics = run_diagnostics(panel, manifest, table)
-    provenance = {"code_version": code_version(), "run_id": "test", "partition": manifest.id,
-                  "data_files": data_hashes(folder, manifest), "registration": None}
-    return build_record(manifest=manifest, measures=bank, estimates=table, diagnostics=diagnostics,
-                        rating=rate(manifest, diagnostics), intake=intake, provenance=provenance), panel
+    manifest = load_manifest(folder)
+    run = pipeline_record(folder, {"code_version": code_version(), "run_id": "test", "partition": manifest.id,
+                                   "data_files": data_hashes(folder, manifest), "registration": None})
+    return run.record, run.panel
 
 
 def test_a_sample_evaluations_record_carries_the_pictures_and_the_value_for_money(registry):

@@ -11,6 +11,7 @@ import pytest
 
 from evaluations.diagnostics import attrition_boundary as boundary
 from evaluations.diagnostics.equivalence import baseline_equivalence, effect_size, overall, verdict
+from tests.conftest import pipeline_record
 
 # --------------------------------------------------------------------------- the equivalence rule
 
@@ -120,28 +121,10 @@ def test_the_boundary_tables_are_whole():
 @pytest.fixture(scope="module")
 def ncs():
     """The NCS-style sample (matched DiD): 34% attrition overall, 7.6 points between the groups."""
-    from tests.test_differencing import PROVENANCE
-    from evaluations.diagnostics import run_diagnostics
-    from evaluations.estimators.plan import estimate_impacts
-    from evaluations.intake.panel import build_panel
-    from evaluations.intake.validate import intake_report, read_raw, reconcile, validate
-    from evaluations.measures import load_measures
-    from evaluations.rating import rate
-    from evaluations.records import build_record
-    from evaluations.registry import DEFAULT_REGISTRY, load_manifest
+    from evaluations.registry import DEFAULT_REGISTRY
 
-    folder = DEFAULT_REGISTRY / "ncs-youth-2024"
-    manifest, measures = load_manifest(folder), load_measures()
-    raw = read_raw(folder, manifest)
-    checked = validate(raw, manifest, measures)
-    intake = intake_report(checked, reconcile(raw, checked.valid, checked.quarantine, manifest.design.wave))
-    panel = build_panel(checked.valid, manifest, measures)
-    table = estimate_impacts(panel, manifest, measures).to_table()
-    diagnostics = run_diagnostics(panel, manifest, table)
-    rating = rate(manifest, diagnostics)
-    record = build_record(manifest=manifest, measures=measures, estimates=table, diagnostics=diagnostics,
-                          rating=rating, intake=intake, provenance=PROVENANCE)
-    return panel, manifest, diagnostics, rating, record
+    run = pipeline_record(DEFAULT_REGISTRY / "ncs-youth-2024")
+    return run.panel, run.manifest, run.diagnostics, run.rating, run.record
 
 
 def test_the_wwc_verdicts_land_in_the_rating_and_the_record(ncs):
