@@ -302,7 +302,9 @@ def run_gate_large(rng, truths, effects=(0.1, 0.5), nonlinear=False):
     """The large-sample estimators: LinearDML with gradient-boosting nuisances (published from 2,000
     people), the CausalForestDML cross-check, subgroup DiD and, with non-linear trends and selection,
     LinearDML with linear nuisances (what smaller samples get)."""
-    from evaluations.estimators.heterogeneity import group_average_effects
+    from unittest.mock import patch
+
+    from evaluations.estimators.heterogeneity import CROSS_FIT_REPEATS, group_average_effects
     seed = int(rng.integers(1 << 30))
     tests = []
     df = dgp_groups(rng, n=LARGE_N, effects=effects, nonlinear=nonlinear)
@@ -315,6 +317,14 @@ def run_gate_large(rng, truths, effects=(0.1, 0.5), nonlinear=False):
     rows += [_row(f"EconML GATE, CausalForestDML n={LARGE_N}, {word} DGP [{g.subgroup}]", g, truth[g.subgroup])
              for g in forest.gates]
     tests.append((f"EconML CausalForestDML n={LARGE_N}, {word} DGP", forest.test.p_value))
+    # the same LinearDML on one cross-fitting split (the first of the five), as published before repeated
+    # cross-fitting: a paired before-and-after on the same data
+    with patch.dict(CROSS_FIT_REPEATS, {"boosting": 1}):
+        (one,) = group_average_effects(df, outcome="y", modifiers=["g"], covariates=["x1", "x2"], seed=seed,
+                                       nuisance="boosting")
+    rows += [_row(f"EconML GATE, LinearDML (boosting, one split) n={LARGE_N}, {word} DGP [{g.subgroup}]", g,
+                  truth[g.subgroup]) for g in one.gates]
+    tests.append((f"EconML LinearDML (boosting, one split) n={LARGE_N}, {word} DGP", one.test.p_value))
     if nonlinear:
         (lin,) = group_average_effects(df, outcome="y", modifiers=["g"], covariates=["x1", "x2"], seed=seed,
                                        nuisance="linear")
@@ -371,6 +381,102 @@ class Family:
     what: str
 
 
+def dgp_attrition(rng, n=1000, effect=0.3):
+    """A two-wave panel where who answers the follow-up depends on the baseline answer and x, differently in
+    each group (missing at random): changes regress to the mean (-0.5 e0), participants with high baseline
+    answers and comparison people with low ones answer more, so the completers' DiD is pulled down. Long
+    form (unit, period, treated, x, score), as the analysis panel."""
+    x, person, e0 = rng.normal(size=n), rng.normal(size=n), rng.normal(size=n)
+    treated = rng.binomial(1, expit(0.3 * x))
+    y0 = person + 0.5 * x + e0
+    y1 = y0 + effect * treated + 0.3 * x - 0.5 * e0 + rng.normal(0, 0.6, n)
+    slope = np.where(treated == 1, 0.6, -0.6)
+    answered = rng.binomial(1, expit(0.8 + slope * y0 + 0.3 * x)).astype(bool)
+    units = np.array([f"p{i}" for i in range(n)])
+    base = pd.DataFrame({"unit": units, "period": 1, "treated": treated, "x": x, "score": y0})
+    follow = base.assign(period=2, score=y1)[answered]
+    return pd.concat([base, follow], ignore_index=True).sort_values(["unit", "period"], kind="stable")
+
+
+def dgp_attrition_weighted(rng, n=1000):
+    """dgp_attrition's attrition, sampled as a survey: one stratum (half the population) is over-sampled 4:1 and
+    gains 0.5 where the other gains 0.2, so the population ATT is 0.35 (taking part depends on x only)."""
+    panel = dgp_attrition(rng, n=n, effect=0.2)
+    first = panel[panel["period"] == 1].set_index("unit")
+    over = pd.Series(rng.binomial(1, 0.8, n).astype(bool), index=first.index)
+    gain = over & (first["treated"] == 1)
+    panel.loc[(panel["period"] == 2) & panel["unit"].map(gain).to_numpy(), "score"] += 0.3
+    panel["weight"] = np.where(panel["unit"].map(over).to_numpy(), 0.5 / 0.8, 0.5 / 0.2)
+    return panel
+
+
+def _attrition_manifest(**design):
+    from evaluations.registry import Manifest
+    return Manifest.model_validate({
+        "id": "monte-carlo-attrition", "title": "Monte Carlo attrition", "synthetic": True,
+        "programme": {"name": "Club", "family": "other", "organisation": "Test", "places": ["Here"],
+                      "start_date": "2024-01-01", "end_date": "2024-06-30"},
+        "outcomes": [{"column": "score", "measure": "mixing_different_backgrounds", "primary": True}],
+        "files": [{"path": "data.csv"}],
+        "design": {"type": "did", "unit_id": "id", "treatment": "took_part", "wave": "wave", "baseline": "before",
+                   "follow_up": "after", "covariates": ["x"], **design}})
+
+
+def run_response_weighting(rng, truths, weighted=False):
+    """The design's estimate on those who answered, then re-weighted by 1 / P(answer | group, y0, x), with the
+    standard error allowing for the estimated response model and treating the weights as known. `weighted`:
+    the doubly robust DiD with survey weights on dgp_attrition_weighted; else the DiD with x on dgp_attrition."""
+    from evaluations.designs import design_of
+    from evaluations.diagnostics.response_weighting import reweighted_estimate
+    from evaluations.estimators.inference import interval
+    from evaluations.estimators.plan import Impacts
+
+    if weighted:
+        panel, manifest, truth = dgp_attrition_weighted(rng), _attrition_manifest(type="matched_did", weights="w"), 0.35
+        name = "doubly robust DiD, survey weights"
+    else:
+        panel, manifest, truth = dgp_attrition(rng), _attrition_manifest(), 0.3
+        name = "DiD with x"
+    out = Impacts()
+    design_of(manifest.design).estimate(panel, "score", manifest, "scale points", out)
+    r = reweighted_estimate(panel, manifest, "score")
+    rows = [_row(f"Completers' {name}: no response weighting", out.estimates[0], truth)]
+    if r.estimate is None:  # refused (extreme weights): counted as a replication without a weighted estimate
+        return rows
+    lo, hi, _ = interval(r.estimate, r.std_error_known_weights, r.df)
+    rows.append({"estimator": f"Response-weighted {name}, SE allowing for the response model",
+                 "estimate": r.estimate, "se": r.std_error, "ci_low": r.ci_low, "ci_high": r.ci_high, "truth": truth})
+    rows.append({"estimator": f"Response-weighted {name}, SE treating the weights as known", "estimate": r.estimate,
+                 "se": r.std_error_known_weights, "ci_low": lo, "ci_high": hi, "truth": truth})
+    return rows
+
+
+def run_honest_did(rng, truths, n_post=2, mbar=1.0, slope=0.02):
+    """Rambachan & Roth relative-magnitudes intervals (evaluations/sensitivity/honest_did.py), C-LF, for the
+    first post-period effect 0.1, drawn as R&R's own simulations do: the event-study coefficients are
+    normal around tau + delta with a known covariance (sd 0.02, correlation 0.5^|i-j|), 3 pre-periods. The
+    differential trend delta rises 0.02 a period before the programme and keeps rising 0.02 a period after
+    it: on the edge of Delta^RM(1), so the conventional interval is biased by one standard error (slope 0 and
+    Mbar 0: parallel trends holds exactly, where the robust interval should cover close to 95%)."""
+    from evaluations.sensitivity.honest_did import EventStudy, robust_interval
+
+    n_pre, sd = 3, 0.02
+    times = np.r_[np.arange(-n_pre, 0), np.arange(1, n_post + 1)]
+    delta, tau = slope * times, np.where(times > 0, 0.1, 0.0)  # a straight line through delta_0 = 0
+    corr = 0.5 ** np.abs(np.subtract.outer(np.arange(times.size), np.arange(times.size)))
+    sigma = sd**2 * corr
+    betahat = rng.multivariate_normal(tau + delta, sigma)
+    study = EventStudy.of(betahat, sigma, n_pre)
+    r = robust_interval(study, mbar)
+    theta, se = float(betahat[n_pre]), math.sqrt(sigma[n_pre, n_pre])
+    label = f"{n_post} post-period{'s' if n_post > 1 else ''}, trend {slope:g} a period"
+    return [{"estimator": f"Conventional 95% interval, first post-period, {label}", "estimate": theta, "se": se,
+             "ci_low": theta - 1.96 * se, "ci_high": theta + 1.96 * se, "truth": 0.1},
+            {"estimator": f"Relative magnitudes (HonestDiD C-LF, Mbar = {mbar:g}), {label}", "estimate": theta,
+             "se": se, "ci_low": r.lower if r.lower is not None else math.nan,
+             "ci_high": r.upper if r.upper is not None else math.nan, "truth": 0.1}]
+
+
 FAMILIES = [
     Family("did", run_did, "two-period DiD, n=500"),
     Family("did_clustered", run_did_clustered, "two-period DiD, n=900 in 30 clusters"),
@@ -397,6 +503,15 @@ FAMILIES = [
     Family("secondary_null", run_secondary, "4 secondary outcomes (rho 0.5), no effects: family-wise error"),
     Family("secondary", lambda rng, t: run_secondary(rng, t, effects=(0.25, 0.2, 0.0, 0.0)),
            "4 secondary outcomes (rho 0.5), two with effects: power and error"),
+    Family("response_weighting", run_response_weighting,
+           "DiD under attrition missing at random given group, y0 and x, n=1000, re-weighted by 1/P(answer)"),
+    Family("response_weighting_survey", lambda rng, t: run_response_weighting(rng, t, weighted=True),
+           "the same attrition, doubly robust DiD with survey weights (one stratum over-sampled 4:1)"),
+    Family("honest_did", run_honest_did, "event study on the edge of Delta^RM(1): 3 pre-, 2 post-periods"),
+    Family("honest_did_one_post", lambda rng, t: run_honest_did(rng, t, n_post=1),
+           "the same with 1 post-period (ARP without nuisance parameters)"),
+    Family("honest_did_parallel", lambda rng, t: run_honest_did(rng, t, mbar=0.0, slope=0.0),
+           "the same, 2 post-periods, parallel trends holding exactly and Mbar = 0"),
 ]
 # what the rejection rates of a family's tests are measured against (default: heterogeneity tests)
 TEST_TRUTHS = {"secondary_null": "no effects", "secondary": "effects 0.25, 0.2, 0, 0"}

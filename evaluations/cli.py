@@ -29,13 +29,9 @@ DAGSTER_YAML = """# Written by `commonground` (it replaces only a copy it wrote 
 run_queue:
   # One run at a time: DuckDB lets one process write the warehouse at a time, and each evaluation
   # run and book run writes it. The sensors' runs wait here and start one after another; a run whose
-  # process died is failed by run monitoring (below), so it never holds the queue.
+  # process died is failed by run monitoring (below), or, if `commonground run` started it, by the
+  # dead_commonground_runs sensor (orchestration/runs.py), so it never holds the queue.
   max_concurrent_runs: 1
-run_launcher:
-  # Dagster's default launcher, which also tells run monitoring whether the process of a run
-  # started by `commonground run` is still alive (orchestration/runs.py).
-  module: orchestration.runs
-  class: LocalRunLauncher
 run_monitoring:
   enabled: true
   poll_interval_seconds: 30
@@ -52,7 +48,28 @@ run_queue:
   max_concurrent_runs: 1
 telemetry:
   enabled: false
-""",)
+""", """# Written by `commonground` (it replaces only a copy it wrote itself; once you edit this file, it is yours).
+# Embedded default: SQLite storage in this folder. Production: Dagster's Postgres storage and run launcher.
+run_queue:
+  # One run at a time: DuckDB lets one process write the warehouse at a time, and each evaluation
+  # run and book run writes it. The sensors' runs wait here and start one after another; a run whose
+  # process died is failed by run monitoring (below), so it never holds the queue.
+  max_concurrent_runs: 1
+run_launcher:
+  # Dagster's default launcher, which also tells run monitoring whether the process of a run
+  # started by `commonground run` is still alive (orchestration/runs.py).
+  module: orchestration.runs
+  class: LocalRunLauncher
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 30
+  max_resume_run_attempts: 0  # an evaluation is rerun whole, never resumed half-way
+  # Last resort for a run nothing can check (its process on another machine): fail it after 6 hours,
+  # far beyond the largest evaluation measured (about 5 minutes at a million respondents).
+  max_runtime_seconds: 21600
+telemetry:
+  enabled: false
+""")
 
 # Progress is shown by this command; Dagster's own step log stays in the run (see `dagster dev`).
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # failures: our message, no traceback
@@ -65,18 +82,21 @@ def fail(message: str) -> None:
 
 
 def _use_registry(registry: Optional[Path]) -> Path:
-    path = registry_path(registry)
-    os.environ[REGISTRY_ENV] = str(path)  # the Dagster definitions read it when they load
-    return path
+    """The registry this command works on; it is passed to the Dagster definitions, never through os.environ."""
+    return registry_path(registry)
+
+
+def _home_path() -> Path:
+    return Path(os.environ.get("DAGSTER_HOME") or DAGSTER_HOME_DEFAULT).resolve()
 
 
 def dagster_home() -> Path:
-    home = Path(os.environ.get("DAGSTER_HOME") or DAGSTER_HOME_DEFAULT).resolve()
+    """The Dagster instance's folder ($DAGSTER_HOME, else .dagster_home), with our dagster.yaml written if it has none."""
+    home = _home_path()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists() or config.read_text(encoding="utf-8") in OLD_DAGSTER_YAMLS:
         write_text_atomic(config, DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
@@ -114,7 +134,8 @@ design:
   covariates: [age, female]  # characteristics recorded at baseline, in numbers; one in categories is written
   #   - {{column: age_band, categories: [16-24, 25-34, 35-54, 55+], ordered: true}}  (the first is the reference;
   #     ordered: true for bands listed lowest first; an empty or "prefer not to say" answer is 'not answered')
-  effect_modifiers: []       # characteristics to report effects separately for (e.g. age_group)
+  effect_modifiers: []       # characteristics to report effects separately for (e.g. age_group); with words for
+  #   the page: - {{column: fsm, label: "Free school meals", values: {{0: "no", 1: "yes"}}}}
   # estimator: doubly_robust_did  # only to override the design's default: did, doubly_robust_did, ancova,
   #                               # difference_in_means, ps_matching, ipw, doubly_robust,
   #                               # callaway_santanna (staggered) or mean_change (pre_post)
@@ -278,7 +299,7 @@ def run(ids: list[str] = typer.Argument(None, help="Evaluation ids (default: eve
         registry: Optional[Path] = RegistryOption):
     """Run the Dagster pipeline for evaluations (runs appear in `dagster dev`), then build the book."""
     reg = _use_registry(registry)
-    dagster_home()
+    home = dagster_home()
     known = evaluation_ids(reg)
     unknown = [i for i in ids or [] if i not in known]
     if unknown:
@@ -290,8 +311,8 @@ def run(ids: list[str] = typer.Argument(None, help="Evaluation ids (default: eve
     from orchestration.resources import book_dir, warehouse_dir
 
     with _one_command_at_a_time(warehouse_dir()):
-        instance = _instance()
-        defs = build_definitions()
+        instance = _instance(home)
+        defs = build_definitions(registry=reg, warehouse=warehouse_dir(), book=book_dir())
         existing = set(instance.get_dynamic_partitions(evaluation_partitions.name))
         instance.add_dynamic_partitions(evaluation_partitions.name, [k for k in known if k not in existing])
         for stale in existing - set(known):
@@ -330,13 +351,13 @@ def _one_command_at_a_time(warehouse: Path):
         fail(str(e))
 
 
-def _instance():
-    """The Dagster instance, after marking failed the runs a killed `commonground` left unfinished."""
+def _instance(home: Path):
+    """The Dagster instance in `home`, after marking failed the runs a killed `commonground` left unfinished."""
     from dagster import DagsterInstance
 
     from orchestration.runs import fail_dead_runs
 
-    instance = DagsterInstance.get()
+    instance = DagsterInstance.from_config(str(home))
     for dead in fail_dead_runs(instance):
         what = dead.tags.get("dagster/partition") or dead.job_name
         out.print(f"[yellow]•[/] run {dead.run_id[:8]} ({escape(what)}) was left unfinished by a process that "
@@ -406,13 +427,14 @@ def _failure_message(result) -> str:
 @app.command()
 def book(registry: Optional[Path] = RegistryOption):
     """Rebuild the library pages and the HTML book from the published evaluations."""
-    _use_registry(registry)
-    dagster_home()
+    reg = _use_registry(registry)
+    home = dagster_home()
     from orchestration.definitions import build_definitions
     from orchestration.resources import book_dir, warehouse_dir
 
     with _one_command_at_a_time(warehouse_dir()):
-        result = _execute(build_definitions().resolve_job_def("book_job"), _instance())
+        defs = build_definitions(registry=reg, warehouse=warehouse_dir(), book=book_dir())
+        result = _execute(defs.resolve_job_def("book_job"), _instance(home))
     if not result.success:
         fail(f"the book did not build: {_failure_message(result)}")
     out.print(f"[green]✓[/] Evidence book: {escape(str(book_dir() / '_build' / 'html' / 'index.html'))}")
@@ -437,7 +459,7 @@ def _full_disk_under_storage() -> Path | None:
     """A folder this command writes (Dagster's storage, the warehouse, the book) whose disk has no room left."""
     from orchestration.resources import book_dir, warehouse_dir
 
-    for folder in (Path(os.environ.get("DAGSTER_HOME") or DAGSTER_HOME_DEFAULT), warehouse_dir(), book_dir()):
+    for folder in (_home_path(), warehouse_dir(), book_dir()):
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent
         if shutil.disk_usage(folder).free < 1024 * 1024:

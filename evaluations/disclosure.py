@@ -26,6 +26,10 @@ ONS output-checking practice for safe outputs:
    over the people dropped, so fewer would be disclosed. Its bounds are published only when the
    people kept in each group are at least THRESHOLD (`attrition_bounds_rows`); the share trimmed,
    a ratio of two outcome-specific response rates, is not published.
+7. An estimate re-weighted by the inverse of each person's modelled chance of answering the follow-up
+   (diagnostics/response_weighting.py) is published only when, in each group, the people who answered
+   are at least THRESHOLD and those who did not are 0 or at least THRESHOLD (`response_weighting_rows`):
+   each group's response model contrasts the two. Never its counts or response probabilities.
 
 Families of published counts and the rules covering them (`families` builds them from the
 record, so the solver and the audit read the same structure):
@@ -146,6 +150,14 @@ def count(n: int | float | None) -> int | str | None:
 def enough(*ns) -> bool:
     """Whether a statistic describing groups of these sizes may be published."""
     return all(n is not None and not isinstance(n, str) and n >= unit_threshold() for n in ns)
+
+
+def small_cells(rows: pd.DataFrame) -> pd.Series:
+    """Which rows rest on a cohort or comparison group too small to publish: a staggered design's
+    group-time cells (n_treated, n_comparison), or a statistic built from several cells, carrying the
+    fewest units of any of them. n_comparison 0 is a base-period cell, which compares no one."""
+    least = unit_threshold()
+    return (rows["n_treated"] < least) | rows["n_comparison"].between(1, least - 1)
 
 
 def hide_df_beside_hidden_counts(record: dict) -> None:
@@ -291,6 +303,23 @@ def attrition_bounds_rows(rows: list[dict]) -> list[dict]:
         out.append({"outcome": row["outcome"], "compared": row["compared"],
                     **{k: (_round(row[k]) if ok else None) for k in LEE_STATISTICS},
                     "trimmed_group": row["trimmed_group"], "widened": row["widened"],
+                    "suppressed": not ok, "suppression_reason": "" if ok else SUPPRESSION_REASON})
+    return out
+
+
+RESPONSE_WEIGHTING_STATISTICS = ("estimate", "ci_low", "ci_high")
+
+
+def response_weighting_rows(rows: list[dict]) -> list[dict]:
+    """Response-weighted estimates as published (rule 7); `not_estimated` says why a row has no numbers."""
+    out = []
+    for row in rows:
+        ok = all(row[f"responded_{g}"] >= unit_threshold()
+                 and not _small(row[f"n_{g}"] - row[f"responded_{g}"]) for g, _ in GROUPS)
+        shown = ok and row["not_estimated"] is None
+        out.append({"outcome": row["outcome"],
+                    **{k: (_round(row[k]) if shown else None) for k in RESPONSE_WEIGHTING_STATISTICS},
+                    "not_estimated": row["not_estimated"] if ok else None,
                     "suppressed": not ok, "suppression_reason": "" if ok else SUPPRESSION_REASON})
     return out
 

@@ -20,8 +20,13 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_path(target: Path | str):
-    """Yield a temporary path beside `target`; on success it replaces `target`, on error it is removed."""
+def atomic_path(target: Path | str, keep_identical: bool = False):
+    """Yield a temporary path beside `target`; on success it replaces `target`, on error it is removed.
+
+    With `keep_identical`, a target that already holds the same bytes is left as it is: its
+    modification time keeps saying when its content last changed, which is how Sphinx decides
+    which book pages to read again (book pages and figures are written this way).
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -29,6 +34,9 @@ def atomic_path(target: Path | str):
     os.chmod(tmp, 0o644)  # mkstemp makes it private; published files are for reading
     try:
         yield Path(tmp)
+        if keep_identical and _same_bytes(Path(tmp), target):
+            Path(tmp).unlink()
+            return
         with open(tmp, "rb+") as fh:  # what a caller wrote through its own API reaches the disk first
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -46,14 +54,18 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def write_bytes_atomic(target: Path | str, data: bytes) -> Path:
-    with atomic_path(target) as tmp:
+def _same_bytes(a: Path, b: Path) -> bool:
+    return b.is_file() and a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
+
+
+def write_bytes_atomic(target: Path | str, data: bytes, keep_identical: bool = False) -> Path:
+    with atomic_path(target, keep_identical) as tmp:
         tmp.write_bytes(data)
     return Path(target)
 
 
-def write_text_atomic(target: Path | str, text: str) -> Path:
-    return write_bytes_atomic(target, text.encode("utf-8"))
+def write_text_atomic(target: Path | str, text: str, keep_identical: bool = False) -> Path:
+    return write_bytes_atomic(target, text.encode("utf-8"), keep_identical)
 
 
 class DamagedDocument(Exception):

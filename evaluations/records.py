@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from evaluations import disclosure, picturing
+from evaluations import disclosure, picturing, subgroup_names
 from evaluations.covariates import hidden_labels
 from evaluations.diagnostics.overlap import limited_reasons
 from evaluations.measures import DOMAINS, Measure, outcome_measures
 from evaluations.rating import publishable
 from evaluations.designs import design_of
 from evaluations.record_model import SCHEMA, Diagnostics, EvidenceRecord, Rating
+from evaluations.record_model.pictures import Picture
 from evaluations.record_model.values import clean
 from evaluations.registry import REPO_ROOT, Manifest, file_hash
 
@@ -105,6 +106,8 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
         # design.groups (the charity's answer words for each group) say how intake read answers, not a result
         "design": {**manifest.design.model_dump(mode="json", exclude={"groups"}), "type": manifest.design.type.value,
                    "covariates": manifest.design.covariate_columns,  # a categorical one's levels: in balance
+                   "effect_modifiers": manifest.design.effect_modifiers,
+                   "effect_modifier_words": _modifier_words(manifest, subgroup_rows["subgroup"]),
                    "staggered": manifest.design.staggered, **design_of(manifest.design).describe(manifest)},
         "outcomes": outcomes,
         "primary_outcome": primary,
@@ -116,7 +119,8 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
                                  effect_cols),
         "heterogeneity_tests": _dump(diagnostics.heterogeneity_tests),
         "subgroups_skipped": _skipped(_dump(diagnostics.subgroups_skipped)),
-        "event_study": _event_study(estimates),
+        "event_study": (event_study := _event_study(estimates)),
+        "trend_drift": _trend_drift(estimates, event_study),
         "by_starting_wave": _event_study(estimates, "cohort", "starting_wave"),
         "by_calendar_wave": _event_study(estimates, "calendar_time", "wave"),
         "flow": participant_flow(intake["registered"], att, {"programme": int(primary_est["n_treated"]),
@@ -148,6 +152,7 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
             "baseline_equivalence": _equivalence(diagnostics, hidden),
             "wwc_attrition": diagnostics.wwc_attrition.model_dump() if diagnostics.wwc_attrition else None,
             "attrition_bounds": disclosure.attrition_bounds_rows(_dump(diagnostics.attrition_bounds)),
+            "response_weighting": disclosure.response_weighting_rows(_dump(diagnostics.response_weighting)),
         },
         "rating": rating.model_dump(mode="json"),
         "provenance": provenance,
@@ -161,6 +166,20 @@ def _build_record(*, manifest: Manifest, measures: dict[str, Measure], estimates
     if leaks:
         raise AssertionError(f"disclosure check failed for {manifest.id}: {leaks}")
     return published
+
+
+def _modifier_words(manifest: Manifest, published_subgroups) -> dict[str, dict]:
+    """Each effect modifier's label and the words for the levels the record publishes (a hidden level
+    is 'another group' by then, so the manifest's word for it is never published)."""
+    levels: dict[str, list[str]] = {column: [] for column in manifest.design.effect_modifiers}
+    for subgroup in published_subgroups:
+        parts = subgroup_names.split(subgroup)
+        if parts and parts[0] in levels and parts[1] not in levels[parts[0]]:
+            levels[parts[0]].append(parts[1])
+    given = manifest.design.modifier_words
+    return {column: subgroup_names.modifier_words(column, given[column].label if column in given else None,
+                                                  given[column].values if column in given else None, found)
+            for column, found in levels.items()}
 
 
 def _equivalence(diagnostics: Diagnostics, hidden: dict[str, str]) -> dict | None:
@@ -209,19 +228,48 @@ def _event_study(estimates: pd.DataFrame, kind: str = "event_time", key: str = "
     points are not person-level cells."""
     rows = estimates[estimates["kind"] == kind]
     cells = estimates[estimates["kind"] == "group_time"]
-    least = disclosure.unit_threshold()
-    small = set(cells.loc[(cells["n_treated"] < least) | (cells["n_comparison"].between(1, least - 1)), "outcome"])
+    small = set(cells.loc[disclosure.small_cells(cells), "outcome"])
     rows = rows[~rows["outcome"].isin(small)]  # a cohort of fewer than 10 people would be disclosed
     return {outcome: [{key: int(r.subgroup.split("=", 1)[1]), "estimate": r.estimate,
                        "ci_low": r.ci_low, "ci_high": r.ci_high} for r in part.itertuples()]
             for outcome, part in rows.groupby("outcome", sort=False)}
 
 
+def _trend_drift(estimates: pd.DataFrame, event_study: dict) -> dict:
+    """Each outcome's relative-magnitudes bounds (designs/staggered.py), published as the event study is: only
+    from cells large enough to publish, only beside the outcome's published event study, and not where any
+    event time they use is blank there (it would otherwise show through them). The bounds' earliest
+    pre-start time (the first wave against the one before the start) has no varying-base point: the cell
+    rule covers it. Left out where the test accepted no value at all."""
+    from evaluations.designs.staggered import DRIFT_MBAR
+    from evaluations.sensitivity.honest_did import REFERENCE_EVENT_TIME
+
+    rows = estimates[estimates["kind"] == "trend_drift"]
+    out = {}
+    for r in rows[~disclosure.small_cells(rows)].itertuples():
+        first, last = (int(t) for t in r.subgroup.removeprefix("e=").split(".."))
+        if r.outcome not in event_study or (pd.isna(r.ci_low) and pd.isna(r.ci_high)):
+            continue
+        shown = {p["event_time"]: p["estimate"] for p in event_study[r.outcome]}
+        used = [t for t in range(first, last + 1) if t in shown and t != REFERENCE_EVENT_TIME]  # that one is 0
+        if any(shown[t] is None or pd.isna(shown[t]) for t in used):
+            continue
+        out[r.outcome] = {"first_event_time": first, "last_event_time": last, "estimate": r.estimate,
+                          "mbar": DRIFT_MBAR, "lower": r.ci_low, "upper": r.ci_high, "breakdown_mbar": r.statistic}
+    return out
+
+
 def estimates_csv(record: EvidenceRecord) -> pd.DataFrame:
     """The record's estimates as one flat, disclosure-safe table (the download on each page).
-    Columns in alphabetical order, as in the JSON download."""
-    rows = pd.DataFrame([dict(sorted(_flat(e.model_dump(mode="json")).items()))
+    Columns in alphabetical order, as in the JSON download; `group` (the subgroup in words) beside `subgroup`."""
+    pictures = {p.outcome: p.model_dump(mode="json", exclude={"outcome"}) for p in record.pictures}
+    blank = dict.fromkeys(Picture.model_fields.keys() - {"outcome"})
+    # an overall effect carries its outcome's picture (effect size in words, cost per extra person reaching the
+    # positive answer, WELLBY value and benefit-cost ratio, each with its interval); a group's row leaves them empty
+    rows = pd.DataFrame([dict(sorted({**_flat(e.model_dump(mode="json")), **blank,
+                                      **(pictures.get(e.outcome, {}) if e.subgroup == "all" else {})}.items()))
                          for e in [*record.estimates, *record.subgroups]])
+    rows.insert(rows.columns.get_loc("subgroup") + 1, "group", [record.group_name(g) for g in rows["subgroup"]])
     rows.insert(0, "evaluation_id", record.id)
     rows.insert(1, "synthetic", record.synthetic)
     rows["padlocks"] = record.rating.padlocks

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from evaluations import covariates as categorical
 from evaluations.measure_model import OwnMeasure
 from evaluations.placeholders import placeholder_problems
-from evaluations.usertext import manifest_text_problems
+from evaluations.usertext import manifest_text_problems, too_long
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REGISTRY_ENV = "COMMONGROUND_REGISTRY"
@@ -135,6 +135,56 @@ class CategoricalCovariate(_Strict):
         return self
 
 
+class EffectModifier(_Strict):
+    """An effect modifier with its words for readers, under design.effect_modifiers as
+    `{column: fsm, label: "Free school meals", values: {0: "no", 1: "yes"}}` (a plain column name is
+    the same without words). Words are for pages only: the analysis plan holds the column
+    (Manifest._planned_design). Without them a page says the column made readable and yes/no for a
+    0/1 column (evaluations/subgroup_names.py)."""
+    column: str
+    label: str | None = None
+    values: dict[str, str] = Field(default_factory=dict)  # an answer in the data -> its word on the page
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _answers_and_words_as_text(cls, values):
+        """An answer may be written as a number (0, 1): it is read as its text. YAML reads an unquoted
+        yes/no/on/off as true/false: say so, rather than "not a string"."""
+        if not isinstance(values, dict):
+            return values
+        out = {}
+        for answer, word in values.items():
+            if isinstance(answer, bool):
+                raise ValueError(f"the answer {answer!r} reads as true/false, not as an answer in the data; put it "
+                                 'in quotes, e.g. "yes": "receives free school meals"')
+            if not isinstance(word, str):
+                raise ValueError(f"the word for answer {answer} reads as {word!r}, not text; put it in quotes, "
+                                 f'e.g. {answer}: "yes" (YAML reads an unquoted yes/no/on/off as true/false)')
+            out[str(answer) if isinstance(answer, (int, float)) else answer] = word
+        return out
+
+    @model_validator(mode="after")
+    def _words_readable(self):
+        problems = []
+        if self.label is not None and not self.label.strip():
+            problems.append(f"the label of '{self.column}' is empty; write the words readers should see, or remove label")
+        seen = {}
+        for answer, word in self.values.items():
+            key = categorical.category_key(answer)
+            if not word.strip():
+                problems.append(f"the word for answer {answer!r} of '{self.column}' is empty; write it, or remove the answer")
+            if key in seen:
+                problems.append(f"values of '{self.column}' name {seen[key]!r} and {answer!r}, which read as the same "
+                                "answer; name it once")
+            seen.setdefault(key, answer)
+            problem = None if re.fullmatch(r"-?\d+", answer) else too_long(word, "design.effect_modifiers.*.values.*")
+            if problem:  # a number's word is measured with the other manifest text (usertext.py)
+                problems.append(f"the word for answer {answer!r} of '{self.column}' {problem}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
 class Design(_Strict):
     """What the manifest says about how the programme was evaluated.
 
@@ -161,7 +211,9 @@ class Design(_Strict):
     # what the manifest's `covariates` lists: column names (numbers) and categorical covariates; the
     # estimators see `covariates` (below), where a categorical one is its indicator columns
     declared_covariates: list[str | CategoricalCovariate] = Field(default_factory=list, alias="covariates")
-    effect_modifiers: list[str] = Field(default_factory=list)
+    # what the manifest's `effect_modifiers` lists: column names, or columns with their words for readers;
+    # the estimators see `effect_modifiers` (below), the columns
+    declared_modifiers: list[str | EffectModifier] = Field(default_factory=list, alias="effect_modifiers")
     estimator: Estimator | None = None  # None: the design's default
     matching: MatchingOptions = Field(default_factory=MatchingOptions)
     # The treatment column's own answers for each group ("Did you take part?" -> "Yes, in 2024" /
@@ -208,6 +260,41 @@ class Design(_Strict):
         if twice:
             raise ValueError(f"lists {', '.join(map(repr, twice))} more than once; list each covariate once")
         return declared
+
+    @field_validator("declared_modifiers", mode="before")
+    @classmethod
+    def _column_or_words(cls, declared):
+        """Each entry is validated as what it is, so an error reads design.effect_modifiers.0.values, not a union's."""
+        if not isinstance(declared, list):
+            return declared
+        out = []
+        for i, m in enumerate(declared):
+            if isinstance(m, dict):
+                try:
+                    m = EffectModifier.model_validate(m)
+                except ValidationError as e:  # say which entry: the list's index is lost in a before-validator
+                    raise ValueError("; ".join(f"entry {i + 1} ({m.get('column', 'no column')}): "
+                                               + (f"{'.'.join(map(str, err['loc']))}: " if err["loc"] else "")
+                                               + _describe_one(err) for err in e.errors())) from None
+            elif not isinstance(m, (str, EffectModifier)):
+                raise ValueError(f"{m!r} is neither a column name nor a column with its words "
+                                 '({column: fsm, label: "Free school meals", values: {0: "no", 1: "yes"}})')
+            out.append(m)
+        columns = [m if isinstance(m, str) else m.column for m in out]
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        if twice:
+            raise ValueError(f"lists {', '.join(map(repr, twice))} more than once; list each effect modifier once")
+        return out
+
+    @property
+    def effect_modifiers(self) -> list[str]:
+        """The effect modifiers' columns, as the manifest lists them."""
+        return [m if isinstance(m, str) else m.column for m in self.declared_modifiers]
+
+    @property
+    def modifier_words(self) -> dict[str, EffectModifier]:
+        """The effect modifiers the manifest gives words for, by column."""
+        return {m.column: m for m in self.declared_modifiers if not isinstance(m, str)}
 
     @property
     def categorical_covariates(self) -> dict[str, list[str]]:
@@ -438,6 +525,7 @@ class Manifest(_Strict):
         from their defaults, so plans registered before them keep their hash (registration.py
         reads a missing field as its default)."""
         design = self.design.model_dump(mode="json")
+        design["effect_modifiers"] = self.design.effect_modifiers  # their words change no result
         for name in ADDED_AFTER_PLAN_V2:
             if getattr(self.design, name) == Design.model_fields[name].default:
                 design.pop(name)
@@ -475,15 +563,21 @@ def _describe(err: ValidationError, skip: set[tuple] = frozenset()) -> list[str]
         if any(tuple(e["loc"][:len(s)]) == s for s in skip):
             continue
         where = ".".join(str(p) for p in e["loc"])
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "missing":
-            msg = "is required but missing; add it (see `commonground new` for a commented template)"
-        elif e["type"] == "extra_forbidden":
-            msg = "is not a known field; check the spelling against `commonground new`"
-        elif e["type"] == "enum":
-            msg = f"{msg} (got {e.get('input')!r})"
+        msg = _describe_one(e)
         problems.append(f"{where}: {msg}" if where else msg)
     return problems
+
+
+def _describe_one(e: dict) -> str:
+    """One pydantic error's message in the manifest's words."""
+    msg = e["msg"].removeprefix("Value error, ")
+    if e["type"] == "missing":
+        msg = "is required but missing; add it (see `commonground new` for a commented template)"
+    elif e["type"] == "extra_forbidden":
+        msg = "is not a known field; check the spelling against `commonground new`"
+    elif e["type"] == "enum":
+        msg = f"{msg} (got {e.get('input')!r})"
+    return msg
 
 
 def load_manifest(path: Path | str) -> Manifest:

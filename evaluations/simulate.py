@@ -189,7 +189,9 @@ def simulate_ncs(seed: int = 2105) -> SimulatedEvaluation:
             "type": "matched_did", "unit_id": "respondent_id", "treatment": "ncs_participant", "wave": "wave",
             "baseline": "baseline", "follow_up": "3-month follow-up",
             "covariates": ["age", "female", "fsm", "minority_ethnic", "urban"],
-            "effect_modifiers": ["fsm", "female"],
+            # effect modifiers with the words a page uses for them ("Free school meals: yes", not "fsm = 1")
+            "effect_modifiers": [{"column": "fsm", "label": "Free school meals", "values": {0: "no", 1: "yes"}},
+                                 {"column": "female", "label": "Sex", "values": {0: "male", 1: "female"}}],
         },
         "outcomes": [
             {"column": "mixing", "measure": "mixing_different_backgrounds", "primary": True},

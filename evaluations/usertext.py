@@ -35,6 +35,9 @@ MAX_LENGTH = {  # characters; dotted manifest paths ('*' is any list item or num
     "outcomes.*.measure.question": 1000,
     "outcomes.*.measure.scale.*": 200,  # an answer's label
     "outcomes.*.measure.units": 50,
+    # a group's words on the page ("Free school meals: yes"): a few words each
+    "design.effect_modifiers.*.label": 100,
+    "design.effect_modifiers.*.values.*": 100,
 }
 MULTI_PARAGRAPH = {"programme.description", "outcomes.*.measure.question"}
 

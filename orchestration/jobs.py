@@ -7,7 +7,9 @@ BOOK_RUN_TAG = ("commonground/book", "build")
 # In-process: the steps of one evaluation share one DuckDB writer, and each step is quick.
 evaluation_job = define_asset_job(
     "evaluation_job",
-    selection=AssetSelection.groups("intake", "analysis") | AssetSelection.assets("evidence_page"),
+    # registered_evaluation first: the run observes the content it reads (the registry sensor compares it)
+    selection=AssetSelection.assets("registered_evaluation") | AssetSelection.groups("intake", "analysis")
+    | AssetSelection.assets("evidence_page"),
     executor_def=in_process_executor,
     description="Intake, analysis and the page of one registered evaluation (one partition).",
 )

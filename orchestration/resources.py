@@ -2,7 +2,11 @@
 
 Embedded default: everything under the repository (registry = the sample library,
 warehouse/ for DuckDB and JSON, book/ for the Jupyter Book). Point them elsewhere with
-COMMONGROUND_REGISTRY, COMMONGROUND_WAREHOUSE and COMMONGROUND_BOOK.
+COMMONGROUND_REGISTRY, COMMONGROUND_WAREHOUSE and COMMONGROUND_BOOK (and the warehouse's
+layout with COMMONGROUND_WAREHOUSE_LAYOUT): the resources read them through Dagster's EnvVar
+when a run or sensor starts, so `dagster dev`, the daemon and the code server show them by
+name. `commonground` passes its own folders explicitly instead (`configured_resources`); no
+code here ever writes os.environ or creates a folder when it is imported.
 """
 from __future__ import annotations
 
@@ -10,21 +14,55 @@ import json
 import os
 from pathlib import Path
 
-from dagster import AssetKey, ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext
+from dagster import (
+    AssetKey,
+    ConfigurableIOManager,
+    ConfigurableIOManagerFactory,
+    ConfigurableResource,
+    EnvVar,
+    InitResourceContext,
+    InputContext,
+    IOManager,
+    OutputContext,
+)
 
 from evaluations.files import DamagedDocument, DiskFull, is_disk_full, read_json_document, write_text_atomic
 from evaluations.measures import Measure, load_measures
-from evaluations.registry import REPO_ROOT, Manifest, load_manifest, registry_path
+from evaluations.registry import DEFAULT_REGISTRY, REGISTRY_ENV, REPO_ROOT, Manifest, load_manifest
+from orchestration.warehouse import LAYOUT_ENV, warehouse_io_manager
 
 WAREHOUSE_ENV, BOOK_ENV = "COMMONGROUND_WAREHOUSE", "COMMONGROUND_BOOK"
+DEFAULT_WAREHOUSE, DEFAULT_BOOK = REPO_ROOT / "warehouse", REPO_ROOT / "book"
 
 
 def warehouse_dir() -> Path:
-    return Path(os.environ.get(WAREHOUSE_ENV) or REPO_ROOT / "warehouse").resolve()
+    return Path(os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE).resolve()
 
 
 def book_dir() -> Path:
-    return Path(os.environ.get(BOOK_ENV) or REPO_ROOT / "book").resolve()
+    return Path(os.environ.get(BOOK_ENV) or DEFAULT_BOOK).resolve()
+
+
+def _setting(value: Path | str | None, env: str, default: Path | str) -> str | EnvVar:
+    """A value given explicitly (by `commonground`), else the environment variable as an EnvVar (read when a
+    run or sensor starts, shown by name in the UI), else the embedded default."""
+    if value is not None:
+        return str(Path(value).resolve())
+    if os.environ.get(env):
+        return EnvVar(env)
+    return str(default)
+
+
+def configured_resources(registry: Path | str | None = None, warehouse: Path | str | None = None,
+                         book: Path | str | None = None) -> dict:
+    """The code location's resources: each folder as given, or from its environment variable, or the default."""
+    warehouse_folder = _setting(warehouse, WAREHOUSE_ENV, DEFAULT_WAREHOUSE)
+    return {
+        "registry": RegistryResource(path=_setting(registry, REGISTRY_ENV, DEFAULT_REGISTRY)),
+        "book_dir": BookResource(path=_setting(book, BOOK_ENV, DEFAULT_BOOK)),
+        "warehouse_io_manager": WarehouseIOManager(folder=warehouse_folder, layout=_setting(None, LAYOUT_ENV, "")),
+        "json_io_manager": JsonIOManager(warehouse=warehouse_folder),
+    }
 
 
 class RegistryResource(ConfigurableResource):
@@ -58,10 +96,10 @@ class JsonIOManager(ConfigurableIOManager):
     damaged file never stops the assets that read all of them.
     """
 
-    base_dir: str
+    warehouse: str  # the documents live in its documents/ folder
 
     def _path(self, asset_key, partition: str | None) -> Path:
-        return Path(self.base_dir, *asset_key.path, f"{partition or 'all'}.json")
+        return Path(self.warehouse, "documents", *asset_key.path, f"{partition or 'all'}.json")
 
     def handle_output(self, context: OutputContext, obj) -> None:
         partition = context.partition_key if context.has_partition_key else None
@@ -97,3 +135,15 @@ class JsonIOManager(ConfigurableIOManager):
                     context.log.warning(str(damaged))
                     docs[k] = damaged
         return docs
+
+
+class WarehouseIOManager(ConfigurableIOManagerFactory):
+    """The DuckDB warehouse under `folder`, in the layout `layout` names (orchestration/warehouse.py; empty: the
+    embedded default). The folder is created when a run first uses it, never when the code is imported."""
+
+    folder: str
+    layout: str = ""
+
+    def create_io_manager(self, context: InitResourceContext) -> IOManager:
+        Path(self.folder).mkdir(parents=True, exist_ok=True)
+        return warehouse_io_manager(Path(self.folder), self.layout or None)

@@ -3,11 +3,12 @@
 A run left STARTED counts against the run queue's limit of one (see DAGSTER_YAML in
 evaluations/cli.py), so the daemon would never start another. Every run `commonground` starts
 carries tags naming the process that runs it (host, pid and the process's start time, so a
-reused pid is not mistaken for it); runs an older version started in-process are judged by the
-pid in their RUN_START event. Two places ask, both through Dagster's own API:
-`commonground run` marks its own dead runs failed before it starts (no daemon needed), and
-`LocalRunLauncher` answers the daemon's run monitoring for the same runs. Runs the daemon
-launched are Dagster's to watch.
+reused pid is not mistaken for it). Two places ask, both through Dagster's public API:
+`commonground run` marks its own dead runs failed before it starts (no daemon needed), and the
+`dead_commonground_runs` sensor does the same every 30 s wherever the daemon runs (`dagster dev`,
+production). Runs the daemon launched are Dagster's to watch (its run monitoring and the code
+server). Runs without our tags (an older `commonground`, a script) are left to Dagster's
+`max_runtime_seconds`: nothing public says which machine ran them.
 
 Two `commonground` commands at once are kept apart here too (`one_command_at_a_time`).
 """
@@ -21,9 +22,17 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psutil
-from dagster import DagsterEventType, DagsterInstance, DagsterRun, DagsterRunStatus, DefaultRunLauncher, RunsFilter
-from dagster._core.launcher import CheckRunHealthResult, WorkerStatus  # not exported: run monitoring's API
-from dagster._core.storage.runs import SqliteRunStorage  # not exported: "this machine's storage"
+from dagster import (
+    DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
+    DefaultRunLauncher,
+    DefaultSensorStatus,
+    RunsFilter,
+    SensorEvaluationContext,
+    SkipReason,
+    sensor,
+)
 
 HOST_TAG, PID_TAG, STARTED_TAG = "commonground/host", "commonground/pid", "commonground/process_started"
 UNFINISHED = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED,
@@ -36,31 +45,23 @@ def process_tags() -> dict[str, str]:
     return {HOST_TAG: socket.gethostname(), PID_TAG: str(me.pid), STARTED_TAG: f"{me.create_time():.2f}"}
 
 
-def _worker(run: DagsterRun, instance: DagsterInstance | None) -> tuple[int, str, float | None, float | None] | None:
-    """(pid, host, its start time, the run's start time) of the process that ran `run`, when this host can judge it."""
+def _worker(run: DagsterRun) -> tuple[int, str, float | None] | None:
+    """(pid, host, its start time) of the `commonground` process that ran `run`, when this host can judge it."""
     tags = run.tags
-    if tags.get(HOST_TAG) == socket.gethostname() and tags.get(PID_TAG, "").isdigit():
-        try:
-            return int(tags[PID_TAG]), tags[HOST_TAG], float(tags[STARTED_TAG]), None
-        except (KeyError, ValueError):  # no usable start time: the pid alone
-            return int(tags[PID_TAG]), tags[HOST_TAG], None, None
-    # Untagged runs executed in a process of their own (no code location: an older `commonground run`,
-    # or a script), recorded in this machine's SQLite storage: their RUN_START event names the pid.
-    if HOST_TAG in tags or run.remote_job_origin is not None or not isinstance(
-            getattr(instance, "run_storage", None), SqliteRunStorage):
+    if tags.get(HOST_TAG) != socket.gethostname() or not tags.get(PID_TAG, "").isdigit():
         return None
-    started = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_START)
-    if not started or not started[0].dagster_event or not started[0].dagster_event.pid:
-        return None
-    return started[0].dagster_event.pid, "this machine", None, started[0].timestamp
+    try:
+        return int(tags[PID_TAG]), tags[HOST_TAG], float(tags[STARTED_TAG])
+    except (KeyError, ValueError):  # no usable start time: the pid alone
+        return int(tags[PID_TAG]), tags[HOST_TAG], None
 
 
-def process_gone(run: DagsterRun, instance: DagsterInstance | None = None) -> str | None:
+def process_gone(run: DagsterRun) -> str | None:
     """Why the process that ran `run` is known to be gone, or None (alive, elsewhere, or not ours to judge)."""
-    worker = _worker(run, instance)
+    worker = _worker(run)
     if worker is None:
         return None
-    pid, host, process_started, run_started = worker
+    pid, host, process_started = worker
     try:
         process = psutil.Process(pid)
         created = process.create_time()
@@ -68,8 +69,6 @@ def process_gone(run: DagsterRun, instance: DagsterInstance | None = None) -> st
         # the same pid with another start time is a new process that reused the number
         if process_started is not None:
             alive = alive and abs(created - process_started) < 1
-        if run_started is not None:
-            alive = alive and created <= run_started + 1
     except psutil.NoSuchProcess:
         alive = False
     except psutil.Error:  # not ours to inspect: do not judge
@@ -117,28 +116,23 @@ def fail_dead_runs(instance: DagsterInstance) -> list[DagsterRun]:
     failed = []
     for record in instance.get_run_records(RunsFilter(statuses=UNFINISHED)):
         run = record.dagster_run
-        reason = process_gone(run, instance)
+        reason = process_gone(run)
         if reason:
             instance.report_run_failed(run, f"Marked failed by commonground: {reason}.")
             failed.append(run)
     return failed
 
 
-class LocalRunLauncher(DefaultRunLauncher):
-    """Dagster's default launcher, which also answers run monitoring for the runs `commonground` started.
+@sensor(minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+        description="Marks failed the runs whose `commonground` process on this machine ended without finishing "
+                    "them (killed, or the machine stopped), so they never hold the run queue.")
+def dead_commonground_runs(context: SensorEvaluationContext) -> SkipReason:
+    failed = fail_dead_runs(context.instance)
+    if failed:
+        return SkipReason(f"marked failed: {', '.join(run.run_id[:8] for run in failed)}")
+    return SkipReason("no unfinished run of an ended commonground process")
 
-    Runs the daemon launched itself are watched by Dagster (the code server fails a run whose
-    worker dies, and `max_runtime_seconds` is the last resort); for those, and for runs on other
-    hosts, this says RUNNING and leaves them be.
-    """
 
-    @property
-    def supports_check_run_worker_health(self) -> bool:
-        return True
-
-    def check_run_worker_health(self, run: DagsterRun) -> CheckRunHealthResult:
-        reason = process_gone(run, self._instance)
-        if reason:
-            return CheckRunHealthResult(WorkerStatus.FAILED, reason)
-        return CheckRunHealthResult(WorkerStatus.RUNNING)
-
+# Instance configurations written before the sensor above named this launcher (DAGSTER_YAML, deploy/dagster.yaml);
+# it is Dagster's own default launcher, kept under this name so such a dagster.yaml still loads.
+LocalRunLauncher = DefaultRunLauncher

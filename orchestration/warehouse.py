@@ -134,9 +134,9 @@ LAYOUT_ENV = "COMMONGROUND_WAREHOUSE_LAYOUT"
 LAYOUTS = ("one-file", "file-per-evaluation")
 
 
-def warehouse_io_manager(folder: Path) -> _DuckDBTables:
-    """The warehouse of the layout COMMONGROUND_WAREHOUSE_LAYOUT names (default `one-file`) under `folder`."""
-    layout = os.environ.get(LAYOUT_ENV) or LAYOUTS[0]
+def warehouse_io_manager(folder: Path, layout: str | None = None) -> _DuckDBTables:
+    """The warehouse of `layout` (else the one COMMONGROUND_WAREHOUSE_LAYOUT names, default `one-file`) under `folder`."""
+    layout = layout or os.environ.get(LAYOUT_ENV) or LAYOUTS[0]
     if layout == "one-file":
         return EvaluationWarehouse(database=str(folder / "warehouse.duckdb"))
     if layout == "file-per-evaluation":

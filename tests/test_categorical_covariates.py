@@ -207,4 +207,4 @@ def test_the_record_and_page_name_each_category_and_hide_a_small_one(tmp_path):
     subgroups = {e.subgroup for e in record.subgroups}
     assert {f"age_band={b}" for b in BANDS} <= subgroups  # group effects by the band's names, never codes
     page = evaluation_page(record, tmp_path / "pages", tmp_path / "figures", tmp_path / "records").read_text()
-    assert "age\\_band = 35\\-54" in page  # the subgroup table, by the band's name
+    assert "Age band\\: 35\\-54" in page  # the subgroup table, by the band's name (subgroup_names.py)

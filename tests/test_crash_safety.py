@@ -20,11 +20,10 @@ import duckdb
 import psutil
 import pytest
 from dagster import DagsterInstance, DagsterRunStatus
-from dagster._core.instance.ref import InstanceRef
 
 from evaluations.files import DamagedDocument, read_json_document, write_text_atomic
 from evaluations.registry import DEFAULT_REGISTRY
-from orchestration.runs import fail_dead_runs, one_command_at_a_time
+from orchestration.runs import fail_dead_runs, one_command_at_a_time, process_gone
 from tests.conftest import copy_book_sources
 
 EVALUATION = "town-exchange-2023"
@@ -50,7 +49,7 @@ def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
 
 
 def instance(home: Path) -> DagsterInstance:
-    return DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+    return DagsterInstance.from_config(str(home))
 
 
 def kill_at(env: dict, home: Path, job: str, step: str, child: str | None = None):
@@ -98,9 +97,8 @@ def test_a_killed_run_is_marked_failed_and_the_next_run_succeeds(library, job, s
     dead = kill_at(env, home, job, step, child)
     assert dead.status == DagsterRunStatus.STARTED  # what kill -9 leaves: Dagster still thinks it runs
 
-    with instance(home) as dagster:  # the daemon's run monitoring asks the shipped launcher, which knows
-        health = dagster.run_launcher.check_run_worker_health(dead)
-        assert health.status.value == "FAILED" and f"its process ({dead.tags['commonground/pid']} on" in health.msg
+    gone = process_gone(dead)  # what the daemon's dead_commonground_runs sensor and the next command both ask
+    assert gone and gone.startswith(f"its process ({dead.tags['commonground/pid']} on {os.uname().nodename})")
 
     again = cli(env, "run")
     assert again.returncode == 0, again.stdout + again.stderr
@@ -128,14 +126,12 @@ def test_the_shipped_instance_config_is_written_upgraded_and_never_overwritten_o
     assert (dagster_home() / "dagster.yaml").read_text() == edited
 
 
-def test_run_monitoring_in_the_daemon_fails_a_dead_run_and_leaves_a_live_one(tmp_path, monkeypatch):
-    """The daemon's own monitoring step (as `dagster dev` runs it) with the shipped dagster.yaml."""
-    import logging
-
-    from dagster._daemon.monitoring.run_monitoring import monitor_started_run
+def test_the_daemons_sensor_fails_a_dead_run_and_leaves_a_live_one(tmp_path, monkeypatch):
+    """The dead_commonground_runs sensor (as the daemon of `dagster dev` evaluates it) with the shipped dagster.yaml."""
+    from dagster import build_sensor_context
 
     from evaluations.cli import dagster_home
-    from orchestration.runs import process_tags
+    from orchestration.runs import dead_commonground_runs, process_tags
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     with instance(dagster_home()) as dagster:
@@ -144,16 +140,18 @@ def test_run_monitoring_in_the_daemon_fails_a_dead_run_and_leaves_a_live_one(tmp
         child = subprocess.Popen([sys.executable, "-c", "pass"])
         child.wait()  # a process that has ended: its pid names no live process
         dead = {**process_tags(), "commonground/pid": str(child.pid)}
-        # (tags, pid in the RUN_START event); untagged runs are what older versions of `commonground run` left
-        cases = {"dead": (dead, child.pid), "alive": (process_tags(), os.getpid()),
-                 "untagged, dead": ({}, child.pid), "untagged, alive": ({}, os.getpid())}
-        runs = {name: dagster.create_run_for_job(_noop_job(), tags=tags) for name, (tags, _) in cases.items()}
-        for name, run in runs.items():
-            dagster.report_dagster_event(_run_start_event(run, cases[name][1]), run.run_id)
-            monitor_started_run(dagster, None, dagster.get_run_record_by_id(run.run_id), logging.getLogger("test"))
+        reused = {**process_tags(), "commonground/process_started": "1.00"}  # this pid, but another process
+        # untagged: an older `commonground` or a script; nothing public says which machine ran it, so left alone
+        cases = {"dead": dead, "pid reused": reused, "alive": process_tags(), "untagged": {}}
+        runs = {name: dagster.create_run_for_job(_noop_job(), tags=tags) for name, tags in cases.items()}
+        for run in runs.values():
+            dagster.report_dagster_event(_run_start_event(run, child.pid), run.run_id)
+        skipped = dead_commonground_runs(build_sensor_context(instance=dagster))
         status = {name: dagster.get_run_by_id(run.run_id).status for name, run in runs.items()}
-        assert status == {"dead": DagsterRunStatus.FAILURE, "alive": DagsterRunStatus.STARTED,
-                          "untagged, dead": DagsterRunStatus.FAILURE, "untagged, alive": DagsterRunStatus.STARTED}
+        assert status == {"dead": DagsterRunStatus.FAILURE, "pid reused": DagsterRunStatus.FAILURE,
+                          "alive": DagsterRunStatus.STARTED, "untagged": DagsterRunStatus.STARTED}
+        named = skipped.skip_message.removeprefix("marked failed: ").split(", ")
+        assert sorted(named) == sorted(runs[n].run_id[:8] for n in ("dead", "pid reused"))
         assert [r.run_id for r in fail_dead_runs(dagster)] == []  # the CLI's sweep agrees: nothing left to fail
 
 

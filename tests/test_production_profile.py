@@ -228,7 +228,7 @@ def test_eight_concurrent_evaluations_on_postgres_match_a_serial_run(tmp_path, d
         # The registry sensor and the book sensor would start runs of their own; this test launches its eight.
         stops = [subprocess.Popen([str(BIN / "dagster"), "sensor", "stop", sensor, "-w", str(workspace)], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                 for sensor in ("registry_sensor", "book_after_evaluation")]
+                 for sensor in ("registry_sensor", "book_after_evaluations")]
         for stop in stops:
             output, _ = stop.communicate(timeout=300)
             assert stop.returncode == 0, output

@@ -267,8 +267,8 @@ def test_the_evidence_rating_asset_checks_the_plan_hash_on_every_run(tmp_path, p
     result = materialize(  # only evidence_rating runs; it reads the published run's diagnostics
         load_assets_from_modules([intake, analysis]), selection="evidence_rating",
         partition_key=SAMPLE, instance=instance,
-        resources={"registry": RegistryResource(path=str(registry)), "json_io_manager": JsonIOManager(base_dir=str(docs)),
-                   "warehouse_io_manager": JsonIOManager(base_dir=str(docs))})
+        resources={"registry": RegistryResource(path=str(registry)), "json_io_manager": JsonIOManager(warehouse=str(tmp_path)),
+                   "warehouse_io_manager": JsonIOManager(warehouse=str(tmp_path))})
     assert result.success
     rating = json.loads((docs / "evidence_rating" / f"{SAMPLE}.json").read_text())
     assert rating["downgrades"] == [

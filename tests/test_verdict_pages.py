@@ -161,3 +161,125 @@ def test_no_number_reads_two_ways(published_library):
         text = text_of(page(published_library, evaluation_id))
         raw = re.findall(r"(?<![\d.])[−-]?\d+\.\d{5,}", text)  # no raw floats on an evaluation page
         assert not raw, (evaluation_id, raw)
+
+
+# ------------------------------------------------------------------ plain words for groups, reasons, how sure, CSV
+
+def model_of(lib, evaluation_id):
+    from evaluations.record_model import EvidenceRecord
+
+    return EvidenceRecord.model_validate(record_of(lib, evaluation_id))
+
+
+def section(html: str, section_id: str) -> str:
+    """The text of one of the page's top-level sections, up to the next."""
+    found = re.search(rf'<section id="{section_id}">(.*?)(?=<section id="(?!{section_id})[^"]*">\s*<h2)', html, flags=re.S)
+    assert found, f"no {section_id} section"
+    return unescape(text_of(found.group(1)))
+
+
+def test_groups_are_named_in_the_manifests_words(published_library):
+    """ncs-youth-2024 names its 0/1 modifiers in its manifest; intergenerational-2023 lists lives_alone plainly."""
+    ncs = record_of(published_library, "ncs-youth-2024")
+    assert ncs["design"]["effect_modifier_words"] == {
+        "fsm": {"label": "Free school meals", "values": {"0": "no", "1": "yes"}},
+        "female": {"label": "Sex", "values": {"0": "male", "1": "female"}}}
+    text = section(page(published_library, "ncs-youth-2024"), "for-whom-did-it-work")
+    for name in ("Free school meals: yes", "Free school meals: no", "Sex: female", "Sex: male"):
+        assert name in text, name
+    assert "Does the effect differ between groups? By free school meals, " in text and "; by sex, " in text
+    plain = record_of(published_library, "intergenerational-2023")
+    assert plain["design"]["effect_modifier_words"]["lives_alone"]["label"] == "Lives alone"
+    levels = {g["subgroup"].split("=", 1)[1] for g in plain["subgroups"]}
+    assert plain["design"]["effect_modifier_words"]["lives_alone"]["values"] == {
+        level: {"0": "no", "1": "yes"}.get(level, level) for level in levels}
+
+
+@pytest.mark.parametrize("evaluation_id", SAMPLES)
+def test_every_group_on_the_page_is_named_in_words(published_library, evaluation_id):
+    rec = model_of(published_library, evaluation_id)
+    if not rec.subgroups:
+        return
+    text = section(page(published_library, evaluation_id), "for-whom-did-it-work")
+    for g in rec.subgroups:
+        column, level = g.subgroup.split("=", 1)
+        words = rec.design.effect_modifier_words[column]
+        assert f"{words.label}: {words.values[level]}" in text
+        assert not re.search(rf"\b{re.escape(column)}\s*=", text), column
+
+
+@pytest.mark.parametrize("evaluation_id", SAMPLES)
+def test_how_sure_is_in_plain_words_and_the_rating_in_full_is_folded(published_library, evaluation_id):
+    from evaluations.publish.verdict import problems_found
+
+    html = page(published_library, evaluation_id)
+    rec = model_of(published_library, evaluation_id)
+    sure = section(html, "how-sure-are-we")
+    assert not JARGON.findall(sure), JARGON.findall(sure)
+    assert f"{rec.rating.padlocks} of 5 padlocks" in sure
+    for words, k in problems_found(rec):
+        assert f"{words[:1].upper() + words[1:]} ({k} padlock{'' if k == 1 else 's'})." in sure
+    assert len(problems_found(rec)) == 0 or sum(k for _, k in problems_found(rec)) == len(rec.rating.downgrades)
+    folded = unescape(text_of(" ".join(re.findall(r'<details class="cg-technical">(.*?)</details>', html, flags=re.S))))
+    for sentence in [*rec.rating.downgrades, *rec.rating.reasons]:  # the rating's own sentences, figures and all
+        assert " ".join(sentence.split()) in folded, sentence
+
+
+def test_the_toolkit_row_gives_the_verdicts_reason(published_library):
+    from evaluations.publish.verdict import rating_reason
+
+    toolkit = (published_library["html"] / "generated" / "toolkit.html").read_text(encoding="utf-8")
+    rows = dict(re.findall(r'<tr data-family="[^"]*"><td[^>]*><a href="evaluations/([a-z0-9-]+)\.html">(.*?)</tr>',
+                           toolkit, flags=re.S))
+    assert sorted(rows) == SAMPLES
+    for evaluation_id, row in rows.items():
+        reason = f"Mainly because {rating_reason(model_of(published_library, evaluation_id))}."
+        evidence = re.search(r'<td data-sort="\d" title="([^"]*)">\d/5 [●○]{5}<span class="cg-reason">([^<]*)</span></td>',
+                             row)
+        assert evidence, row
+        assert unescape(evidence.group(1)) == unescape(evidence.group(2)) == reason
+
+
+@pytest.mark.parametrize("evaluation_id", SAMPLES)
+def test_the_csv_download_carries_value_for_money_and_group_names(published_library, evaluation_id):
+    import pandas as pd
+
+    rec = model_of(published_library, evaluation_id)
+    csv = pd.read_csv(published_library["book"] / "generated" / "records" / f"{evaluation_id}.csv",
+                      dtype={"subgroup": str, "group": str})
+    assert len(csv) == len(rec.estimates) + len(rec.subgroups)
+    assert list(csv["group"]) == [rec.group_name(e.subgroup) for e in [*rec.estimates, *rec.subgroups]]
+    pictures = {p.outcome: p for p in rec.pictures}
+    fields = ["cost_per_extra_person_gbp", "cost_per_extra_person_ci_low", "cost_per_extra_person_ci_high",
+              "wellby_value_gbp", "wellby_value_ci_low", "wellby_value_ci_high", "benefit_cost_ratio",
+              "benefit_cost_ratio_ci_low", "benefit_cost_ratio_ci_high", "effect_size_words"]
+    for _, row in csv.iterrows():
+        p = pictures.get(row["outcome"]) if row["subgroup"] == "all" else None
+        for f in fields:
+            want = getattr(p, f) if p is not None else None
+            got = None if pd.isna(row[f]) else row[f]
+            assert got == pytest.approx(want) if isinstance(want, float) else got == want, (row["outcome"], f)
+
+
+def test_the_csv_carries_a_cost_per_extra_person_and_a_wellby_value_with_their_intervals(published_library):
+    """The sample library's one value (town-exchange-2023's cohesion: a cost per extra person agreeing) is in its
+    CSV; no sample measures life satisfaction, so a WELLBY value is put in its record to see the writer carry it."""
+    import pandas as pd
+
+    from evaluations.records import estimates_csv
+
+    csv = pd.read_csv(published_library["book"] / "generated" / "records" / "town-exchange-2023.csv")
+    rec = model_of(published_library, "town-exchange-2023")
+    pic = next(p for p in rec.pictures if p.outcome == "cohesion")
+    assert pic.cost_per_extra_person_gbp is not None  # the cohesion share rose: someone extra to pay for
+    row = csv[(csv["outcome"] == "cohesion") & (csv["subgroup"] == "all")].iloc[0]
+    assert row["cost_per_extra_person_gbp"] == pytest.approx(pic.cost_per_extra_person_gbp)
+    assert row["cost_per_extra_person_ci_low"] == pytest.approx(pic.cost_per_extra_person_ci_low)
+    valued = pic.model_copy(update={"wellby_value_gbp": 3250.0, "wellby_value_ci_low": 650.0,
+                                    "wellby_value_ci_high": 5850.0, "benefit_cost_ratio": 9.29,
+                                    "benefit_cost_ratio_ci_low": 1.86, "benefit_cost_ratio_ci_high": 16.71})
+    table = estimates_csv(rec.model_copy(update={"pictures": [valued if p is pic else p for p in rec.pictures]}))
+    got = table[(table["outcome"] == "cohesion") & (table["subgroup"] == "all")].iloc[0]
+    assert [got[f"wellby_value_{k}"] for k in ("gbp", "ci_low", "ci_high")] == [3250.0, 650.0, 5850.0]
+    assert [got[f"benefit_cost_ratio{k}"] for k in ("", "_ci_low", "_ci_high")] == [9.29, 1.86, 16.71]
+    assert table.loc[table["subgroup"] != "all", "wellby_value_gbp"].isna().all()  # a group's row: no value

@@ -5,7 +5,7 @@ import math
 
 import pandas as pd
 
-from evaluations.diagnostics import attrition_boundary, equivalence, lee_bounds
+from evaluations.diagnostics import attrition_boundary, equivalence, lee_bounds, response_weighting
 from evaluations.diagnostics.attrition import attrition
 from evaluations.diagnostics.balance import att_odds_weights, balance_before_after, standardised_mean_differences
 from evaluations.diagnostics.overlap import overlap as propensity_overlap
@@ -111,6 +111,8 @@ def _diagnostics(panel: pd.DataFrame, manifest: Manifest, estimates: pd.DataFram
         "baseline_equivalence": equivalence.judge(sample, manifest, design),
         "wwc_attrition": attrition_boundary.judge(att, design),
         "attrition_bounds": lee_bounds.by_outcome(panel, manifest, least_trimmed=_least_trimmed()),
+        # and the same effect with those who answered weighted to look like everyone who started
+        "response_weighting": response_weighting.by_outcome(panel, manifest, estimates),
         "hidden_bias": _hidden_bias(panel, manifest, estimates, samples),
     }
 

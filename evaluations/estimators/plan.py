@@ -34,7 +34,7 @@ Which estimator a design uses, and how it is called, is decided in the design's 
   RMSE, coverage 93-95%, test size 4%); when trends and selection are non-linear in the
   covariates, subgroup DiD and LinearDML with linear nuisances are biased (by about 0.31)
   while LinearDML with boosting nuisances is not, though its intervals run a little narrow
-  (90-94%); the forest's doubly robust GATEs are valid but over-cover (97-99%) with
+  (91-93% as the median of 5 cross-fitting splits, estimators/heterogeneity.py); the forest's doubly robust GATEs are valid but over-cover (97-99%) with
   intervals 60-67% wider, so they are kept as a cross-check.
 """
 from __future__ import annotations
@@ -45,6 +45,7 @@ import pandas as pd
 
 from evaluations.designs import design_of
 from evaluations.designs.samples import follow_up_wide  # noqa: F401  (built there; kept importable here)
+from evaluations.designs.staggered import TrendDriftBounds
 from evaluations.designs.two_wave import DOWHY_METHOD, FOREST_CHECK_MAX  # noqa: F401  (decided there)
 from evaluations.estimators import multiplicity
 from evaluations.estimators.did import HeterogeneityTest
@@ -67,6 +68,8 @@ class Impacts:
     subgroups: list[EffectEstimate] = field(default_factory=list)  # published: EconML group average effects
     heterogeneity: list[tuple[str, HeterogeneityTest]] = field(default_factory=list)  # (outcome, test)
     staggered: dict[str, StaggeredResult] = field(default_factory=dict)  # outcome -> group-time detail
+    # staggered designs: relative-magnitudes bounds on each outcome's event study (designs/staggered.py)
+    trend_drift: list[TrendDriftBounds] = field(default_factory=list)
     subgroup_checks: list[EffectEstimate] = field(default_factory=list)  # subgroup DiD per level
     heterogeneity_checks: list[tuple[str, HeterogeneityTest]] = field(default_factory=list)  # DiD interaction test
     sensitivity: list[EffectEstimate] = field(default_factory=list)  # e.g. the trial's difference in means
@@ -79,7 +82,8 @@ class Impacts:
         """One tidy table (like broom's): effects, subgroup effects, event-time effects and tests.
 
         `kind` says what a row is: overall, subgroup, event_time, cohort (by starting wave),
-        calendar_time, group_time, heterogeneity_test, pre_trend_test, share (an overall effect as the change
+        calendar_time, group_time, heterogeneity_test, pre_trend_test, trend_drift (HonestDiD bounds: ci_low/ci_high
+        the robust interval, statistic the breakdown Mbar; designs/staggered.py), share (an overall effect as the change
         in the share giving the positive answers), reference_share (that share in the comparison group:
         estimate in percent, statistic and n_comparison the people positive and answering); and rows that are not published: subgroup_check and heterogeneity_check
         (the DiD cross-check of the EconML subgroup rows), sensitivity (another estimator of an
@@ -118,6 +122,7 @@ class Impacts:
                 t = detail.pre_trend_test
                 rows.append({"outcome": outcome, "kind": "pre_trend_test", "subgroup": "all",
                              "statistic": t.statistic, "df": t.df, "p_value": t.p_value})
+        rows += [b.as_row() for b in self.trend_drift]
         return pd.DataFrame(rows).reindex(columns=TABLE_COLUMNS)
 
 

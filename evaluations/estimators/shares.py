@@ -38,7 +38,7 @@ def share_effects(panel: pd.DataFrame, manifest, measures: dict[str, MeasureCore
     from evaluations.estimators.plan import Impacts
 
     design = design_of(manifest.design)
-    overall_only = manifest.model_copy(update={"design": manifest.design.model_copy(update={"effect_modifiers": []})})
+    overall_only = manifest.model_copy(update={"design": manifest.design.model_copy(update={"declared_modifiers": []})})
     for o in manifest.outcomes:
         m = measures[o.column]
         if not m.positive_answers:

@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from evaluations.covariates import NOT_ANSWERED, read_categories
+from evaluations.covariates import NOT_ANSWERED, category_key, read_categories
 from evaluations.intake.contracts import ContractOutcome, row_level_suite, run_suite, structural_suite
 from evaluations.intake.labels import LabelledCodes, label_key, order_problem, read_answers, show_scale
 from evaluations.intake.panel import NEVER
@@ -24,6 +24,7 @@ from evaluations.intake.values import describe_value, describe_values, to_number
 from evaluations.intake.columns import columns_found, missing_column
 from evaluations.intake.exports import Header
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, IntakeErrors, read_export, renames, to_long
+from evaluations.intake.rules import rule_of
 from evaluations.measures import Measure, answer_scales, load_measures, outcome_measures
 from evaluations.designs import design_of
 from evaluations.disclosure import THRESHOLD
@@ -266,6 +267,7 @@ class _Quarantine:
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return
+        rule_of(check)  # every reason is a listed rule, so some Dagster asset check counts it
         self.parts.append(pd.DataFrame({"position": rows, "check": check, "column": column,
                                         "value": values, "reason": reasons}))
         self.mask[rows] = True
@@ -396,6 +398,8 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine, measure_of: d
             columns[col] = names[codes]  # the category as declared; None: not answered
         elif (u.to_numpy()[used] == "").all():
             empty_columns.append(col)
+        if col in d.modifier_words:
+            problems += _unheld_answers_problem(col, d.modifier_words[col].values, u[used & plain])
         if col == d.treatment_column:
             coded = np.where(plain, _treatment_codes(u, d.groups).to_numpy(), np.nan)
             unknown = np.isnan(coded) & (u != "").to_numpy(dtype=bool) & plain
@@ -414,6 +418,18 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine, measure_of: d
             columns[col] = _blank_to_nan(columns[col])
     # one constructor call: a consolidated frame is not copied block by block by every later step
     return pd.DataFrame(columns, index=raw.index), missing_answers, empty_columns, answers, problems
+
+
+def _unheld_answers_problem(col: str, words: dict[str, str], held: pd.Series) -> list[str]:
+    """An effect modifier's words for answers its column never holds (a typo, or 'yes' for a column of 1s)."""
+    keys = {category_key(v) for v in held}
+    unheld = [answer for answer in words if category_key(answer) not in keys]
+    if not unheld:
+        return []
+    kinds = sorted(set(describe_values(held)))  # the data's answers by kind, never their text
+    return [f"design.effect_modifiers: the words for '{col}' are given for {', '.join(map(repr, unheld))}, which no "
+            f"row of '{col}' holds (its answers are: {'; '.join(kinds) or 'none'}); key each word by the answer as "
+            "the data writes it, e.g. 1 and 0 for a column of 1s and 0s"]
 
 
 def _unmatched_problem(raw: pd.DataFrame, col: str, codes: np.ndarray, u: pd.Series, unmatched: np.ndarray,
@@ -701,7 +717,7 @@ def _quarantine_table(df: pd.DataFrame, q: _Quarantine, manifest: Manifest) -> p
 
 
 def reconcile(raw: pd.DataFrame, valid: pd.DataFrame, quarantine: pd.DataFrame, wave_col: str) -> pd.DataFrame:
-    """Rows read = rows validated + rows quarantined, per file and wave. Raises if a row went missing."""
+    """Rows read, validated and quarantined, per file and wave; `unaccounted` lists any where they do not add up."""
     def count(files, waves, name):
         waves = np.asarray(waves, dtype=object)
         waves = np.where(pd.isna(waves) | (waves == ""), "(no wave)", waves)
@@ -713,11 +729,13 @@ def reconcile(raw: pd.DataFrame, valid: pd.DataFrame, quarantine: pd.DataFrame, 
                        count(quarantine[SOURCE_FILE], quarantine["wave"], "quarantined")],
                       axis=1).fillna(0).astype(int)
     table.index.names = ["file", "wave"]
-    table = table.reset_index()
-    lost = table[table["read"] != table["validated"] + table["quarantined"]]
-    if not lost.empty:
-        raise AssertionError(f"reconciliation failed: rows unaccounted for\n{lost}")
-    return table
+    return table.reset_index()
+
+
+def unaccounted(reconciliation: pd.DataFrame) -> pd.DataFrame:
+    """The files and waves of a `reconcile` table whose rows read are not rows validated + rows quarantined."""
+    r = reconciliation
+    return r[r["read"] != r["validated"] + r["quarantined"]]
 
 
 def intake_report(validation: Validation, reconciliation: pd.DataFrame) -> dict:
@@ -728,7 +746,7 @@ def intake_report(validation: Validation, reconciliation: pd.DataFrame) -> dict:
         "rows_read": int(reconciliation["read"].sum()),
         "rows_validated": int(reconciliation["validated"].sum()),
         "rows_quarantined": int(reconciliation["quarantined"].sum()),
-        "reconciled": bool((reconciliation["read"] == reconciliation["validated"] + reconciliation["quarantined"]).all()),
+        "reconciled": unaccounted(reconciliation).empty,
         "quarantined_by_check": {k: int(v) for k, v in sorted(q.groupby("check").size().items())} if len(q) else {},
         "missing_answers": validation.missing_answers,
         "answers": validation.answers,

@@ -80,12 +80,12 @@ def write_evaluation(record: EvidenceRecord, book_dir: Path = BOOK_DIR) -> Path:
     with _locked(book_dir):
         try:
             write_text_atomic(records / f"{rid}.json",
-                              json.dumps(neutralise(record.to_json()), indent=2, sort_keys=True) + "\n")
+                              json.dumps(neutralise(record.to_json()), indent=2, sort_keys=True) + "\n", keep_identical=True)
             table = estimates_csv(record)
             table.columns = [cell(str(c)) for c in table.columns]
             buffer = io.StringIO()
             table.map(cell).to_csv(buffer, index=False, lineterminator="\n")
-            write_text_atomic(records / f"{rid}.csv", buffer.getvalue())
+            write_text_atomic(records / f"{rid}.csv", buffer.getvalue(), keep_identical=True)
             page = evaluation_page(record, gen / "evaluations", gen / "figures", records)
         except Exception as error:
             try:
@@ -94,7 +94,7 @@ def write_evaluation(record: EvidenceRecord, book_dir: Path = BOOK_DIR) -> Path:
             except Exception as notice_error:  # e.g. the disk is full: the first error is the one to report
                 raise error from notice_error
             raise
-        write_text_atomic(_status_path(book_dir, rid), json.dumps({"published": True}) + "\n")
+        write_text_atomic(_status_path(book_dir, rid), json.dumps({"published": True}) + "\n", keep_identical=True)
     return page
 
 
@@ -106,7 +106,8 @@ def _set_unpublished(book_dir: Path, evaluation_id: str, reason: str) -> None:
     for f in list((gen / "records").glob(f"{evaluation_id}.*")) + list((gen / "figures").glob(f"{evaluation_id}-*")):
         f.unlink(missing_ok=True)
     unpublished_page(evaluation_id, reason, gen / "evaluations")
-    write_text_atomic(_status_path(book_dir, evaluation_id), json.dumps({"published": False, "reason": reason}) + "\n")
+    write_text_atomic(_status_path(book_dir, evaluation_id), json.dumps({"published": False, "reason": reason}) + "\n",
+                      keep_identical=True)
 
 
 def unpublished(book_dir: Path = BOOK_DIR) -> dict[str, str]:
@@ -194,11 +195,13 @@ def write_schema(book_dir: Path = BOOK_DIR) -> Path:
     """The records' JSON Schema beside the JSON downloads, under its versioned name (methods.md links it)."""
     schema = EvidenceRecord.model_json_schema()
     return write_text_atomic(generated_dir(book_dir) / "records" / schema_file_name(),
-                             json.dumps(schema, indent=2, sort_keys=True) + "\n")
+                             json.dumps(schema, indent=2, sort_keys=True) + "\n", keep_identical=True)
 
 
 def _build(book_dir: Path) -> str | None:
-    """Run `jupyter-book build` (Sphinx rebuilds only pages whose sources changed); the log if it failed.
+    """Run `jupyter-book build`; the log if it failed. Sphinx reads again only the sources whose file changed
+    (pages, figures and downloads are rewritten only when their bytes change) and writes those pages and the
+    pages whose navigation they change (evaluations/publish/navigation.py).
     The schema is written first: the methods page links it, and a missing download fails the build."""
     write_schema(book_dir)
     exe = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")

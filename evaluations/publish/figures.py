@@ -25,7 +25,7 @@ INK, ACCENT, MUTED = "#1b2a41", "#c0392b", "#8a94a6"
 
 def _save(fig, path: Path) -> Path:
     try:
-        with atomic_path(path) as tmp:
+        with atomic_path(path, keep_identical=True) as tmp:  # unchanged figure: Sphinx need not re-read its page
             fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     finally:
         plt.close(fig)
@@ -70,8 +70,7 @@ def subgroup_figure(record: EvidenceRecord, outcome: str, path: Path) -> Path | 
         items.append(("All participants", overall.effect_size, overall.effect_size_ci_low,
                       overall.effect_size_ci_high, True))
     for e in rows:
-        modifier, sep, value = e.subgroup.partition("=")
-        name = f"{figure_text(modifier)}: {figure_text(value)}" if sep else figure_text(e.subgroup)
+        name = figure_text(record.group_name(e.subgroup))
         items.append((textwrap.fill(name, 40), e.effect_size, e.effect_size_ci_low, e.effect_size_ci_high, False))
     fig, ax = plt.subplots(figsize=(7, 0.5 * len(items) + 1.5))
     n = len(items)

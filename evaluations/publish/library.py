@@ -17,6 +17,7 @@ from evaluations.publish import figures, pictures
 from evaluations.publish.pages import FAMILY_NAMES, decimals, fmt_ci, fmt_count, fmt_num, padlocks
 from evaluations.publish.text import html as escape
 from evaluations.publish.text import md, one_line
+from evaluations.publish.verdict import rating_reason
 from evaluations.record_model.record import EvidenceRecord, HiddenEffect, Outcome, ShownEffect
 from evaluations.synthesis import (MIN_STUDIES_TO_POOL, effect_size_variance, enough_to_pool, heterogeneity_words,
                                    poolable, random_effects, reference_df, too_few_to_pool)
@@ -30,6 +31,12 @@ def _n_analysed(rec: EvidenceRecord) -> int | str:
     """Both groups together; hidden whenever either group is (the total would give the hidden part back)."""
     n = [rec.flow.programme.analysed, rec.flow.comparison.analysed]
     return sum(n) if all(isinstance(x, int) for x in n) else NOT_SHOWN
+
+
+def padlock_reason(rec: EvidenceRecord) -> str:
+    """The toolkit's one line on why an evaluation has its padlocks: the page's verdict reason (verdict.py)."""
+    reason = rating_reason(rec)
+    return f"Mainly because {reason}."
 
 
 def _sort_value(value) -> str:
@@ -51,13 +58,15 @@ def toolkit_page(records: list[EvidenceRecord], path: Path, not_published: dict[
         own = OWN_NOTE if o.own_measure else ""
         synthetic = ' <em class="cg-synthetic">(synthetic)</em>' if rec.synthetic else ""
         stars = rec.rating.padlocks
+        reason = padlock_reason(rec)  # on hover, and shown under the padlocks for keyboards, touch and print
         rows.append(
             f'<tr data-family="{escape(family)}">'
             f'<td data-sort="{escape(rec.title)}"><a href="evaluations/{rec.id}.html">{escape(rec.title)}</a>{synthetic}</td>'
             f"<td>{escape(family)}</td><td>{escape(o.measure_name)}{own}</td>"
             f'<td data-sort="{_sort_value(e.estimate)}">{escape(effect)}</td>'
             f'<td data-sort="{_sort_value(e.effect_size)}">{fmt_num(e.effect_size)}</td>'
-            f'<td data-sort="{stars}" title="{stars} of 5 padlocks">{stars}/5 {padlocks(stars)}</td>'
+            f'<td data-sort="{stars}" title="{escape(reason)}">{stars}/5 {padlocks(stars)}'
+            f'<span class="cg-reason">{escape(reason)}</span></td>'
             f'<td data-sort="{_sort_value(cost)}" title="{escape(pictures.cost_cell(rec)[1])}">'
             f'{escape(pictures.cost_cell(rec)[0])} {"£" + format(cost, ",.0f") if cost is not None else ""}</td>'
             f'<td data-sort="{_sort_value(n)}">{escape(n if isinstance(n, str) else f"{n:,}")}</td></tr>')
@@ -72,7 +81,8 @@ def toolkit_page(records: list[EvidenceRecord], path: Path, not_published: dict[
     text = "\n".join([
         "# Toolkit: what works\n",
         "Each row is one registered evaluation. Effects are on the primary outcome, oriented so that a positive "
-        "number is an improvement; the padlocks say how far the result can be trusted (0 to 5). Click a column "
+        "number is an improvement; the padlocks say how far the result can be trusted (0 to 5), with the main "
+        "reason under them. Click a column "
         f"heading to sort; choose a programme type or type a word to filter. {SYNTHETIC_NOTE}\n",
         "See also the [evidence gap map](gap_map.md) and the [outcome measures](measures.md).\n",
         '<div class="cg-toolkit-controls">'
@@ -81,7 +91,7 @@ def toolkit_page(records: list[EvidenceRecord], path: Path, not_published: dict[
         '<span id="cg-count" aria-live="polite"></span></div>\n',
         f'<table id="cg-toolkit" class="table cg-stack"><thead><tr>{header}</tr></thead><tbody>',
         *rows, empty, "</tbody></table>\n", *toolkit_forest(records), *withheld])
-    return write_text_atomic(path, text)
+    return write_text_atomic(path, text, keep_identical=True)
 
 
 def _position(x: float, low: float, high: float) -> str:
@@ -195,7 +205,7 @@ def measure_page(measure: Measure, records: list[EvidenceRecord], page_dir: Path
                 "this evidence, not as the effect of any one programme.\n")
         else:
             parts.append(f"{too_few_to_pool(len(shown))}\n")
-    path = write_text_atomic(page_dir / f"{measure.id}.md", "\n".join(parts) + "\n")
+    path = write_text_atomic(page_dir / f"{measure.id}.md", "\n".join(parts) + "\n", keep_identical=True)
     summary = {"k": len(shown), "pooled": None if pooled is None else pooled.estimate,
                "i2": None if pooled is None else pooled.i2}
     return path, summary
@@ -210,7 +220,7 @@ def measures_index(measures: dict[str, Measure], summaries: dict[str, dict], pat
         s = summaries[m.id]
         lines.append(f"| [{md(m.name)}](measures/{m.id}.md) | {md(DOMAINS[m.domain])} | {s['k']} | "
                      f"{fmt_num(s['pooled']) if s['pooled'] is not None else '–'} |")
-    return write_text_atomic(path, "\n".join(lines) + "\n")
+    return write_text_atomic(path, "\n".join(lines) + "\n", keep_identical=True)
 
 
 def direction(effect: ShownEffect | HiddenEffect) -> str:
@@ -281,7 +291,7 @@ def gap_map_page(records: list[EvidenceRecord], path: Path) -> Path:
         f"{too_few_to_pool_rule()} Empty cells are gaps in the evidence. {SYNTHETIC_NOTE}\n",
         f'<div class="cg-gap-map"><table class="table cg-stack"><thead><tr><th scope="col">Programme type</th>{head}'
         '</tr></thead><tbody>', *body, "</tbody></table></div>\n"])
-    return write_text_atomic(path, text)
+    return write_text_atomic(path, text, keep_identical=True)
 
 
 def too_few_to_pool_rule() -> str:

@@ -16,9 +16,10 @@ from evaluations.publish.figure_numbers import event_study_numbers, numbers_bloc
 from evaluations.publish.technical import (CLOSE_DETAILS, assumptions, collapsible, group_means, number_figures,
                                            open_details, unheaded)
 from evaluations.publish.text import md, md_list, md_paragraphs, one_line
+from evaluations.publish.verdict import RATING_IN_FULL, how_sure_section, lower_first, rating_in_full
 from evaluations.record_model.diagnostics import Robustness
 from evaluations.record_model.record import (EvidenceRecord, Flow, Outcome, PublishedDiagnostics, Registration,
-                                             ShownEffect)
+                                             ShownEffect, TrendDrift)
 
 SYNTHETIC_BANNER = (
     ":::{admonition} Synthetic data\n:class: warning\n"
@@ -167,11 +168,12 @@ def _subgroup_section(record: EvidenceRecord, page_dir: Path, figure_dir: Path) 
         o = names[column]
         places = decimals(o)
         lines.append(f"### {md(o.measure_name)}\n")
-        if tests:
-            lines.append("Does the effect differ between groups? " + "; ".join(
-                f"by {md(t.modifier)}, " + ("the effect seems to differ" if t.p_value is not None and t.p_value < 0.05
-                                            else "no clear difference") + f" ({fmt_p_is(t.p_value)})"
-                for t in tests) + ".\n")
+        if tests:  # in words; each test's p-value is in the table of numbers below
+            answers = "; ".join(
+                f"by {md(lower_first(record.modifier_label(t.modifier)))}, "
+                + ("the effect seems to differ" if t.p_value is not None and t.p_value < 0.05 else "no clear difference")
+                for t in tests)
+            lines.append(f"Does the effect differ between groups? {answers[:1].upper()}{answers[1:]}.\n")
         number = list(names).index(column) + 1  # file names never carry a registration's column name
         fig = figures.subgroup_figure(record, column, figure_dir / f"{record.id}-subgroups-{number}.png")
         lines.append(_figure(fig, page_dir, f"Forest plot of effect sizes on {one_line(o.measure_name)} for each group "
@@ -183,15 +185,17 @@ def _subgroup_section(record: EvidenceRecord, page_dir: Path, figure_dir: Path) 
                       if e.estimate is not None else md(e.suppression_reason))
             size = (f"{fmt_num(e.effect_size)} ({fmt_ci(e.effect_size_ci_low, e.effect_size_ci_high)})"
                     if e.effect_size is not None else "–")
-            table.append([md(o.measure_name), _group(e.subgroup), effect, size, fmt_count(e.n_treated),
+            table.append([md(o.measure_name), md(record.group_name(e.subgroup)), effect, size, fmt_count(e.n_treated),
                           fmt_count(e.n_comparison)])
         lines += numbers_block(["Outcome", "Group", "Effect (95% interval)", "Effect size g (95% interval)", "Programme n",
                                 "Comparison n"], table,
-                               " ".join(f"Difference by {md(t.modifier)} tested by {md(t.method)}." for t in tests if t.method))
+                               " ".join(f"Difference by {md(lower_first(record.modifier_label(t.modifier)))}"
+                                        + (f" tested by {md(t.method)}" if t.method else "")
+                                        + f": {fmt_p_is(t.p_value)}." for t in tests))
     skipped = record.subgroups_skipped
     if skipped:
         lines += ["", f"Not estimated, because {SUPPRESSED} people would be in a group:", ""]
-        lines += [f"- {md(names[x.outcome].measure_name)}: {_group(x.subgroup)}" for x in skipped]
+        lines += [f"- {md(names[x.outcome].measure_name)}: {md(record.group_name(x.subgroup))}" for x in skipped]
     return "\n".join(lines)
 
 
@@ -305,6 +309,57 @@ def _hidden_bias(record: EvidenceRecord) -> str:
                       *[f"- {line}" for line in lines], ""])
 
 
+def trend_drift_sentence(outcome: Outcome, b: TrendDrift) -> str:
+    """How far the groups' trends could drift apart after the start before the first wave's effect could be
+    zero (the record's trend_drift: Rambachan & Roth's breakdown Mbar, designs/staggered.py)."""
+    name = f"**{md(outcome.measure_name)}:**"
+    if b.breakdown_mbar is None:
+        return (f"{name} even if the groups' trends had stayed exactly parallel, the effect in the first wave after "
+                "a site started could be zero: its 95% interval includes no effect.")
+    side = "above" if b.estimate > 0 else "below"
+    if b.breakdown_mbar == 0:
+        return (f"{name} the effect in the first wave after a site started stays {side} zero only if the groups' "
+                "trends did not drift apart at all after the start.")
+    return (f"{name} the effect in the first wave after a site started stays {side} zero unless the groups' trends "
+            f"drifted apart after the start by more than {fmt_num(b.breakdown_mbar)} times the largest drift seen "
+            "before it.")
+
+
+def _trend_drift(record: EvidenceRecord) -> str:
+    """Each outcome's breakdown Mbar in words, for staggered roll-outs with two or more waves before the start."""
+    if not record.trend_drift:
+        return ""
+    names = {o.column: o for o in record.outcomes}
+    return "\n".join(["### What if the groups' trends drifted apart?\n",
+                      "The comparison rests on the groups' outcomes moving in parallel had the programme not "
+                      "started. The waves before the start show how much the gap between the groups moved from one "
+                      "wave to the next; for each effect, how much larger a drift after the start it would take to "
+                      "bring it to zero (Rambachan & Roth's bounds; the numbers are in the technical detail):\n",
+                      *[f"- {trend_drift_sentence(names[o], b)}" for o, b in record.trend_drift.items()], ""])
+
+
+def _trend_drift_numbers(record: EvidenceRecord) -> list[str]:
+    """The bounds behind those sentences, for methodologists."""
+    names = {o.column: o for o in record.outcomes}
+    lines = []
+    for o, b in record.trend_drift.items():
+        places = decimals(names[o])
+        low = "no lower limit" if b.lower is None else fmt_num(b.lower, places)
+        high = "no upper limit" if b.upper is None else fmt_num(b.upper, places)
+        breakdown = "none (the interval includes zero even then)" if b.breakdown_mbar is None else fmt_num(
+            b.breakdown_mbar)
+        lines.append(
+            f"- Trend-drift bounds for {md(names[o].measure_name)} (Rambachan & Roth 2023, relative magnitudes; HonestDiD's C-LF "
+            f"interval): effect in the first wave after the start {fmt_num(b.estimate, places)}; robust 95% "
+            f"interval if post-start drift is at most {fmt_num(b.mbar)} times the largest pre-start one: {low} to "
+            f"{high}; breakdown value (the largest such multiple keeping zero out): {breakdown}. Computed on the "
+            f"event study with every wave against the wave before the site started (event times "
+            f"{fmt_num(b.first_event_time, 0)} to {fmt_num(b.last_event_time, 0)}), as the method requires; the "
+            "event-study figure compares each pre-start wave with the one before it, and the post-start points "
+            "are the same.")
+    return lines
+
+
 def _attrition_bounds(record: EvidenceRecord) -> str:
     """Lee bounds beside each effect where people were lost: what attrition could do to it."""
     rows = record.diagnostics.attrition_bounds
@@ -333,7 +388,37 @@ def _attrition_bounds(record: EvidenceRecord) -> str:
                      f"{fmt_num(b.upper, places)}** {md(record.overall(b.outcome).units)} (95% interval "
                      f"{fmt_ci(b.ci_low, b.ci_high, places)}){trimmed}{widened}.")
     lines.append("\nIf the bounds are on the same side of zero, the result does not hang on who dropped out.\n")
-    return "\n".join(lines)
+    return "\n".join(lines + _response_weighting(record))
+
+
+def _response_weighting(record: EvidenceRecord) -> list[str]:
+    """Beside the bounds: the design's own estimate with those who answered weighted to look like everyone who
+    started (diagnostics/response_weighting.py), right if nothing unmeasured decided who answered."""
+    from evaluations.diagnostics.response_weighting import NOT_ESTIMATED
+
+    rows = record.diagnostics.response_weighting
+    if not rows:
+        return []
+    names = {o.column: o for o in record.outcomes}
+    lines = ["A narrower check assumes instead that who answered the follow-up depended only on what the baseline "
+             "survey measured (their group, their baseline answer and the characteristics the evaluation names). Each "
+             "person who answered then stands for the people like them who did not, and the estimate is made "
+             "again:\n"]
+    for r in rows:
+        o = names[r.outcome]
+        places = decimals(o)
+        if r.suppressed:
+            said = md(r.suppression_reason)  # a whole sentence
+        elif r.not_estimated:
+            said = f"not estimated: {NOT_ESTIMATED[r.not_estimated]}."
+        else:
+            said = (f"**{fmt_signed(r.estimate, places)}** {md(record.overall(r.outcome).units)} (95% interval "
+                    f"{fmt_ci(r.ci_low, r.ci_high, places)}).")
+        lines.append(f"- {md(o.measure_name)}, weighting those who answered to look like everyone who started: "
+                     f"{said}")
+    lines.append("\nIf this is close to the estimate above, who dropped out does not change the result, as far as "
+                 "the baseline survey can tell.\n")
+    return lines
 
 
 VERDICT_WORDS = {"satisfied": "satisfied", "satisfied_with_adjustment": "satisfied, with statistical adjustment",
@@ -413,7 +498,7 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
         "flow": figures.flow_figure(record, figure_dir / f"{rid}-flow.png"),
         "overlap": figures.overlap_figure(record, figure_dir / f"{rid}-overlap.png"),
     }
-    p, d, r, dq, diag = record.programme, record.design, record.rating, record.data_quality, record.diagnostics
+    p, d, dq, diag = record.programme, record.design, record.data_quality, record.diagnostics
     flow = record.flow
     parts = [f"# {md(record.title)}\n"]
     if record.synthetic:
@@ -432,8 +517,9 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
         _own_measures(record),
         _figure(figs["effects"], page_dir, "Effect sizes with 95% intervals for each outcome",
                 "Effect on each outcome, standardised so outcomes can be compared. The primary outcome is in red."),
-        collapsible("Checks on these estimates: other methods, people who dropped out, hidden bias",
-                    "\n".join([_sensitivity(record), _attrition_bounds(record), _hidden_bias(record)])),
+        collapsible("Checks on these estimates: other methods, people who dropped out, hidden bias, trends",
+                    "\n".join([_sensitivity(record), _attrition_bounds(record), _hidden_bias(record),
+                               _trend_drift(record)])),
     ]
     if figs["event"]:
         parts += ["### Effects over time\n",
@@ -453,15 +539,11 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
         *_flow_table(flow, d.has_comparison),
         "",
         "## How sure are we?\n",
-        f"**{r.padlocks} of 5 padlocks** {padlocks(r.padlocks)} — Maryland Scientific Methods Scale "
-        f"{md(r.sms_reason)}\n",
-        f"The starting rating is the weakest of design, sample size and attrition ({r.initial} of 5):\n",
-        *[f"- {md(reason)}" for reason in r.reasons], "",
-        ("Then one padlock is taken off for each problem found:\n\n" + "\n".join(f"- {md(x)}" for x in r.downgrades)
-         if r.downgrades else "No problems were found that lower the rating further."), "",
+        how_sure_section(record), "",
         "## Technical detail\n",
         "For methodologists: the data behind the estimates, the methods and the diagnostics. Open each part "
         "to read it.\n",
+        collapsible(RATING_IN_FULL, rating_in_full(record)),
         collapsible("Group means by wave", group_means(record)),
         collapsible("Estimators and their assumptions", assumptions(record)),
         open_details("Diagnostics: design, attrition, power, trends, balance, overlap and robustness checks"),
@@ -479,6 +561,7 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
     for outcome, t in diag.pre_trend_tests.items():
         parts.append(f"- Pre-programme trends in {md(outcome)}: {fmt_p_is(t.p_value)} "
                      f"({'groups were already diverging' if t.p_value < 0.05 else 'no sign of diverging trends'}).")
+    parts += _trend_drift_numbers(record)
     if diag.max_abs_smd_covariates is not None:
         after = (f" before and {fmt_num(diag.max_abs_smd_covariates_after)} after re-weighting "
                  f"({md(diag.balance_after_weights)})" if diag.balance_after else "")
@@ -507,7 +590,8 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
               *[f"- {md(f.path)}: SHA-256 {md(f.sha256[:16])}…" for f in record.provenance.data_files],
               f"- Download the disclosure-safe record: {{download}}`JSON <../records/{rid}.json>`, "
               f"{{download}}`CSV <../records/{rid}.csv>`", ""]
-    return write_text_atomic(page_dir / f"{rid}.md", number_figures("\n".join(x for x in parts if x is not None)) + "\n")
+    return write_text_atomic(page_dir / f"{rid}.md", number_figures("\n".join(x for x in parts if x is not None)) + "\n",
+                             keep_identical=True)
 
 
 def _staggered_summaries(record: EvidenceRecord) -> str:
@@ -556,13 +640,7 @@ def unpublished_page(evaluation_id: str, reason: str, page_dir: Path) -> Path:
     text = (f"# Not published: {md(evaluation_id)}\n\n"
             f"The evaluation registered as {md(evaluation_id)} is not published at the moment: {md(reason)}. "
             "Every other evaluation in the library is published as usual.\n")
-    return write_text_atomic(page_dir / f"{evaluation_id}.md", text)
-
-
-def _group(subgroup: str) -> str:
-    """'town=Boston' as 'town = Boston'; both sides are the charity's words."""
-    modifier, sep, value = subgroup.partition("=")
-    return f"{md(modifier)} = {md(value)}" if sep else md(subgroup)
+    return write_text_atomic(page_dir / f"{evaluation_id}.md", text, keep_identical=True)
 
 
 def _pct(x) -> str:

@@ -66,10 +66,13 @@ def what_changed(record: EvidenceRecord) -> str:
     return f"{programme} {'improved' if better else 'worsened'} {name} for {whom}"
 
 
-def rating_reasons(record: EvidenceRecord) -> list[str]:
-    """Plain reasons for the padlocks lost, most telling first: each problem that took a padlock off
-    (in the order the rating takes them), then whatever capped the starting rating."""
-    r, diag, d = record.rating, record.diagnostics, record.design
+RATING_IN_FULL = "How the rating was worked out"  # the technical section holding the rating's own sentences
+
+
+def problems_found(record: EvidenceRecord) -> list[tuple[str, int]]:
+    """Each problem that took padlocks off, in plain words, with how many it took (in the order the rating
+    takes them); the last, if any, counts the ones it cannot name."""
+    r, diag = record.rating, record.diagnostics
     found: list[tuple[str, int]] = []  # (words, padlocks they account for)
     be = diag.baseline_equivalence
     # the rating judges baseline equivalence only for some designs (and for a trial with high attrition):
@@ -93,10 +96,22 @@ def rating_reasons(record: EvidenceRecord) -> list[str]:
         found.append(("a check on the analysis failed", failed))
     if record.provenance.registration is None:
         found.append(("the analysis plan was not registered in advance", 1))
-    reasons = [words for words, _ in found]
     unnamed = len(r.downgrades) - sum(k for _, k in found)
     if unnamed > 0:
-        reasons.append("other problems listed under “How sure are we?”")
+        found.append((f"other problems, described under “{RATING_IN_FULL}”", unnamed))
+    return found
+
+
+def rating_reasons(record: EvidenceRecord) -> list[str]:
+    """Plain reasons for the padlocks lost, most telling first: each problem that took a padlock off
+    (in the order the rating takes them), then whatever capped the starting rating."""
+    return [words for words, _ in problems_found(record)] + starting_caps(record)
+
+
+def starting_caps(record: EvidenceRecord) -> list[str]:
+    """What held the starting rating below 5, in plain words (the design, the sample size or attrition)."""
+    r, d = record.rating, record.design
+    reasons = []
     if r.initial < 5:
         if r.design_padlocks == r.initial:
             if not d.has_comparison:
@@ -125,6 +140,42 @@ def rating_reason(record: EvidenceRecord) -> str:
 def how_sure(record: EvidenceRecord) -> str:
     n = record.rating.padlocks
     return f"we have {CONFIDENCE[n]} confidence in this ({n} of 5 padlocks), mainly because {rating_reason(record)}"
+
+
+def how_sure_section(record: EvidenceRecord) -> str:
+    """"How sure are we?" in plain words: the padlocks, what capped the starting rating and each problem
+    that took a padlock off. The rating's own sentences, with their test results, are in the technical
+    detail (`rating_in_full`)."""
+    from evaluations.publish.pages import padlocks
+
+    r = record.rating
+    n = r.padlocks
+    capped = starting_caps(record)
+    start = ("the most there is" if r.initial == 5 else "because " + ", and ".join(capped) if capped
+             else "the weakest of its design, size and follow-up")
+    lines = [f"**{n} of 5 padlocks** {padlocks(n)}: we have {CONFIDENCE[n]} confidence in this result.\n",
+             f"The rating starts at {r.initial} of 5, {start}.\n"]
+    found = problems_found(record)
+    if found:
+        lines.append("Then padlocks were taken off, because:\n")
+        lines += [f"- {words[:1].upper() + words[1:]} ({k} padlock{'' if k == 1 else 's'})." for words, k in found]
+    else:
+        lines.append("No problems were found that lower it further.")
+    lines.append(f"\nEach judgement is set out in full, with its figures, under “{RATING_IN_FULL}” below.\n")
+    return "\n".join(lines)
+
+
+def rating_in_full(record: EvidenceRecord) -> str:
+    """The rating's own sentences, quoting the figures and tests it judged: for the technical detail."""
+    r = record.rating
+    lines = [f"Maryland Scientific Methods Scale {md(r.sms_reason)}\n",
+             f"The starting rating is the weakest of design, sample size and attrition ({r.initial} of 5):\n",
+             *[f"- {md(reason)}" for reason in r.reasons], ""]
+    if r.downgrades:
+        lines += ["Then one padlock is taken off for each problem found:\n", *[f"- {md(x)}" for x in r.downgrades]]
+    else:
+        lines.append("No problems were found that lower the rating further.")
+    return "\n".join(lines) + "\n"
 
 
 def cost_words(record: EvidenceRecord) -> str:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from evaluations.record_model.disclosed import NotShown, PublishedCount, Strict
+
+# why a response-weighted estimate was not made (diagnostics/response_weighting.py words each one)
+NotEstimated = Literal["unweighted_estimator", "too_few_answered", "response_model_failed", "extreme_weights",
+                       "estimator_refused"]
 
 
 class BalanceRow(Strict):
@@ -194,6 +200,26 @@ class AttritionBounds(Strict):
     responded_comparison: int
 
 
+class ResponseWeighting(Strict):
+    """One primary outcome's estimate with the people who answered the follow-up weighted by 1 / their modelled
+    chance of answering (diagnostics/response_weighting.py)."""
+    outcome: str
+    estimator: str
+    estimate: float | None
+    std_error: float | None  # allowing for the estimated response model
+    std_error_known_weights: float | None  # treating the weights as known
+    ci_low: float | None
+    ci_high: float | None
+    df: float | None
+    smallest_probability: float | None  # the lowest modelled chance of answering among those who answered
+    n_programme: int  # people who started (baseline outcome and covariates answered)
+    n_comparison: int
+    responded_programme: int
+    responded_comparison: int
+    not_estimated: NotEstimated | None  # why there is no estimate (the page words each reason)
+    detail: str  # the estimator's own refusal (unpublished: it may quote counts)
+
+
 class Diagnostics(Strict):
     """Everything the rating and the record need to judge an estimate (diagnostics.run_diagnostics)."""
     balance: list[BalanceRow]
@@ -215,4 +241,5 @@ class Diagnostics(Strict):
     baseline_equivalence: BaselineEquivalence | None  # None: no comparison group
     wwc_attrition: WwcAttrition | None  # None: attrition not defined, or the design is not judged by it
     attrition_bounds: list[AttritionBounds]  # by outcome, where people were lost (designs with bounds_attrition)
+    response_weighting: list[ResponseWeighting] = Field(default_factory=list)  # primary outcomes, beside the bounds
     hidden_bias: dict[str, HiddenBias | None]  # by outcome; None: the design does not rest on covariates

@@ -11,21 +11,21 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from evaluations import disclosure
+from evaluations import disclosure, subgroup_names
 from evaluations.disclosure import SUPPRESSION_REASON
-from evaluations.record_model.diagnostics import (HeterogeneityCheck, HeterogeneityTest, HiddenBias, Overlap,
-                                                  PreTrendTest, Refutation, Robustness, SkippedSubgroup)
+from evaluations.record_model.diagnostics import (HeterogeneityCheck, HeterogeneityTest, HiddenBias, NotEstimated,
+                                                  Overlap, PreTrendTest, Refutation, Robustness, SkippedSubgroup)
 from evaluations.record_model.disclosed import (DescribedGroup, HiddenReason, NotShown, PublishedCount,
                                                 PublishedRate, PublishedStatistic, Strict)
 from evaluations.record_model.pictures import NationalFigure, Picture, ValueForMoney
 from evaluations.record_model.rating import Rating
 from evaluations.registry import DesignType, Estimator, Family, Sample, Units
 
-SCHEMA = "commonground.evidence_record/3"
+SCHEMA = "commonground.evidence_record/4"
 
 
 def schema_file_name() -> str:
-    """The schema's file beside the records, named with its version: evidence_record-v3.schema.json
+    """The schema's file beside the records, named with its version: evidence_record-v4.schema.json
     (the underscore keeps it from ever matching an evaluation id, which is a slug)."""
     return f"evidence_record-v{SCHEMA.rsplit('/', 1)[1]}.schema.json"
 
@@ -49,6 +49,13 @@ class MatchingOptions(Strict):
     replace: bool
 
 
+class ModifierWords(Strict):
+    """An effect modifier in readers' words (evaluations/subgroup_names.py): its label, and the word for
+    each level published in the record's subgroup rows ("1" -> "yes")."""
+    label: str
+    values: dict[str, str]
+
+
 class DesignSummary(Strict):
     """The manifest's design, and what the design object says about itself (designs/base.py: describe)."""
     type: DesignType
@@ -66,6 +73,8 @@ class DesignSummary(Strict):
     cluster: str | None
     covariates: list[str]
     effect_modifiers: list[str]
+    # each modifier's words for readers ("Free school meals: yes"); empty in records built before them
+    effect_modifier_words: dict[str, ModifierWords] = {}
     estimator: Estimator | None
     matching: MatchingOptions
     staggered: bool
@@ -177,6 +186,18 @@ class EventTimePoint(Strict):
     estimate: float | None
     ci_low: float | None
     ci_high: float | None
+
+
+class TrendDrift(Strict):
+    """Rambachan & Roth (2023) bounds under relative magnitudes on the effect in the first wave after the start
+    (designs/staggered.py; sensitivity/honest_did.py), from the universal-base event study."""
+    first_event_time: int  # the event times used (the base period, -1, is 0 by definition)
+    last_event_time: int
+    estimate: float  # the effect in the first wave after the start (the event study's e = 0 point)
+    mbar: float  # the robust 95% interval below allows post-start drift up to mbar x the largest pre-start one
+    lower: float | None  # None: no limit on that side within the values searched
+    upper: float | None
+    breakdown_mbar: float | None  # the largest such multiple keeping zero out; None: not even 0 (exact parallel trends)
 
 
 class StartingWavePoint(Strict):
@@ -341,6 +362,18 @@ class PublishedAttritionBounds(Strict):
     suppression_reason: Literal["", SUPPRESSION_REASON]
 
 
+class PublishedResponseWeighting(Strict):
+    """A primary outcome's estimate with those who answered the follow-up weighted to look like everyone who
+    started (diagnostics/response_weighting.py): right if answering depended only on what baseline measured."""
+    outcome: str
+    estimate: float | None
+    ci_low: float | None  # 95% interval, allowing for the estimated chances of answering
+    ci_high: float | None
+    not_estimated: NotEstimated | None  # why there is no estimate; None when there is one (or it is suppressed)
+    suppressed: bool
+    suppression_reason: Literal["", SUPPRESSION_REASON]
+
+
 class PublishedAttrition(Strict):
     """Shares of those at baseline who did not answer at follow-up (None: not defined)."""
     overall: PublishedRate
@@ -366,6 +399,8 @@ class PublishedDiagnostics(Strict):
     baseline_equivalence: PublishedEquivalence | None  # None: no comparison group
     wwc_attrition: PublishedWwcAttrition | None  # None: attrition not defined, or not judged by a boundary
     attrition_bounds: list[PublishedAttritionBounds]  # by outcome, where people were lost
+    # primary outcomes, where people were lost: the estimate weighted by the inverse chance of answering
+    response_weighting: list[PublishedResponseWeighting] = Field(default_factory=list)
 
 
 # ------------------------------------------------------------------ where it came from
@@ -416,6 +451,8 @@ class EvidenceRecord(Strict):
     heterogeneity_tests: list[HeterogeneityTest]
     subgroups_skipped: list[SkippedSubgroup]
     event_study: dict[str, list[EventTimePoint]]  # by outcome
+    # by outcome, staggered designs with two or more pre-start event times; empty in records built before it
+    trend_drift: dict[str, TrendDrift] = {}
     by_starting_wave: dict[str, list[StartingWavePoint]]
     by_calendar_wave: dict[str, list[CalendarWavePoint]]
     flow: Flow
@@ -445,6 +482,14 @@ class EvidenceRecord(Strict):
 
     def outcome(self, column: str) -> Outcome:
         return next(o for o in self.outcomes if o.column == column)
+
+    def group_name(self, subgroup: str) -> str:
+        """A subgroup in readers' words: 'fsm=1' as 'Free school meals: yes'."""
+        return subgroup_names.subgroup_name(subgroup, self.design.effect_modifier_words)
+
+    def modifier_label(self, column: str) -> str:
+        """An effect modifier's label: 'fsm' as 'Free school meals'."""
+        return subgroup_names.label_of(column, self.design.effect_modifier_words)
 
     def overall(self, column: str) -> ShownEffect | HiddenEffect:
         """The overall effect on an outcome."""

@@ -1,5 +1,7 @@
 """Intake assets: raw files -> screened raw survey -> validated rows + quarantine -> analysis panel."""
 
+import warnings
+
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -10,17 +12,20 @@ from dagster import (
     Failure,
     MetadataValue,
     Output,
+    PreviewWarning,
     asset,
     multi_asset,
 )
 
 from evaluations.intake.labels import file_value_labels
 from evaluations.intake.readers import IntakeError
-from evaluations.intake.validate import StructuralError, intake_report, read_raw, reconcile, validate
+from evaluations.intake.rules import CHECKS, RECONCILIATION, ROW_CHECKS, STRUCTURE, Check, check_of
+from evaluations.intake.validate import StructuralError, intake_report, read_raw, reconcile, unaccounted, validate
 from evaluations.intake.panel import build_panel
 from evaluations.registry import ManifestError, file_hash
 from evaluations.publish.text import markdown_table
 from orchestration.partitions import evaluation_partitions
+from orchestration.assets.sources import registered_evaluation
 from orchestration.resources import RegistryResource
 
 GROUP = "intake"
@@ -30,7 +35,7 @@ def _user_failure(err: Exception) -> Failure:
 
 
 @asset(partitions_def=evaluation_partitions, group_name=GROUP, io_manager_key="warehouse_io_manager",
-       kinds={"pandas", "duckdb"})
+       kinds={"pandas", "duckdb"}, deps=[registered_evaluation])  # records which content version it read
 def raw_survey(context: AssetExecutionContext, registry: RegistryResource) -> Output[pd.DataFrame]:
     """Every data file of the evaluation as text, identifiers screened out and ids pseudonymised.
 
@@ -50,8 +55,40 @@ def raw_survey(context: AssetExecutionContext, registry: RegistryResource) -> Ou
     })
 
 
-STRUCTURE_CHECK = "data_contract_structure"
-ROW_CHECKS = ("values_valid", "one_row_per_unit_and_wave", "treatment_constant_within_unit", "rows_reconcile")
+PREVIEW_ROWS = 20  # quarantined rows shown with a check; the whole table is the `quarantine` asset
+
+
+def _check_spec(check: Check) -> AssetCheckSpec:
+    with warnings.catch_warnings():  # partitioned checks are a Dagster preview: they show the evaluation
+        warnings.simplefilter("ignore", PreviewWarning)
+        return AssetCheckSpec(check.name, asset="validated_survey", description=check.description,
+                              blocking=check.blocking, partitions_def=evaluation_partitions)
+
+
+def _row_check_results(evaluation: str, quarantine: pd.DataFrame):
+    """One result per row check: the rows set aside under its rules, by reason, with a preview."""
+    family = quarantine["check"].map(lambda name: check_of(name).name) if len(quarantine) else quarantine["check"]
+    for check in ROW_CHECKS:
+        rows = quarantine[family == check.name]
+        reasons = rows["check"].value_counts().sort_index()
+        yield AssetCheckResult(
+            check_name=check.name, asset_key="validated_survey", passed=rows.empty,
+            severity=AssetCheckSeverity.WARN, description=check.description,
+            metadata={"evaluation": evaluation, "rows_quarantined": len(rows),
+                      "reasons": MetadataValue.json({k: int(v) for k, v in reasons.items()}),
+                      "preview": MetadataValue.md(markdown_table(rows.head(PREVIEW_ROWS)))})
+
+
+def _reconciliation_result(evaluation: str, recon: pd.DataFrame) -> AssetCheckResult:
+    """Rows read = rows kept + rows quarantined, per file and wave; failing (with the counts) if not."""
+    lost = unaccounted(recon)
+    return AssetCheckResult(
+        check_name=RECONCILIATION.name, asset_key="validated_survey", passed=lost.empty,
+        severity=AssetCheckSeverity.ERROR, description=RECONCILIATION.description,
+        metadata={"evaluation": evaluation, "rows_read": int(recon["read"].sum()),
+                  "rows_kept": int(recon["validated"].sum()), "rows_quarantined": int(recon["quarantined"].sum()),
+                  "rows_unaccounted": int((lost["read"] - lost["validated"] - lost["quarantined"]).abs().sum()),
+                  "reconciliation": MetadataValue.md(markdown_table(recon))})
 
 
 @multi_asset(
@@ -64,9 +101,7 @@ ROW_CHECKS = ("values_valid", "one_row_per_unit_and_wave", "treatment_constant_w
         "intake_report": AssetOut(io_manager_key="json_io_manager",
                                   description="Reconciliation and data-quality counts for the evidence page."),
     },
-    check_specs=[AssetCheckSpec(STRUCTURE_CHECK, asset="validated_survey", blocking=True,
-                                description="Required columns, known waves, enough rows (Great Expectations)")]
-    + [AssetCheckSpec(name, asset="validated_survey") for name in ROW_CHECKS],
+    check_specs=[_check_spec(check) for check in CHECKS],  # evaluations/intake/rules.py: one per rule family
 )
 def validate_survey(context: AssetExecutionContext, registry: RegistryResource, raw_survey: pd.DataFrame):
     """Run the Great Expectations contract generated from the manifest and the measure bank.
@@ -81,29 +116,21 @@ def validate_survey(context: AssetExecutionContext, registry: RegistryResource, 
         labels = file_value_labels(registry.folder(key), manifest, registry.measures())
         result = validate(raw, manifest, registry.measures(), labels)
     except StructuralError as err:
-        yield AssetCheckResult(check_name=STRUCTURE_CHECK, asset_key="validated_survey", passed=False,
-                               severity=AssetCheckSeverity.ERROR, metadata={"problems": MetadataValue.json(err.problems)})
+        yield AssetCheckResult(check_name=STRUCTURE.name, asset_key="validated_survey", passed=False,
+                               severity=AssetCheckSeverity.ERROR, description=STRUCTURE.description,
+                               metadata={"evaluation": key, "problems": MetadataValue.json(err.problems)})
         raise _user_failure(err) from None
     recon = reconcile(raw, result.valid, result.quarantine, manifest.design.wave)
-    yield AssetCheckResult(check_name=STRUCTURE_CHECK, asset_key="validated_survey", passed=True)
-    by_check = {c.name: len(c.failing_index) for c in result.checks}
-    value_checks = {k: v for k, v in by_check.items() if k.endswith(("_valid", "_in_range", "_recorded", "_is_0_or_1"))}
-    outcomes = {
-        "values_valid": sum(value_checks.values()),
-        "one_row_per_unit_and_wave": by_check.get("one_row_per_unit_and_wave", 0),
-        "treatment_constant_within_unit": by_check.get("treatment_constant_within_unit", 0),
-    }
-    for name, failing in outcomes.items():
-        yield AssetCheckResult(check_name=name, asset_key="validated_survey", passed=failing == 0,
-                               severity=AssetCheckSeverity.WARN, metadata={"rows_quarantined": failing})
-    yield AssetCheckResult(check_name="rows_reconcile", asset_key="validated_survey", passed=True,
-                           metadata={"reconciliation": MetadataValue.md(markdown_table(recon))})
+    yield AssetCheckResult(check_name=STRUCTURE.name, asset_key="validated_survey", passed=True,
+                           description=STRUCTURE.description, metadata={"evaluation": key})
+    yield from _row_check_results(key, result.quarantine)
+    yield _reconciliation_result(key, recon)
     yield Output(result.valid,
                  output_name="validated_survey",
                  metadata={"rows": len(result.valid), "rows_quarantined": len(result.quarantine)})
     yield Output(result.quarantine, output_name="quarantine",
                  metadata={"rows": len(result.quarantine),
-                           "preview": MetadataValue.md(markdown_table(result.quarantine.head(20)))})
+                           "preview": MetadataValue.md(markdown_table(result.quarantine.head(PREVIEW_ROWS)))})
     yield Output(intake_report(result, recon), output_name="intake_report")
 
 

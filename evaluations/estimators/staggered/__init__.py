@@ -38,7 +38,8 @@ Modules, in the order the data flows: columns.py (input columns checked and pars
 (unit x period arrays), group_time.py (the cells and the units each compares), adjustment.py
 (one cell's 2x2 estimator), influence.py (standard errors and Wald tests), aggregate.py and
 pretrends.py (summaries of the cells), estimator.py (all of it in order), effect.py (the
-shared EffectEstimate), modifiers.py; results.py holds the result types.
+shared EffectEstimate, and the universal-base event study with its covariance for HonestDiD's
+bounds), modifiers.py; results.py holds the result types.
 
 Why our own implementation rather than a library: the Python ports on PyPI in November 2026
 were csdid 0.4.3 (which needs plotnine and twine at run time), differences 0.3.0 (polars)
@@ -53,7 +54,8 @@ out of the aggregations' cohort shares, which R weights; we follow R.
 
 Pure functions: a DataFrame in, frozen results out, no I/O.
 """
-from evaluations.estimators.staggered.effect import ASSUMPTIONS, staggered_effect
+from evaluations.estimators.staggered.effect import (ASSUMPTIONS, UniversalEventStudy, staggered_effect,
+                                                     universal_event_study)
 from evaluations.estimators.staggered.estimator import callaway_santanna
 from evaluations.estimators.staggered.modifiers import MIN_UNITS_PER_LEVEL, staggered_by_modifier
 from evaluations.estimators.staggered.results import (BASE_PERIODS, CONTROL_GROUPS, EST_METHODS, Aggregate,
@@ -63,5 +65,6 @@ from evaluations.estimators.staggered.results import (BASE_PERIODS, CONTROL_GROU
 __all__ = [
     "ASSUMPTIONS", "BASE_PERIODS", "CONTROL_GROUPS", "EST_METHODS", "MIN_UNITS_PER_LEVEL",
     "Aggregate", "GroupTimeATT", "ModifierLevelEffect", "ModifierResult", "PreTrendTest", "SkippedLevel",
-    "StaggeredResult", "callaway_santanna", "staggered_by_modifier", "staggered_effect",
+    "StaggeredResult", "UniversalEventStudy", "callaway_santanna", "staggered_by_modifier", "staggered_effect",
+    "universal_event_study",
 ]

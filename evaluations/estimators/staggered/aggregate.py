@@ -87,22 +87,45 @@ def by_group(cells, influence, share_model, inference) -> tuple[Aggregate, ...]:
     return tuple(out)
 
 
-def by_event_time(cells, influence, shares, share_model, inference) -> tuple[Aggregate, ...]:
-    """Average ATT at each length of exposure e = t - g (negative e: placebo leads)."""
+@dataclass(frozen=True)
+class EventTimeEffects:
+    """Each event time's cohort-weighted ATT with its per-unit influence function (R did's
+    ``dynamic.inf.func.e``), so that the event times' joint covariance is at hand: the pointwise
+    intervals need only each column's variance, HonestDiD's bounds need them all
+    (evaluations/sensitivity/honest_did.py)."""
+
+    times: tuple[int, ...]  # e = t - g, ascending
+    aggregates: tuple[Aggregate, ...]  # "e=<t-g>", one per time
+    influence: np.ndarray  # units x event times, on the full-sample scale (wif term included)
+    inference: Inference
+
+    def covariance(self) -> np.ndarray:
+        """The event-time estimates' covariance, by the same influence-function formula (clusters
+        summed) as each of their standard errors."""
+        return self.inference.covariance(self.influence)
+
+
+def event_time_effects(cells, influence, shares, share_model, inference) -> EventTimeEffects:
+    """Average ATT at each length of exposure e = t - g (negative e: placebo leads), with influence functions."""
     event = np.array([c.time - c.group for c in cells])
-    out, post_estimates, post_infs = [], [], []
+    times, aggregates, infs = [], [], []
     for e in np.unique(event):
         agg, inf = _cohort_weighted(f"e={int(e)}", np.flatnonzero(event == e), cells, influence, shares,
                                     share_model, inference)
-        out.append(agg)
-        if e >= 0:
-            post_estimates.append(agg.estimate)
-            post_infs.append(inf)
-    if post_estimates:
-        # As R did: the plain mean over event times e >= 0; no weights to estimate.
-        out.append(_aggregate("overall", float(np.mean(post_estimates)),
-                              np.column_stack(post_infs).mean(axis=1), inference))
-    return tuple(out)
+        times.append(int(e))
+        aggregates.append(agg)
+        infs.append(inf)
+    return EventTimeEffects(tuple(times), tuple(aggregates), np.column_stack(infs), inference)
+
+
+def by_event_time(effects: EventTimeEffects) -> tuple[Aggregate, ...]:
+    """The event times' averages, then "overall": the plain mean over e >= 0, as R did (no weights to estimate)."""
+    post = [k for k, e in enumerate(effects.times) if e >= 0]
+    if not post:
+        return effects.aggregates
+    overall = _aggregate("overall", float(np.mean([effects.aggregates[k].estimate for k in post])),
+                         effects.influence[:, post].mean(axis=1), effects.inference)
+    return effects.aggregates + (overall,)
 
 
 def by_calendar_time(cells, influence, shares, share_model, inference) -> tuple[Aggregate, ...]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,48 @@ def staggered_effect(df: pd.DataFrame, *, outcome: str, unit: str, time: str, fi
     labels = df.groupby(unit)[cluster].first().reindex(ids).astype(str).to_numpy() if cluster else None
     influence = Influence(np.asarray(ids), fit.simple_influence / len(ids), labels)
     return dataclasses.replace(effect_estimate(fit, outcome=outcome, units=units), influence=influence), fit.result
+
+
+@dataclass(frozen=True)
+class UniversalEventStudy:
+    """The event study against one base period per cohort (the wave before it started), with the
+    event times' joint covariance: what R HonestDiD's honest_did reads from an aggte "dynamic" fit."""
+
+    times: tuple[int, ...]  # e = t - g, ascending; e = -1 is the base period itself (0 by construction)
+    estimates: tuple[float | None, ...]  # None: no standard error (the base period, or a degenerate time)
+    covariance: np.ndarray  # event times x event times, from the influence functions
+    smallest_cohort: tuple[int, ...]  # per event time: the fewest units of a cohort in one of its cells
+    smallest_comparison: tuple[int, ...]  # per event time: the fewest comparison units in one of its cells
+
+
+def universal_event_study(df: pd.DataFrame, *, outcome: str, unit: str, time: str, first_treated: str,
+                          cluster: str | None = None, control_group: str = "never_treated",
+                          covariates: list[str] | tuple[str, ...] = (), est_method: str = "dr",
+                          weights: str | None = None) -> UniversalEventStudy:
+    """Refit with base_period="universal" (R's att_gt(base_period = "universal"), as R's honest_did requires).
+
+    Why a refit and not a transform of the published varying-base fit: its pre-programme cells
+    compare each wave with the one before, so a universal-base placebo is minus the sum of the
+    varying ones only on a balanced panel without covariates. Each cell uses its own complete pairs
+    (an unbalanced panel) and, with covariates, its own doubly robust fit on the covariates in its
+    own base period, so no sum of varying-base cells reproduces the universal one. The post-programme
+    cells (every one against g - 1) are the same in both fits, so the post-programme event times agree.
+    """
+    fit = full_fit(df, unit=unit, time=time, first_treated=first_treated, outcome=outcome, cluster=cluster,
+                   control_group=control_group, base_period="universal", anticipation=0,
+                   covariates=covariates, est_method=est_method, weights=weights)
+    effects = fit.event_times
+    cells = [c for c in fit.result.group_time if c.n_control > 0]  # not the base-period cells themselves
+
+    def smallest(e: int, field: str) -> int:
+        return min((getattr(c, field) for c in cells if c.time - c.group == e), default=0)
+
+    return UniversalEventStudy(
+        times=effects.times,
+        estimates=tuple(a.estimate if math.isfinite(a.std_error) else None for a in effects.aggregates),
+        covariance=effects.covariance(),
+        smallest_cohort=tuple(smallest(e, "n_group") for e in effects.times),
+        smallest_comparison=tuple(smallest(e, "n_control") for e in effects.times))
 
 
 def effect_estimate(fit: Fit, *, outcome: str, units: str, subgroup: str = "all") -> EffectEstimate:

@@ -67,6 +67,7 @@ class Fit:
     result: StaggeredResult
     panel: Panel
     simple_influence: np.ndarray  # per unit of panel.units, on the n = len(panel.units) scale
+    event_times: aggregate.EventTimeEffects  # with their influence functions, for their covariance
 
 
 def full_fit(df, *, unit, time, first_treated, outcome, cluster, control_group, base_period,
@@ -109,11 +110,12 @@ def full_fit(df, *, unit, time, first_treated, outcome, cluster, control_group, 
                                        c.n_group, c.n_control, c.time < c.group))
 
     simple, simple_influence = aggregate.simple(cells, influence, shares, share_model, inference)
+    event_times = aggregate.event_time_effects(cells, influence, shares, share_model, inference)
     result = StaggeredResult(
         group_time=tuple(group_time),
         simple=simple,
         by_group=aggregate.by_group(cells, influence, share_model, inference),
-        by_event_time=aggregate.by_event_time(cells, influence, shares, share_model, inference),
+        by_event_time=aggregate.by_event_time(event_times),
         by_calendar_time=aggregate.by_calendar_time(cells, influence, shares, share_model, inference),
         pre_trend_test=pre_trend_test(cells, influence, inference),
         n_units=n,
@@ -130,4 +132,4 @@ def full_fit(df, *, unit, time, first_treated, outcome, cluster, control_group, 
         n_rows_missing_covariate=panel.n_rows_missing_covariate,
         notes=tuple(panel.notes + cell_notes),
     )
-    return Fit(result, panel, simple_influence)
+    return Fit(result, panel, simple_influence, event_times)
