@@ -9,8 +9,8 @@ these checks produce now. After changing an estimator, regenerate the table with
     .venv/bin/python -m tests.parity
 
 The reference numbers and their sources are the ones the estimator tests cite (test_staggered.py,
-test_did.py, test_cross_sections.py, test_weights.py, test_evalue.py, test_synthesis.py); they are
-imported from there, so each is written once.
+test_did.py, test_cross_sections.py, test_weights.py, test_evalue.py, test_synthesis.py,
+test_honest_did.py); they are imported from there, so each is written once.
 """
 from __future__ import annotations
 
@@ -237,8 +237,30 @@ def dowhy_estimators() -> Check:
                      _c("matching ATT", ours_psm, f"{psm:.6f}"), _c("IPW ATT ($)", ours_ipw, f"{ipw:.6f}")))
 
 
+def honest_did() -> Check:
+    from evaluations.sensitivity import honest_did as hd
+    from tests.test_honest_did import _load
+
+    case = _load("medicaid_event_study.json")
+    first = case["first_period"]
+    study = hd.EventStudy.of(case["betahat"], case["sigma"], case["n_pre"])
+    out = []
+    for r, mbar, lb, ub in zip(hd.sensitivity(study, first["mbar"]), first["mbar"], first["printed_lb"],
+                               first["printed_ub"]):
+        out += [_c(f"Medicaid, Mbar {mbar}: lower", r.lower, lb), _c(f"Medicaid, Mbar {mbar}: upper", r.upper, ub)]
+    bc = _load("bc_event_study.json")
+    study = hd.EventStudy.of(bc["betahat"], bc["sigma"], bc["n_pre"])
+    sd = study.sd_theta()
+    for mbar, r_lb, r_ub in zip(bc["mbar"], bc["r_lb"], bc["r_ub"]):
+        r = hd.robust_interval(study, mbar, grid_lb=-20 * sd, grid_ub=20 * sd)
+        out += [_c(f"BC, Mbar {mbar}: lower", r.lower, _sig(r_lb, 10)), _c(f"BC, Mbar {mbar}: upper", r.upper, _sig(r_ub, 10))]
+    return Check("Relative-magnitudes bounds for event studies (Rambachan & Roth; C-LF)",
+                 "R HonestDiD (README printed table; bundled example's output)",
+                 "Medicaid expansion (HonestDiD README); BCdata_EventStudy (HonestDiD)", tuple(out))
+
+
 CHECKS = (callaway_santanna, callaway_santanna_covariates, drdid_panel, drdid_repeated_cross_sections,
-          survey_regression, dowhy_estimators, evalues, robustness_values, meta_analysis)
+          survey_regression, dowhy_estimators, evalues, robustness_values, meta_analysis, honest_did)
 
 
 # --------------------------------------------------------------------------- the book's table
