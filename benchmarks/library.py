@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -148,14 +149,17 @@ def base_record(work: Path):
     return pipeline_record(registry / evaluation_id).record
 
 
+def _add_row(rows: list[dict], n: int, stage: str, result: dict) -> None:
+    """One stage's measurement: kept for the table and printed as it comes."""
+    rows.append({"evaluations": n, "stage": stage, "seconds": result["seconds"],
+                 "peak_mb": result["peak_kb"] / 1024, "written": result["written"]})
+    print(f"  {n:>4} {stage:<13} {result['seconds']:8.1f} s {result['peak_kb'] / 1024:7.0f} MB "
+          f"{result['written']:>5} pages written", flush=True)
+
+
 def book_only_size(n: int, work: Path, base) -> list[dict]:
     rows = []
-
-    def row(stage: str, result: dict) -> None:
-        rows.append({"evaluations": n, "stage": stage, "seconds": result["seconds"],
-                     "peak_mb": result["peak_kb"] / 1024, "written": result["written"]})
-        print(f"  {n:>4} {stage:<13} {result['seconds']:8.1f} s {result['peak_kb'] / 1024:7.0f} MB "
-              f"{result['written']:>5} pages written", flush=True)
+    row = partial(_add_row, rows, n)
 
     lib = BookOnly(work / f"book-{n}", base)
     records = [lib.record(i) for i in range(n)]
@@ -177,12 +181,7 @@ def book_only_size(n: int, work: Path, base) -> list[dict]:
 
 def run_size(n: int, work: Path) -> list[dict]:
     rows = []
-
-    def row(stage: str, result: dict) -> None:
-        rows.append({"evaluations": n, "stage": stage, "seconds": result["seconds"],
-                     "peak_mb": result["peak_kb"] / 1024, "written": result["written"]})
-        print(f"  {n:>4} {stage:<13} {result['seconds']:8.1f} s {result['peak_kb'] / 1024:7.0f} MB "
-              f"{result['written']:>5} pages written", flush=True)
+    row = partial(_add_row, rows, n)
 
     lib = Library(work / f"library-{n}")
     ids = [simulate(lib.registry, lib.truth, i) for i in range(n)]
