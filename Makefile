@@ -20,8 +20,10 @@ run: install
 	$(BIN)/commonground run
 	@echo "Open book/_build/html/index.html"
 
+# Two workers: the machine's two cores (most fits are single-threaded); --dist loadgroup keeps each test file,
+# and every file sharing an expensive session fixture, on one worker (tests/conftest.py).
 test: install browser postgres
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # The browser tests drive Debian's chromium (no browser is ever downloaded by a test tool) and check each page
 # with axe-core from the npm registry, installed here once (npm, from Debian's nodejs) and read from disk by the tests.

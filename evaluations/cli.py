@@ -153,7 +153,7 @@ outcomes:                    # a measure id from datasets/measures/, or your own
   #     name: "Confidence talking to people from other backgrounds"
   #     question: "How confident do you feel starting a conversation with someone from a different background?"
   #     domain: social_bridges   # social_bridges | social_bonds | social_links | belonging | local_area_cohesion
-  #                              # | loneliness | intergenerational_attitudes | intergroup_warmth
+  #                              # | loneliness | intergenerational_attitudes | intergroup_warmth | wellbeing
   #     response_type: ordinal   # ordinal | binary (codes 0 and 1) | continuous (min and max, no scale)
   #     scale:                   # each answer code and its label; quote labels such as "Yes" and "No"
   #       1: "Not at all confident"

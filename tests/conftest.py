@@ -97,6 +97,30 @@ def pipeline_env(tmp_path, registry, monkeypatch) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
+def ncs_sample() -> PipelineRecord:
+    """The NCS-style sample (matched DiD, 5,090 people) through the analysis assets' functions, once per session:
+    its group effects are the suite's costliest fit."""
+    return pipeline_record(DEFAULT_REGISTRY / "ncs-youth-2024")
+
+
+# `make test` runs the suite on two pytest-xdist workers (--dist loadgroup). A file that uses one of these
+# session fixtures runs on the worker that builds it, so each is built once; every other file stays whole on
+# one worker, so its module fixtures are built once too.
+BUILT_ONCE = ("published_library", "ncs_sample")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    group = {item.path: item.path.name for item in items}
+    for item in items:
+        shared = next((name for name in BUILT_ONCE if name in item.fixturenames), None)
+        if shared:
+            group[item.path] = shared
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(group[item.path]))
+
+
+@pytest.fixture(scope="session")
 def published_library(tmp_path_factory) -> dict[str, Path]:
     """Run the whole pipeline once per session through the CLI, as `make run` does."""
     import os

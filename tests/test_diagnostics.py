@@ -101,12 +101,9 @@ def test_doubly_robust_weights_balance_the_covariates():
 
 
 @pytest.fixture(scope="module")
-def ncs():
-    folder = DEFAULT_REGISTRY / "ncs-youth-2024"
-    manifest, measures = load_manifest(folder), load_measures()
-    panel = build_panel(validate(read_raw(folder, manifest), manifest, measures).valid, manifest, measures)
-    table = estimate_impacts(panel, manifest, measures).to_table()
-    return panel, manifest, table, run_diagnostics(panel, manifest, table).model_dump(mode="json")
+def ncs(ncs_sample):
+    run = ncs_sample
+    return run.panel, run.manifest, run.table, run.diagnostics.model_dump(mode="json")
 
 
 def _limited(diag: dict, reasons: list[str]) -> Diagnostics:

@@ -261,25 +261,35 @@ def test_the_csv_download_carries_value_for_money_and_group_names(published_libr
             assert got == pytest.approx(want) if isinstance(want, float) else got == want, (row["outcome"], f)
 
 
-def test_the_csv_carries_a_cost_per_extra_person_and_a_wellby_value_with_their_intervals(published_library):
-    """The sample library's one value (town-exchange-2023's cohesion: a cost per extra person agreeing) is in its
-    CSV; no sample measures life satisfaction, so a WELLBY value is put in its record to see the writer carry it."""
+def test_life_satisfaction_is_valued_in_wellbys_on_the_page_and_in_the_csv(published_library):
+    """intergenerational-2023 asks the ONS life-satisfaction question: its effect and interval, times the Green
+    Book's £13,000 per WELLBY, over its £220 per participant, on the page and in the CSV."""
     import pandas as pd
 
-    from evaluations.records import estimates_csv
+    from evaluations import value
 
-    csv = pd.read_csv(published_library["book"] / "generated" / "records" / "town-exchange-2023.csv")
-    rec = model_of(published_library, "town-exchange-2023")
-    pic = next(p for p in rec.pictures if p.outcome == "cohesion")
-    assert pic.cost_per_extra_person_gbp is not None  # the cohesion share rose: someone extra to pay for
-    row = csv[(csv["outcome"] == "cohesion") & (csv["subgroup"] == "all")].iloc[0]
-    assert row["cost_per_extra_person_gbp"] == pytest.approx(pic.cost_per_extra_person_gbp)
-    assert row["cost_per_extra_person_ci_low"] == pytest.approx(pic.cost_per_extra_person_ci_low)
-    valued = pic.model_copy(update={"wellby_value_gbp": 3250.0, "wellby_value_ci_low": 650.0,
-                                    "wellby_value_ci_high": 5850.0, "benefit_cost_ratio": 9.29,
-                                    "benefit_cost_ratio_ci_low": 1.86, "benefit_cost_ratio_ci_high": 16.71})
-    table = estimates_csv(rec.model_copy(update={"pictures": [valued if p is pic else p for p in rec.pictures]}))
-    got = table[(table["outcome"] == "cohesion") & (table["subgroup"] == "all")].iloc[0]
-    assert [got[f"wellby_value_{k}"] for k in ("gbp", "ci_low", "ci_high")] == [3250.0, 650.0, 5850.0]
-    assert [got[f"benefit_cost_ratio{k}"] for k in ("", "_ci_low", "_ci_high")] == [9.29, 1.86, 16.71]
-    assert table.loc[table["subgroup"] != "all", "wellby_value_gbp"].isna().all()  # a group's row: no value
+    rec = model_of(published_library, "intergenerational-2023")
+    effect = rec.overall("life_satisfaction")
+    pic = next(p for p in rec.pictures if p.outcome == "life_satisfaction")
+    worth = [x * 13_000 for x in (effect.estimate, effect.ci_low, effect.ci_high)]
+    assert [pic.wellby_value_gbp, pic.wellby_value_ci_low, pic.wellby_value_ci_high] == pytest.approx(worth)
+    assert [pic.benefit_cost_ratio, pic.benefit_cost_ratio_ci_low, pic.benefit_cost_ratio_ci_high] == \
+        pytest.approx([w / 220 for w in worth])
+    assert value.WELLBY_VALUE_GBP == 13_000 and rec.value_for_money.cost_per_participant_gbp == 220
+    assert all(p.wellby_value_gbp is None for p in rec.pictures if p.outcome != "life_satisfaction")
+    csv = pd.read_csv(published_library["book"] / "generated" / "records" / "intergenerational-2023.csv")
+    row = csv[(csv["outcome"] == "life_satisfaction") & (csv["subgroup"] == "all")].iloc[0]
+    assert [row[f"wellby_value_{k}"] for k in ("gbp", "ci_low", "ci_high")] == pytest.approx(worth)
+    assert csv.loc[csv["subgroup"] != "all", "wellby_value_gbp"].isna().all()  # a group's row: no value
+    text = " ".join(unescape(text_of(page(published_library, "intergenerational-2023"))).split())
+    pounds = [f"£{x:,.0f}" for x in worth]
+    assert (f"Valued at HM Treasury's Green Book figure of £13,000 per WELLBY (2019 prices), the change in life "
+            f"satisfaction is worth about {pounds[0]} per participant over a year (95% interval {pounds[1]} to "
+            f"{pounds[2]}): {worth[0] / 220:.1f} pounds of wellbeing for each pound spent") in text
+
+
+def test_a_loss_in_pounds_has_a_true_minus_sign():
+    from evaluations.publish.pictures import _pounds
+
+    assert [_pounds(-734.57), _pounds(2028.25), _pounds(-0.2), _pounds(None)] == \
+        ["−£735", "£2,028", "£0", "no upper limit"]

@@ -11,7 +11,6 @@ import pytest
 
 from evaluations.diagnostics import attrition_boundary as boundary
 from evaluations.diagnostics.equivalence import baseline_equivalence, effect_size, overall, verdict
-from tests.conftest import pipeline_record
 
 # --------------------------------------------------------------------------- the equivalence rule
 
@@ -119,11 +118,9 @@ def test_the_boundary_tables_are_whole():
 
 
 @pytest.fixture(scope="module")
-def ncs():
+def ncs(ncs_sample):
     """The NCS-style sample (matched DiD): 34% attrition overall, 7.6 points between the groups."""
-    from evaluations.registry import DEFAULT_REGISTRY
-
-    run = pipeline_record(DEFAULT_REGISTRY / "ncs-youth-2024")
+    run = ncs_sample
     return run.panel, run.manifest, run.diagnostics, run.rating, run.record
 
 

@@ -21,7 +21,11 @@ def _fmt(x, places: int = 0) -> str:
 
 
 def _pounds(x) -> str:
-    return "no upper limit" if x is None else f"£{x:,.0f}"
+    """"£2,028"; a loss as "−£735" (a WELLBY interval can reach below zero); None is an interval without a limit."""
+    if x is None:
+        return "no upper limit"
+    text = f"£{abs(x):,.0f}"
+    return text if text == "£0" or x > 0 else "−" + text
 
 
 def _answers(outcome: Outcome) -> str:
