@@ -611,6 +611,9 @@ def load_manifest(path: Path | str) -> Manifest:
 MAX_MANIFEST_BYTES = 256 * 1024
 MAX_YAML_DEPTH = 20
 MAX_YAML_NODES = 50_000  # values, counting each alias as the values it stands for
+# libyaml's parser (PyYAML's C binding; the same events, resolver and messages as the pure-Python one) when
+# PyYAML was built with it: reading a manifest was 91% of a sensor tick's time (benchmarks/sensor_tick.py).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _read_yaml(path: Path):
@@ -621,7 +624,7 @@ def _read_yaml(path: Path):
         with open(path, "rb") as fh:  # say also if its start is nested too deep, the likelier mistake
             start = fh.read(MAX_MANIFEST_BYTES).decode("utf-8", errors="replace")
         try:
-            _check_yaml_shape(path, start)
+            _check_yaml_shape(path, start, yaml.SafeLoader)
         except ManifestError as err:
             problems = err.problems + problems
         except yaml.YAMLError:
@@ -629,8 +632,14 @@ def _read_yaml(path: Path):
         raise ManifestError(path, problems)
     try:
         text = path.read_bytes().decode("utf-8")
-        _check_yaml_shape(path, text)
-        return yaml.safe_load(text)
+        try:
+            _check_yaml_shape(path, text, SAFE_LOADER)
+            return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
+        except yaml.YAMLError:
+            # libyaml stops at limits of its own (1,000 nested brackets) before the shape check sees the events,
+            # in words of its own: the pure-Python parser gives the messages a charity is shown
+            _check_yaml_shape(path, text, yaml.SafeLoader)
+            return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -639,13 +648,13 @@ def _read_yaml(path: Path):
         raise ManifestError(path, ["is not UTF-8 text; save it as UTF-8"]) from None
 
 
-def _check_yaml_shape(path: Path, text: str) -> None:
+def _check_yaml_shape(path: Path, text: str, loader) -> None:
     """Refuse YAML nested too deep or too large once aliases are expanded, from the parser's event
     stream (which does not recurse) and before anything is built from it."""
     open_sizes: list[list] = []  # [anchor, values so far] for each collection being read
     anchored: dict[str, int] = {}  # anchor -> how many values it stands for
     total = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=loader):
         if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionEndEvent)):
             if isinstance(event, yaml.CollectionEndEvent):
                 anchor, n = open_sizes.pop()
