@@ -15,7 +15,8 @@ that its time and peak memory are its own:
     build_panel    the analysis panel every estimator takes
 
 and then all four again in one process (as `commonground check` and an in-process Dagster
-run do), for the peak memory of the whole chain.
+run do), for the peak memory of the whole chain; and, as the peer every ratio is taken
+against, a plain `pandas.read_csv` of the same file (default options) in its own process.
 
 Peak memory is the resident set size of the stage's process, sampled every 5 ms from
 /proc/self/statm while the stage runs and checked against getrusage's ru_maxrss (which
@@ -23,7 +24,8 @@ also sees allocations made and freed between samples). tracemalloc is not used: 
 not see numpy's and pandas' C allocations. The stage's inputs are loaded from a pickle
 before the clock starts; "peak" includes them, because the stage needs them in memory.
 
-Goal (2 cores): every stage together under 60 s and no stage above 4 GB.
+Goals (2 cores): every stage together under 60 s and no stage above 4 GB; the chain in one
+process at most 6 times the plain `pandas.read_csv` and under 1.5 GB (issue 13).
 """
 from __future__ import annotations
 
@@ -45,6 +47,7 @@ if str(ROOT) not in sys.path:
 
 STAGES = ["read_file", "read_raw", "validate", "reconcile", "build_panel"]
 ALL = "all_in_one_process"  # read_raw -> validate -> reconcile -> build_panel, as `commonground check` runs them
+PEER = "pandas_read_csv"  # pandas.read_csv of the same file, default options: what the ratios are taken against
 EVALUATION_ID = "bench-intake"
 MANIFEST = f"""\
 # SYNTHETIC benchmark evaluation written by benchmarks/intake_benchmark.py: every respondent is invented.
@@ -184,6 +187,9 @@ def run_stage(stage: str, work: Path) -> dict:
     elif stage == "build_panel":
         from evaluations.intake.panel import build_panel
         args = (load("valid"),)
+    elif stage == PEER:
+        import pandas as pd
+        args = ()
     elif stage == ALL:
         from evaluations.intake.panel import build_panel
         from evaluations.intake.validate import read_raw, reconcile, validate
@@ -206,6 +212,8 @@ def run_stage(stage: str, work: Path) -> dict:
             out = reconcile(*args, manifest.design.wave)
         elif stage == "build_panel":
             out = build_panel(args[0], manifest, measures)
+        elif stage == PEER:
+            out = pd.read_csv(folder / manifest.files[0].path)
         else:
             raw = read_raw(folder, manifest)
             result = validate(raw, manifest, measures)
@@ -243,7 +251,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--people", type=int, default=500_000, help="people, each with a baseline and a follow-up row")
     p.add_argument("--keep", type=Path, help="write the data here and keep it (default: a temporary folder)")
-    p.add_argument("--stage", choices=STAGES + [ALL], help=argparse.SUPPRESS)  # internal: run one stage
+    p.add_argument("--stage", choices=STAGES + [ALL, PEER], help=argparse.SUPPRESS)  # internal: run one stage
     p.add_argument("--work", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.stage:
@@ -259,7 +267,7 @@ def main(argv=None) -> int:
               f"to {work / EVALUATION_ID}; planted {data['impossible']} impossible answers, "
               f"{data['not_a_number']} non-numbers, {data['duplicates']} exact duplicates", flush=True)
         results = []
-        for stage in STAGES + [ALL]:
+        for stage in STAGES + [ALL, PEER]:
             proc = subprocess.run([sys.executable, __file__, "--stage", stage, "--work", str(work)],
                                   capture_output=True, text=True, cwd=ROOT)
             if proc.returncode != 0:
@@ -271,12 +279,13 @@ def main(argv=None) -> int:
         pipeline = [r for r in results if r["stage"] not in ("read_file", ALL)]  # read_file runs inside read_raw
         total_s = sum(r["seconds"] for r in pipeline)
         peak = max(r["peak_rss"] for r in pipeline)
-        together = results[-1]
+        together = next(r for r in results if r["stage"] == ALL)
+        peer = next(r for r in results if r["stage"] == PEER)
         print()
         print(f"| stage | seconds | peak RSS | RSS before (inputs) | rows out |")
         print(f"| --- | ---: | ---: | ---: | ---: |")
         for r in results:
-            if r["stage"] == ALL:
+            if r["stage"] in (ALL, PEER):
                 continue
             note = " (inside read_raw)" if r["stage"] == "read_file" else ""
             print(f"| {r['stage']}{note} | {r['seconds']:.2f} | {_gb(r['peak_rss'])} | {_gb(r['rss_before'])} | "
@@ -284,11 +293,17 @@ def main(argv=None) -> int:
         print(f"| **total** (read_raw..build_panel) | **{total_s:.2f}** | **{_gb(peak)}** (max) | | |")
         print(f"| all four in one process | {together['seconds']:.2f} | {_gb(together['peak_rss'])} | "
               f"{_gb(together['rss_before'])} | {together['rows_out']:,} |")
+        print(f"| peer: pandas.read_csv of the file | {peer['seconds']:.2f} | {_gb(peer['peak_rss'])} | "
+              f"{_gb(peer['rss_before'])} | {peer['rows_out']:,} |")
+        ratio = together["seconds"] / peer["seconds"]
         v = next(r for r in results if r["stage"] == "validate")
         print(f"\nquarantined {v['quarantined']:,} rows: {v['by_check']}")
         print(f"counted in asset checks: {v['by_asset_check']} ({sum(v['by_asset_check'].values()):,} rows)")
         ok = total_s < 60 and max(peak, together["peak_rss"]) < 4 * 1024**3 and together["seconds"] < 60
         print(f"goal (< 60 s, < 4 GB): {'met' if ok else 'NOT met'} on {os.cpu_count()} cores")
+        lean = ratio <= 6 and together["peak_rss"] < 1.5 * 1024**3
+        print(f"all four in one process: {ratio:.1f} times pandas.read_csv of the file, peak "
+              f"{_gb(together['peak_rss'])}; goal (<= 6 times, < 1.5 GB): {'met' if lean else 'NOT met'}")
         return 0 if ok else 1
     finally:
         if tmp:
