@@ -611,8 +611,8 @@ def load_manifest(path: Path | str) -> Manifest:
 MAX_MANIFEST_BYTES = 256 * 1024
 MAX_YAML_DEPTH = 20
 MAX_YAML_NODES = 50_000  # values, counting each alias as the values it stands for
-# libyaml's parser (PyYAML's C binding; the same events, resolver and messages as the pure-Python one) when
-# PyYAML was built with it: reading a manifest was 91% of a sensor tick's time (benchmarks/sensor_tick.py).
+# libyaml's parser (PyYAML's C binding: the same events and resolver as the pure-Python parser) when PyYAML
+# was built with it: reading a manifest was 91% of a sensor tick's time (benchmarks/sensor_tick.py).
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 

@@ -398,7 +398,7 @@ def simulate_intergenerational(seed: int = 2104) -> SimulatedEvaluation:
     rng_c = np.random.default_rng(seed + 1)  # local-area cohesion: its own stream, added later
     trait_c = rng_c.normal(0, 0.4, n)
     # Life satisfaction (0-10): its own stream, added later still. Stream seed + 20 drew a sample whose pre-trend
-    # test rejected by chance (p = 0.016; there is no pre-trend here); seed + 21 is the next one.
+    # test rejected by chance (p = 0.016; the latent scores share one time trend); seed + 21 is the next one.
     rng_s = np.random.default_rng(seed + 21)
     trait_s = rng_s.normal(0, 1.2, n)
     time_effect = np.array([0.0, -0.1, 0.05, -0.05, 0.1])
