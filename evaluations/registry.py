@@ -47,6 +47,13 @@ class Family(str, Enum):
     other = "other"
 
 
+def _listed_once(columns: list[str], what: str) -> None:
+    """Refuse a design list (covariates, effect modifiers) that names a column twice."""
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise ValueError(f"lists {', '.join(map(repr, twice))} more than once; list each {what} once")
+
+
 class DesignType(str, Enum):
     rct = "rct"
     matched_did = "matched_did"
@@ -255,10 +262,7 @@ class Design(_Strict):
     @field_validator("declared_covariates")
     @classmethod
     def _each_covariate_once(cls, declared):
-        columns = [c if isinstance(c, str) else c.column for c in declared]
-        twice = sorted({c for c in columns if columns.count(c) > 1})
-        if twice:
-            raise ValueError(f"lists {', '.join(map(repr, twice))} more than once; list each covariate once")
+        _listed_once([c if isinstance(c, str) else c.column for c in declared], "covariate")
         return declared
 
     @field_validator("declared_modifiers", mode="before")
@@ -280,10 +284,7 @@ class Design(_Strict):
                 raise ValueError(f"{m!r} is neither a column name nor a column with its words "
                                  '({column: fsm, label: "Free school meals", values: {0: "no", 1: "yes"}})')
             out.append(m)
-        columns = [m if isinstance(m, str) else m.column for m in out]
-        twice = sorted({c for c in columns if columns.count(c) > 1})
-        if twice:
-            raise ValueError(f"lists {', '.join(map(repr, twice))} more than once; list each effect modifier once")
+        _listed_once([m if isinstance(m, str) else m.column for m in out], "effect modifier")
         return out
 
     @property

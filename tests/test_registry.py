@@ -114,6 +114,14 @@ def test_staggered_design_needs_waves(tmp_path):
     assert "three or more wave labels" in err.value.problems[0]
 
 
+def test_a_covariate_listed_twice_is_refused_with_the_fix(tmp_path):
+    m = _sample("intergenerational-2023")
+    m["design"]["covariates"] = ["age", "lives_alone", "age"]
+    with pytest.raises(ManifestError) as err:
+        load_manifest(_write(tmp_path / "intergenerational-2023", m))
+    assert any("lists 'age' more than once; list each covariate once" in p for p in err.value.problems)
+
+
 def test_registry_location_from_flag_then_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("COMMONGROUND_REGISTRY", raising=False)
     assert registry_path() == DEFAULT_REGISTRY
