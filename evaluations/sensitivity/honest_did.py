@@ -230,6 +230,19 @@ def _dual_vertices(w: np.ndarray) -> np.ndarray:
     return np.unique(np.round(vertices, 14), axis=0)
 
 
+def _hybrid_rejects(values: np.ndarray, lf_cv: float, second_stage) -> np.ndarray:
+    """ARP's hybrid test, shared by both tests below: a row whose largest value passes the least-favourable
+    critical value is rejected; the others go, grouped by which column was largest, to
+    ``second_stage(column, rows, largest)`` (the conditional test given that column)."""
+    best = values.argmax(axis=1)
+    largest = values[np.arange(len(values)), best]
+    reject = largest > lf_cv
+    for j in np.unique(best[~reject]):
+        rows = np.flatnonzero(~reject & (best == j))
+        reject[rows] = second_stage(j, rows, largest[rows])
+    return reject
+
+
 class _NuisanceTest:
     """ARP's conditional test of E[y - X delta] <= 0 for some delta, hybridised with the
     least-favourable first stage (.lp_conditional_test_fn with hybrid_flag "LF")."""
@@ -244,14 +257,8 @@ class _NuisanceTest:
 
     def rejects(self, y: np.ndarray) -> np.ndarray:
         """y: (n_theta, m). Whether the test rejects at each row."""
-        values = y @ self.vertices.T
-        best = values.argmax(axis=1)
-        eta = values[np.arange(len(y)), best]
-        reject = eta > self.lf_cv
-        for v in np.unique(best[~reject]):
-            rows = np.flatnonzero(~reject & (best == v))
-            reject[rows] = self._second_stage(self.vertices[v], y[rows], eta[rows])
-        return reject
+        return _hybrid_rejects(y @ self.vertices.T, self.lf_cv,
+                               lambda v, rows, eta: self._second_stage(self.vertices[v], y[rows], eta))
 
     def _second_stage(self, lam, y, eta) -> np.ndarray:
         k = self.x.shape[1]
@@ -370,26 +377,24 @@ class _NoNuisanceTest:
         self.alpha_tilde = (alpha - kappa) / (1 - kappa)
 
     def rejects(self, y: np.ndarray) -> np.ndarray:
-        moments = y @ self.a.T
-        where = moments.argmax(axis=1)
-        largest = moments[np.arange(len(y)), where]
-        reject = largest > self.lf_cv
-        for j in np.unique(where[~reject]):
-            rows = np.flatnonzero(~reject & (where == j))
-            gamma = self.a[j]
-            var = float(gamma @ self.sigma @ gamma)
-            c = self.sigma @ gamma / var
-            z = y[rows] - np.outer(y[rows] @ gamma, c)
-            a_bar = self.a - gamma
-            ac = a_bar @ c
-            with np.errstate(divide="ignore", invalid="ignore"):  # row j: 0 / 0, left out below as R's which() does
-                objective = -(z @ a_bar.T) / ac
-            vlo = objective[:, ac < 0].max(axis=1) if (ac < 0).any() else np.full(len(rows), -np.inf)
-            vup = objective[:, ac > 0].min(axis=1) if (ac > 0).any() else np.full(len(rows), np.inf)
-            sd = math.sqrt(var)
-            cval = np.maximum(0, sd * _truncated_normal_quantile(1 - self.alpha_tilde, vlo / sd, vup / sd))
-            reject[rows] = largest[rows] > cval
-        return reject
+        return _hybrid_rejects(y @ self.a.T, self.lf_cv,
+                               lambda j, rows, largest: self._second_stage(j, y[rows], largest))
+
+    def _second_stage(self, j: int, y: np.ndarray, largest: np.ndarray) -> np.ndarray:
+        """Given that moment j was the largest: its truncated-normal conditional test."""
+        gamma = self.a[j]
+        var = float(gamma @ self.sigma @ gamma)
+        c = self.sigma @ gamma / var
+        z = y - np.outer(y @ gamma, c)
+        a_bar = self.a - gamma
+        ac = a_bar @ c
+        with np.errstate(divide="ignore", invalid="ignore"):  # row j: 0 / 0, left out below as R's which() does
+            objective = -(z @ a_bar.T) / ac
+        vlo = objective[:, ac < 0].max(axis=1) if (ac < 0).any() else np.full(len(y), -np.inf)
+        vup = objective[:, ac > 0].min(axis=1) if (ac > 0).any() else np.full(len(y), np.inf)
+        sd = math.sqrt(var)
+        cval = np.maximum(0, sd * _truncated_normal_quantile(1 - self.alpha_tilde, vlo / sd, vup / sd))
+        return largest > cval
 
 
 # ------------------------------------------------------------------ the confidence set
