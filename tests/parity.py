@@ -10,7 +10,7 @@ these checks produce now. After changing an estimator, regenerate the table with
 
 The reference numbers and their sources are the ones the estimator tests cite (test_staggered.py,
 test_did.py, test_cross_sections.py, test_weights.py, test_evalue.py, test_synthesis.py,
-test_honest_did.py); they are imported from there, so each is written once.
+test_honest_did.py, test_multiplicity.py); they are imported from there, so each is written once.
 """
 from __future__ import annotations
 
@@ -237,6 +237,16 @@ def dowhy_estimators() -> Check:
                      _c("matching ATT", ours_psm, f"{psm:.6f}"), _c("IPW ATT ($)", ours_ipw, f"{ipw:.6f}")))
 
 
+def romano_wolf() -> Check:
+    from tests.test_multiplicity import pyfixest_romano_wolf
+
+    ours, theirs = pyfixest_romano_wolf()
+    out = [_c(f"adjusted p, fit {i + 1}", o, f"{t:.6f}") for i, (o, t) in enumerate(zip(ours, theirs))]
+    return Check("Romano–Wolf step-down adjusted p-values (secondary outcomes)",
+                 "pyfixest 0.60 rwolf on its own wild-bootstrap draws, in the same run, to 6 decimals",
+                 "pyfixest's simulated data (get_data), four regressions, 999 draws", tuple(out))
+
+
 def honest_did() -> Check:
     from evaluations.sensitivity import honest_did as hd
     from tests.test_honest_did import _load
@@ -260,7 +270,8 @@ def honest_did() -> Check:
 
 
 CHECKS = (callaway_santanna, callaway_santanna_covariates, drdid_panel, drdid_repeated_cross_sections,
-          survey_regression, dowhy_estimators, evalues, robustness_values, meta_analysis, honest_did)
+          survey_regression, dowhy_estimators, evalues, robustness_values, meta_analysis, honest_did,
+          romano_wolf)
 
 
 # --------------------------------------------------------------------------- the book's table

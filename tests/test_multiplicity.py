@@ -34,6 +34,39 @@ def test_the_step_down_worked_by_hand():
     assert multiplicity.stepdown(t, draws) == pytest.approx([0.4, 0.6, 0.6], abs=1e-15)
 
 
+# pyfixest's Romano-Wolf (pf.rwolf): four regressions on its simulated data, the coefficient of X1, 999
+# wild-bootstrap draws. Its adjusted p-values as pyfixest 0.60.0 printed them when this test was written, in
+# the order of the fits (so a change in pyfixest's draws shows here, not as a silent change of reference).
+PYFIXEST_FITS = ("Y ~ X1 + X2", "Y2 ~ X1 + X2", "Y ~ X1 + X2 + f1", "Y2 ~ X1 + X2 + f1")
+PYFIXEST_PRINTED = ("0.313", "0.373", "0.139", "0.400")
+
+
+def pyfixest_romano_wolf() -> tuple[np.ndarray, np.ndarray]:
+    """Our step-down and pyfixest's `rwolf` on the same statistics and the same wild-bootstrap draws: the
+    draws come from each fit's public `wildboottest(..., return_bootstrapped_t_stats=True)` with the seed
+    `rwolf` uses, so any difference is in the step-down itself (its order, plus-one and monotone step)."""
+    import pyfixest as pf
+    from pyfixest.utils import get_data
+
+    data = get_data(N=120, seed=3).dropna()
+    fits = [pf.feols(formula, data=data) for formula in PYFIXEST_FITS]
+    theirs = pf.rwolf(fits, "X1", reps=999, seed=123).loc["RW Pr(>|t|)"].to_numpy(float)
+    statistics, draws = [], []
+    for fit in fits:
+        result, boot = fit.wildboottest(param="X1", reps=999, return_bootstrapped_t_stats=True, seed=123)
+        statistics.append(float(result["t value"]))
+        draws.append(np.asarray(boot, dtype=float))
+    return multiplicity.stepdown(np.array(statistics), np.column_stack(draws)), theirs
+
+
+def test_the_step_down_is_pyfixests_rwolf_on_the_same_draws():
+    """Non-trivial p-values (0.139 to 0.400: the step-down and the monotone step both matter), equal to
+    pyfixest's to the last bit, and pyfixest's are still the ones it printed."""
+    ours, theirs = pyfixest_romano_wolf()
+    assert ours == pytest.approx(theirs, abs=1e-15)
+    assert theirs == pytest.approx([float(p) for p in PYFIXEST_PRINTED], abs=5e-4)
+
+
 def test_holm_is_statsmodels_holm():
     p = np.array([0.01, 0.04, 0.03, 0.005, 0.20, 0.04])
     assert multiplicity.holm(p) == pytest.approx(multipletests(p, method="holm")[1], abs=1e-15)

@@ -34,8 +34,10 @@ How (one place: `adjust`, called once by estimators/plan.py after every outcome 
   bootstrap of a matching estimator is not valid anyway (Abadie & Imbens 2008).
 - One secondary outcome: nothing to adjust for; its adjusted p-value is its own.
 
-Validity (benchmarks/monte_carlo.py, family "romano_wolf"; tests/test_multiplicity.py): family-wise
-error rate under the global null near 5% and never above Bonferroni's, rejections at least Holm's.
+Validity (benchmarks/monte_carlo.py, families "secondary_null" and "secondary"; tests/test_multiplicity.py):
+family-wise error rate under the global null near 5% and never above Bonferroni's, rejections at least
+Holm's. The step-down itself gives exactly pyfixest's ``rwolf`` p-values when fed that package's own
+wild-bootstrap draws (tests/test_multiplicity.py; a row of the book's parity table).
 """
 from __future__ import annotations
 
