@@ -667,13 +667,13 @@ PANDAS_CHECKS = {
 
 
 def _with_pandas_checks(checks: list[ContractOutcome], q: _Quarantine) -> list[ContractOutcome]:
-    """The checks made in pandas (duplicates, coercion) reported beside the Great Expectations ones."""
+    """The checks made outside the contract (duplicates, coercion) reported beside the contract's rules."""
     found = q.checks()
     by_name = {c.name: c for c in checks}
     out = list(checks)
     for name, rows in found.items():
         if name in by_name:
-            continue  # already a Great Expectations rule (its failing rows are in it)
+            continue  # already a contract rule (its failing rows are in it)
         if name.endswith("_is_labelled"):
             column = name.removesuffix("_is_labelled")
             reason = f"'{column}' holds only codes its file's value labels name"

@@ -104,7 +104,8 @@ def _reconciliation_result(evaluation: str, recon: pd.DataFrame) -> AssetCheckRe
     check_specs=[_check_spec(check) for check in CHECKS],  # evaluations/intake/rules.py: one per rule family
 )
 def validate_survey(context: AssetExecutionContext, registry: RegistryResource, raw_survey: pd.DataFrame):
-    """Run the Great Expectations contract generated from the manifest and the measure bank.
+    """Check the rows against the data contract generated from the manifest and the measure bank
+    (Great Expectations expectations; evaluations/intake/contracts.py).
 
     Structural failures stop this evaluation (and only this one); row-level failures move
     the row to quarantine and the evaluation goes on.
