@@ -221,3 +221,18 @@ def test_wide_files_reconcile_per_file_and_wave(answered, bad):
     assert sorted(set(raw[SOURCE_ROW])) == list(range(2, PEOPLE + 2))  # every person in the file is counted
     if bad in ("x", "7"):
         assert result.quarantine[SOURCE_ROW].tolist() == [2] and result.quarantine["wave"].tolist() == ["before"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab ,;\t\n\"\ré1")), max_size=60), st.sampled_from([",", ";", "\t"]))
+def test_cells_per_record_counted_without_the_csv_module_are_the_csv_modules_count(text, delimiter):
+    """The fast count of cells per record (no quote, no carriage return) is what the csv module finds
+    record by record; with a quote or a carriage return the file is left to the csv module."""
+    from evaluations.intake.readers import _csv_record_lengths, _unquoted_record_lengths
+
+    fast = _unquoted_record_lengths(text, delimiter)
+    if '"' in text or "\r" in text:
+        assert fast is None
+        return
+    assert fast is not None
+    assert fast.tolist() == _csv_record_lengths(text, delimiter, "survey.csv").tolist()
