@@ -6,7 +6,8 @@ these stages run through the `commonground` command, each in a fresh process, as
 would run them:
 
     full run      `commonground run`: every evaluation, then the book (from nothing)
-    full book     `commonground book` after deleting the built HTML (Sphinx from scratch)
+    full book     `commonground book` after deleting the built HTML (Sphinx from scratch, on every core)
+    full book, 1 process   the same with COMMONGROUND_BOOK_JOBS=1: the peer of the parallel build
     add one       a new evaluation registered, `commonground run <new id>` (its run and the book)
     change one    one evaluation's title changed, `commonground run <id>`
     withdraw one  one evaluation's folder removed, `commonground book`
@@ -43,6 +44,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from evaluations.publish.parallel_build import JOBS_ENV  # noqa: E402
 
 CLI = str(Path(sys.executable).parent / "commonground")
 # Runs a command and prints its wall time and the peak RSS (kB on Linux) of its largest process.
@@ -88,10 +91,10 @@ class Library:
     def measure(self, *args: str) -> dict:
         return self.measure_command(CLI, *args)
 
-    def measure_command(self, *command: str) -> dict:
+    def measure_command(self, *command: str, env: dict | None = None) -> dict:
         before = self.html_stamps()
-        proc = subprocess.run([sys.executable, "-c", MEASURE, *command], env=self.env, capture_output=True,
-                              text=True, check=True)
+        proc = subprocess.run([sys.executable, "-c", MEASURE, *command], env={**self.env, **(env or {})},
+                              capture_output=True, text=True, check=True)
         result = json.loads(proc.stdout)
         if result["rc"] != 0:
             raise SystemExit(f"`{' '.join(command)[:300]}` failed in {self.root}:\n{result['tail']}")
@@ -135,9 +138,9 @@ class BookOnly(Library):
         path.write_text(record.model_dump_json(), encoding="utf-8")
         return str(path)
 
-    def publish(self, records: list[str] | None, write: list[str]) -> dict:
+    def publish(self, records: list[str] | None, write: list[str], env: dict | None = None) -> dict:
         spec = json.dumps({"book": str(self.book), "records": records, "write": write})
-        return self.measure_command(sys.executable, str(Path(__file__).resolve()), "--step", spec)
+        return self.measure_command(sys.executable, str(Path(__file__).resolve()), "--step", spec, env=env)
 
 
 def base_record(work: Path):
@@ -165,6 +168,9 @@ def book_only_size(n: int, work: Path, base) -> list[dict]:
     records = [lib.record(i) for i in range(n)]
     row("write pages", lib.publish(None, records))  # each evaluation's page, figures and downloads
     row("full book", lib.publish(records, []))
+    # the peer: the same build from nothing with Sphinx on one process (evaluations/publish/parallel_build.py)
+    shutil.rmtree(lib.book / "_build")
+    row("full book, 1 process", lib.publish(records, [], env={JOBS_ENV: "1"}))
     new = lib.record(n)
     records.append(new)
     row("add one", lib.publish(records, [new]))
@@ -174,7 +180,7 @@ def book_only_size(n: int, work: Path, base) -> list[dict]:
     row("withdraw one", lib.publish(records, []))
     alone = BookOnly(work / f"book-alone-{n}", base)
     row("alone", alone.publish([alone.record(n)], [alone.record(n)]))
-    rows.append({"evaluations": n, "stage": "add / alone", "ratio": rows[2]["seconds"] / rows[-1]["seconds"]})
+    rows.append({"evaluations": n, "stage": "add / alone", "ratio": rows[3]["seconds"] / rows[-1]["seconds"]})
     print(f"  {n:>4} add one / alone = {rows[-1]['ratio']:.2f} (the book's share)", flush=True)
     return rows
 
@@ -188,6 +194,8 @@ def run_size(n: int, work: Path) -> list[dict]:
     row("full run", lib.measure("run"))
     shutil.rmtree(lib.book / "_build")
     row("full book", lib.measure("book"))
+    shutil.rmtree(lib.book / "_build")
+    row("full book, 1 process", lib.measure_command(CLI, "book", env={JOBS_ENV: "1"}))
     new = simulate(lib.registry, lib.truth, n)
     row("add one", lib.measure("run", new))
     manifest = lib.registry / ids[0] / "evaluation.yaml"
@@ -203,7 +211,7 @@ def run_size(n: int, work: Path) -> list[dict]:
     alone = Library(work / f"alone-{n}")
     simulate(alone.registry, alone.truth, n)
     row("alone", alone.measure("run", new))
-    add, by_itself = rows[2]["seconds"], rows[-1]["seconds"]
+    add, by_itself = rows[3]["seconds"], rows[-1]["seconds"]
     print(f"  {n:>4} add one / alone = {add / by_itself:.2f} (target at most 1.2 at 100 evaluations)", flush=True)
     rows.append({"evaluations": n, "stage": "add / alone", "ratio": add / by_itself})
     return rows

@@ -90,7 +90,7 @@ def tables(database: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("job, step, child", [("evaluation_job", "validate_survey", None),
-                                              ("book_job", "evidence_book", "jupyter-book")],
+                                              ("book_job", "evidence_book", "evaluations.publish.parallel_build")],
                          ids=["at-intake", "during-book-build"])
 def test_a_killed_run_is_marked_failed_and_the_next_run_succeeds(library, job, step, child):
     env, home = library["env"], library["home"]

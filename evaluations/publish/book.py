@@ -12,7 +12,7 @@ import io
 import json
 import os
 import re
-import shutil
+import importlib.util
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -204,10 +204,11 @@ def _build(book_dir: Path) -> str | None:
     pages whose navigation they change (evaluations/publish/navigation.py).
     The schema is written first: the methods page links it, and a missing download fails the build."""
     write_schema(book_dir)
-    exe = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
-    if exe is None:
+    if importlib.util.find_spec("jupyter_book") is None:
         raise BookBuildError("jupyter-book is not installed; run `make install`")
-    command = [exe, "build", str(book_dir), "--warningiserror", "--quiet", "--keep-going"]
+    # `jupyter-book build`, with Sphinx on every core this process may use (publish/parallel_build.py)
+    command = [sys.executable, "-m", "evaluations.publish.parallel_build", "build", str(book_dir), "--warningiserror",
+               "--quiet", "--keep-going"]
     proc = subprocess.run([sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command],
                           capture_output=True, text=True, cwd=book_dir)
     return None if proc.returncode == 0 else f"{proc.stdout}\n{proc.stderr}"

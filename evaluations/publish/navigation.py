@@ -89,7 +89,18 @@ def delete_output_of_removed_pages(app, env, added, changed, removed) -> list[st
     return []
 
 
+# Jupyter Book's own section-numbering extension says nothing about parallel builds, so Sphinx reads a book
+# with it one page at a time (and warns, which --warningiserror turns into a failure). It only replaces how
+# section numbers are assigned, which Sphinx does in the main process after every page is read and merged,
+# so reading pages in parallel is safe with it.
+SILENT_ON_PARALLEL = ("sphinx_multitoc_numbering",)
+
+
 def setup(app):
+    for name in SILENT_ON_PARALLEL:
+        extension = app.extensions.get(name)
+        if extension is not None and extension.parallel_read_safe is None:
+            extension.parallel_read_safe = True
     app.connect("env-get-outdated", delete_output_of_removed_pages)
     app.connect("env-get-updated", pages_with_new_navigation)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
