@@ -1,4 +1,4 @@
-"""`jupyter-book build` with Sphinx reading and writing pages on every core this process may use.
+"""`jupyter-book build` with Sphinx reading and writing pages on the cores this process may use.
 
 Jupyter Book 1.x's command has no option for Sphinx's ``-j`` although the function it calls,
 ``build_sphinx``, takes ``jobs``; this runs the command itself (its configuration, table of contents
@@ -19,15 +19,19 @@ JOBS_ENV = "COMMONGROUND_BOOK_JOBS"  # an operator's limit (a whole number); ben
 
 
 def jobs() -> int:
-    """COMMONGROUND_BOOK_JOBS when set, else the cores this process may run on (a container's or a CPU
-    affinity's limit, not the machine's)."""
+    """COMMONGROUND_BOOK_JOBS when set, else one more than the cores this process may run on (a
+    container's or a CPU affinity's limit, not the machine's): Sphinx writes pages on jobs - 1 worker
+    processes while its main process resolves each page and adds it to the search index, so with
+    -j 2 on two cores one core wrote every page (a 51-page build: 12.0 s against 12.3 s on one
+    process; with 3, 10.8-12.1 s against 13.6-14.0 s)."""
     chosen = os.environ.get(JOBS_ENV, "").strip()
     if chosen.isdigit() and int(chosen) > 0:
         return int(chosen)
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, cores) + 1
 
 
 def _die_with(parent: int) -> None:
