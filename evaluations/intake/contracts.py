@@ -133,9 +133,10 @@ def run_suite(df: pd.DataFrame, rules: list[Expectation], *, engine: str = "auto
 
 
 def _unexpected_rows(df: pd.DataFrame, rule: Expectation) -> list | None:
-    """The index labels of the rows `rule` fails, as Great Expectations' pandas engine finds them
-    (its column-map rules do not judge null values; compound uniqueness fails every row of a repeated
-    combination among the rows with any of its columns filled in), or None for a rule this does not evaluate (left to Great Expectations)."""
+    """The index labels of the rows `rule` fails, as Great Expectations' pandas engine finds them (its
+    column-map rules do not judge null values; compound uniqueness fails every row of a repeated
+    combination among the rows with any of its columns filled in), or None for a rule this does not
+    evaluate (left to Great Expectations)."""
     config = rule.expectation.configuration
     kwargs = {k: v for k, v in config.kwargs.items() if k not in ("result_format", "batch_id")}
     kind = config.type

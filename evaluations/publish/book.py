@@ -8,11 +8,11 @@ the book at the same time.
 """
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import os
 import re
-import importlib.util
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -206,7 +206,7 @@ def _build(book_dir: Path) -> str | None:
     write_schema(book_dir)
     if importlib.util.find_spec("jupyter_book") is None:
         raise BookBuildError("jupyter-book is not installed; run `make install`")
-    # `jupyter-book build`, with Sphinx on every core this process may use (publish/parallel_build.py)
+    # `jupyter-book build`, with Sphinx on several processes (publish/parallel_build.py)
     command = [sys.executable, "-m", "evaluations.publish.parallel_build", "build", str(book_dir), "--warningiserror",
                "--quiet", "--keep-going"]
     proc = subprocess.run([sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command],
