@@ -3,7 +3,8 @@
 Jupyter Book 1.x's command has no option for Sphinx's ``-j`` although the function it calls,
 ``build_sphinx``, takes ``jobs``; this runs the command itself (its configuration, table of contents
 and flags unchanged) with that function given `jobs()` processes. Sphinx reads in parallel only
-when more than five pages changed, so an incremental build after one evaluation stays serial.
+when more than five pages changed (an incremental build after one evaluation reads on one process)
+and writes on jobs - 1 workers.
 
     python -m evaluations.publish.parallel_build build BOOK_DIR --warningiserror --quiet --keep-going
 """
