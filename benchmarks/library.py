@@ -6,7 +6,7 @@ these stages run through the `commonground` command, each in a fresh process, as
 would run them:
 
     full run      `commonground run`: every evaluation, then the book (from nothing)
-    full book     `commonground book` after deleting the built HTML (Sphinx from scratch, on every core)
+    full book     `commonground book` after deleting the built HTML (Sphinx from scratch, on several processes)
     full book, 1 process   the same with COMMONGROUND_BOOK_JOBS=1: the peer of the parallel build
     add one       a new evaluation registered, `commonground run <new id>` (its run and the book)
     change one    one evaluation's title changed, `commonground run <id>`
@@ -160,6 +160,11 @@ def _add_row(rows: list[dict], n: int, stage: str, result: dict) -> None:
           f"{result['written']:>5} pages written", flush=True)
 
 
+def _seconds(rows: list[dict], stage: str) -> float:
+    """A stage's time, by its name (the table's rows come in the order the stages ran)."""
+    return next(r["seconds"] for r in rows if r["stage"] == stage)
+
+
 def book_only_size(n: int, work: Path, base) -> list[dict]:
     rows = []
     row = partial(_add_row, rows, n)
@@ -180,7 +185,8 @@ def book_only_size(n: int, work: Path, base) -> list[dict]:
     row("withdraw one", lib.publish(records, []))
     alone = BookOnly(work / f"book-alone-{n}", base)
     row("alone", alone.publish([alone.record(n)], [alone.record(n)]))
-    rows.append({"evaluations": n, "stage": "add / alone", "ratio": rows[3]["seconds"] / rows[-1]["seconds"]})
+    ratio = _seconds(rows, "add one") / _seconds(rows, "alone")
+    rows.append({"evaluations": n, "stage": "add / alone", "ratio": ratio})
     print(f"  {n:>4} add one / alone = {rows[-1]['ratio']:.2f} (the book's share)", flush=True)
     return rows
 
@@ -211,7 +217,7 @@ def run_size(n: int, work: Path) -> list[dict]:
     alone = Library(work / f"alone-{n}")
     simulate(alone.registry, alone.truth, n)
     row("alone", alone.measure("run", new))
-    add, by_itself = rows[3]["seconds"], rows[-1]["seconds"]
+    add, by_itself = _seconds(rows, "add one"), _seconds(rows, "alone")
     print(f"  {n:>4} add one / alone = {add / by_itself:.2f} (target at most 1.2 at 100 evaluations)", flush=True)
     rows.append({"evaluations": n, "stage": "add / alone", "ratio": add / by_itself})
     return rows
