@@ -37,7 +37,7 @@ def pipeline_record(folder: Path, provenance: dict | None = None) -> PipelineRec
     """The evidence record of a folder from the functions the Dagster assets call, in their order
     (orchestration/assets/: intake, panel, estimates, diagnostics, rating, the group means, the record),
     without Dagster. `provenance` defaults to a test run's (no file hashes, no registration)."""
-    from evaluations.diagnostics import run_diagnostics
+    from evaluations.diagnostics.report import run_diagnostics
     from evaluations.diagnostics.wave_means import published_wave_means
     from evaluations.estimators.plan import estimate_impacts
     from evaluations.intake.panel import build_panel

@@ -10,7 +10,7 @@ import pytest
 from scipy.special import expit
 
 from evaluations import disclosure
-from evaluations.diagnostics import run_diagnostics
+from evaluations.diagnostics.report import run_diagnostics
 from evaluations.diagnostics.balance import att_odds_weights, balance_before_after
 from evaluations.diagnostics.overlap import overlap, propensity_scores, safe_histogram
 from evaluations.estimators.plan import estimate_impacts

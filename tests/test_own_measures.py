@@ -203,7 +203,7 @@ def test_the_intake_contract_uses_the_own_measures_codes_and_range(tmp_path):
     folder = _folder(tmp_path, _own_manifest())
     manifest, bank = load_manifest(folder), load_measures()
     rules = {r.name: r for r in row_level_suite(manifest, bank)}
-    assert rules["cohesion_valid"].expectation.configuration.kwargs["value_set"] == [1, 2, 3, 4]
+    assert rules["cohesion_valid"].kwargs["value_set"] == [1, 2, 3, 4]
     assert "'Neighbours from different backgrounds get on'" in rules["cohesion_valid"].reason
     raw = read_raw(folder, manifest)
     wide = validate(raw, manifest, bank).quarantine

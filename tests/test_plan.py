@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 from scipy.special import expit
 
-from evaluations.diagnostics import run_diagnostics
+from evaluations.diagnostics.report import run_diagnostics
 from evaluations.estimators.plan import estimate_impacts
 from evaluations.measures import load_measures
 from evaluations.rating import rate

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
+# the quantile functions scipy.stats.t.ppf and norm.ppf call, without importing scipy.stats (1.2 s):
+# `commonground check` gives the planned MDES
+from scipy.special import ndtri, stdtrit
 
 ALPHA, POWER = 0.05, 0.80
 
 
+def _quantile(p: float, df: float | None) -> float:
+    return float(stdtrit(df, p)) if df else float(ndtri(p))
+
+
 def multiplier(df: float | None = None) -> float:
-    if df:
-        return float(stats.t.ppf(1 - ALPHA / 2, df) + stats.t.ppf(POWER, df))
-    return float(stats.norm.ppf(1 - ALPHA / 2) + stats.norm.ppf(POWER))
+    return _quantile(1 - ALPHA / 2, df) + _quantile(POWER, df)
 
 
 def planned_mdes(n_treated: int, n_comparison: int, n_clusters: int | None = None, icc: float = 0.05,
@@ -47,7 +51,7 @@ def planned_mdes_one_group(n: int, n_clusters: int | None = None, icc: float = 0
 def achieved_mdes(effect_size_ci_low: float, effect_size_ci_high: float, df: float | None = None) -> float:
     """Achieved MDES of an estimate, from the width of its effect-size interval and the degrees of
     freedom that interval used (EffectEstimate.df; None for the normal reference)."""
-    crit = float(stats.t.ppf(1 - ALPHA / 2, df)) if df else float(stats.norm.ppf(1 - ALPHA / 2))
+    crit = _quantile(1 - ALPHA / 2, df)
     width = effect_size_ci_high - effect_size_ci_low
     if not math.isfinite(width) or width <= 0:
         return math.inf

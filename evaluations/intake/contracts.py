@@ -4,10 +4,13 @@ The suite is built fresh from evaluation.yaml each run, so the contract is exact
 charity registered. Column-map expectations return the failing row indices, which is how
 a bad row is moved to quarantine with its reason instead of failing the whole evaluation.
 
-Both suites are declared as Great Expectations expectations. The structural suite (blocking)
-runs in Great Expectations; the row-level suite's four kinds of rule are evaluated in pandas
-with Great Expectations' semantics (`run_suite`), which a property test holds to Great
-Expectations' own results.
+Both suites are declared as Great Expectations expectations (each rule names its expectation type
+and arguments; the Great Expectations object is built from them when it runs there). The
+structural suite (blocking) runs in Great Expectations in the pipeline; the row-level suite's
+four kinds of rule are evaluated in pandas with Great Expectations' semantics (`run_suite`), and
+`commonground check` evaluates the structural suite that way too, so that it answers in a
+second or two instead of first spending seconds importing Great Expectations. Property tests
+hold the pandas evaluation to Great Expectations' own results, rule kind by rule kind.
 """
 from __future__ import annotations
 
@@ -31,15 +34,23 @@ def _gx():
     return great_expectations
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Expectation:
-    """One rule of the contract, in words a charity can act on."""
+    """One rule of the contract, in words a charity can act on: a Great Expectations expectation
+    type with its arguments (`expectation` builds the object)."""
 
     name: str
     column: str
-    expectation: object  # a gx.expectations.Expectation
+    kind: str  # Great Expectations' type name, e.g. "expect_column_values_to_be_in_set"
+    kwargs: dict  # its arguments
     reason: str  # why a failing row is quarantined
     structural: bool = False
+
+    @property
+    def expectation(self):
+        """The gx.expectations.Expectation this rule declares (imports Great Expectations)."""
+        class_name = "".join(word.capitalize() for word in self.kind.split("_"))
+        return getattr(_gx().expectations, class_name)(**self.kwargs)
 
 
 @dataclass
@@ -52,53 +63,60 @@ class ContractOutcome:
     failing_index: list = field(default_factory=list)  # row positions only: never the failing values
 
 
+# the Great Expectations expectation types the contracts use
+NOT_NULL = "expect_column_values_to_not_be_null"
+IN_SET = "expect_column_values_to_be_in_set"
+BETWEEN = "expect_column_values_to_be_between"
+UNIQUE = "expect_compound_columns_to_be_unique"
+COLUMN_EXISTS = "expect_column_to_exist"
+ROW_COUNT = "expect_table_row_count_to_be_between"
+
+
 def row_level_suite(manifest: Manifest, measures: dict[str, Measure]) -> list[Expectation]:
     """Expectations checked row by row on the coerced table (missing values are allowed here)."""
     d = manifest.design
-    E = _gx().expectations
+    t = d.treatment_column
     rules = [
-        Expectation("treatment_is_0_or_1", d.treatment_column, E.ExpectColumnValuesToBeInSet(column=d.treatment_column, value_set=[0, 1]),
-                    f"'{d.treatment_column}' must be 1 (took part) or 0 (comparison)"),
-        Expectation("treatment_recorded", d.treatment_column, E.ExpectColumnValuesToNotBeNull(column=d.treatment_column),
-                    f"'{d.treatment_column}' is empty: say whether this person took part"),
-        Expectation("unit_id_recorded", d.unit_id, E.ExpectColumnValuesToNotBeNull(column=d.unit_id),
+        Expectation("treatment_is_0_or_1", t, IN_SET, {"column": t, "value_set": [0, 1]},
+                    f"'{t}' must be 1 (took part) or 0 (comparison)"),
+        Expectation("treatment_recorded", t, NOT_NULL, {"column": t},
+                    f"'{t}' is empty: say whether this person took part"),
+        Expectation("unit_id_recorded", d.unit_id, NOT_NULL, {"column": d.unit_id},
                     f"'{d.unit_id}' is empty: every row needs the respondent's id"),
-        Expectation("wave_recorded", d.wave, E.ExpectColumnValuesToNotBeNull(column=d.wave),
+        Expectation("wave_recorded", d.wave, NOT_NULL, {"column": d.wave},
                     f"'{d.wave}' is empty: say which survey wave this row belongs to"),
-        Expectation("one_row_per_unit_and_wave", d.unit_id,
-                    E.ExpectCompoundColumnsToBeUnique(column_list=[d.unit_id, d.wave]),
+        Expectation("one_row_per_unit_and_wave", d.unit_id, UNIQUE, {"column_list": [d.unit_id, d.wave]},
                     "the same person has different answers twice in one wave: keep the right one and delete the other"),
     ]
     for cov in d.numeric_covariates:  # a categorical covariate's empty answer is its own level (covariates.py)
-        rules.append(Expectation(f"{cov}_recorded", cov, E.ExpectColumnValuesToNotBeNull(column=cov),
+        rules.append(Expectation(f"{cov}_recorded", cov, NOT_NULL, {"column": cov},
                                  f"covariate '{cov}' is empty, so this row cannot be compared like with like"))
     for col, (lo, hi) in manifest.valid_ranges.items():
-        rules.append(Expectation(f"{col}_in_range", col, E.ExpectColumnValuesToBeBetween(column=col, min_value=lo, max_value=hi),
+        rules.append(Expectation(f"{col}_in_range", col, BETWEEN, {"column": col, "min_value": lo, "max_value": hi},
                                  f"'{col}' is outside the plausible range {lo:g} to {hi:g} given in evaluation.yaml"))
     outcome_measure = outcome_measures(manifest, measures)
     for o in manifest.outcomes:
         m = outcome_measure[o.column]
         if m.valid_codes is not None:
-            exp = E.ExpectColumnValuesToBeInSet(column=o.column, value_set=m.valid_codes)
+            kind, kwargs = IN_SET, {"column": o.column, "value_set": m.valid_codes}
             reason = f"'{o.column}' is not one of the valid codes {m.valid_codes} for {m.name!r} (or a missing-value code)"
         else:
-            exp = E.ExpectColumnValuesToBeBetween(column=o.column, min_value=m.min, max_value=m.max)
+            kind, kwargs = BETWEEN, {"column": o.column, "min_value": m.min, "max_value": m.max}
             reason = f"'{o.column}' is outside the possible range {m.min:g} to {m.max:g} for {m.name!r}"
-        rules.append(Expectation(f"{o.column}_valid", o.column, exp, reason))
+        rules.append(Expectation(f"{o.column}_valid", o.column, kind, kwargs, reason))
     return rules
 
 
 def structural_suite(manifest: Manifest) -> list[Expectation]:
     """Expectations on the whole table: failing any stops this evaluation (and only this one)."""
     d = manifest.design
-    E = _gx().expectations
     required = list(dict.fromkeys(d.design_columns + [o.column for o in manifest.outcomes]))
-    rules = [Expectation(f"column_{c}_exists", c, E.ExpectColumnToExist(column=c),
+    rules = [Expectation(f"column_{c}_exists", c, COLUMN_EXISTS, {"column": c},
                          f"column '{c}' named in evaluation.yaml is not in the data", structural=True)
              for c in required]
-    rules.append(Expectation("not_empty", "", E.ExpectTableRowCountToBeBetween(min_value=1),
+    rules.append(Expectation("not_empty", "", ROW_COUNT, {"min_value": 1},
                              "the data files hold no rows", structural=True))
-    rules.append(Expectation("known_wave_labels", d.wave, E.ExpectColumnValuesToBeInSet(column=d.wave, value_set=d.wave_labels),
+    rules.append(Expectation("known_wave_labels", d.wave, IN_SET, {"column": d.wave, "value_set": list(d.wave_labels)},
                              f"'{d.wave}' holds a wave label that is not in evaluation.yaml ({', '.join(d.wave_labels)})",
                              structural=True))
     return rules
@@ -107,29 +125,47 @@ def structural_suite(manifest: Manifest) -> list[Expectation]:
 def run_suite(df: pd.DataFrame, rules: list[Expectation], *, engine: str = "auto") -> list[ContractOutcome]:
     """Validate `df` against `rules` and return each rule's outcome with failing row indices.
 
-    The structural rules (whole-table: blocking) run in Great Expectations. Row rules of the four
-    kinds the row-level suite is made of are evaluated by `_unexpected_rows`, one vectorised pandas
-    expression each with Great Expectations' own semantics (checked against it rule by rule on
-    hostile tables in tests/test_contracts.py): Great Expectations fingerprints and copies the frame
-    for every batch, which made the row rules 6.8 s of a 200,000-row intake and most of a million-row
-    one. `engine="gx"` runs every rule in Great Expectations (what the tests compare with).
+    Rules of the kinds `_judge` knows are evaluated there, one vectorised pandas expression each with
+    Great Expectations' own semantics (checked against it rule by rule on hostile tables in
+    tests/test_contracts.py): Great Expectations fingerprints and copies the frame for every batch,
+    which made the row rules 6.8 s of a 200,000-row intake and most of a million-row one, and its
+    import alone takes seconds. `engine` says which rules go where:
+
+    - "auto" (the pipeline): row rules in pandas, the structural (blocking) rules in Great Expectations;
+    - "pandas" (`commonground check`): every rule `_judge` knows in pandas, so the check never imports it;
+    - "gx": every rule in Great Expectations (what the tests compare with).
     """
+    if engine not in ("auto", "pandas", "gx"):
+        raise ValueError(f"unknown contract engine {engine!r}")
     present = set(df.columns)
     # a rule on a missing column is skipped: the structural column_<name>_exists rule reports it
     active = [r for r in rules if _domain(r) in (("(columns)",), ("(table)",)) or set(_domain(r)) <= present]
     if not active:
         return []
-    vectorised = {} if engine == "gx" else {
-        id(r): rows for r in active if not r.structural and (rows := _unexpected_rows(df, r)) is not None}
-    in_gx = _run_in_gx(df, [r for r in active if id(r) not in vectorised])
+    judged = {} if engine == "gx" else {
+        id(r): verdict for r in active
+        if (engine == "pandas" or not r.structural) and (verdict := _judge(df, r)) is not None}
+    in_gx = _run_in_gx(df, [r for r in active if id(r) not in judged])
     outcomes = []
     for rule in active:
-        if id(rule) in vectorised:
-            rows = vectorised[id(rule)]
-            outcomes.append(ContractOutcome(rule.name, rule.column, not rows, rule.structural, rule.reason, rows))
+        if id(rule) in judged:
+            passed, rows = judged[id(rule)]
+            outcomes.append(ContractOutcome(rule.name, rule.column, passed, rule.structural, rule.reason, rows))
         else:
             outcomes.append(in_gx[id(rule)])
     return outcomes
+
+
+def _judge(df: pd.DataFrame, rule: Expectation) -> tuple[bool, list] | None:
+    """Whether `rule` passes on `df` and the rows it fails, as Great Expectations finds them, or None
+    for a rule of a kind (or with options) this does not evaluate (left to Great Expectations)."""
+    if rule.kind == COLUMN_EXISTS and rule.kwargs.keys() == {"column"}:
+        return rule.kwargs["column"] in df.columns, []
+    if rule.kind == ROW_COUNT and rule.kwargs.keys() <= {"min_value", "max_value"}:
+        low, high = rule.kwargs.get("min_value"), rule.kwargs.get("max_value")
+        return (low is None or len(df) >= low) and (high is None or len(df) <= high), []
+    rows = _unexpected_rows(df, rule)
+    return None if rows is None else (not rows, rows)
 
 
 def _unexpected_rows(df: pd.DataFrame, rule: Expectation) -> list | None:
@@ -137,19 +173,17 @@ def _unexpected_rows(df: pd.DataFrame, rule: Expectation) -> list | None:
     column-map rules do not judge null values; compound uniqueness fails every row of a repeated
     combination among the rows with any of its columns filled in), or None for a rule this does not
     evaluate (left to Great Expectations)."""
-    config = rule.expectation.configuration
-    kwargs = {k: v for k, v in config.kwargs.items() if k not in ("result_format", "batch_id")}
-    kind = config.type
-    if kind == "expect_column_values_to_not_be_null" and kwargs.keys() == {"column"}:
+    kind, kwargs = rule.kind, rule.kwargs
+    if kind == NOT_NULL and kwargs.keys() == {"column"}:
         failing = df[kwargs["column"]].isna()
-    elif kind == "expect_column_values_to_be_in_set" and kwargs.keys() == {"column", "value_set"}:
+    elif kind == IN_SET and kwargs.keys() == {"column", "value_set"}:
         column = df[kwargs["column"]]
         failing = column.notna() & ~column.isin(kwargs["value_set"])
-    elif (kind == "expect_column_values_to_be_between" and kwargs.keys() == {"column", "min_value", "max_value"}
+    elif (kind == BETWEEN and kwargs.keys() == {"column", "min_value", "max_value"}
           and None not in (kwargs["min_value"], kwargs["max_value"])):
         column = df[kwargs["column"]]
         failing = column.notna() & ~((kwargs["min_value"] <= column) & (column <= kwargs["max_value"]))
-    elif kind == "expect_compound_columns_to_be_unique" and kwargs.keys() == {"column_list"}:
+    elif kind == UNIQUE and kwargs.keys() == {"column_list"}:
         columns = df[list(kwargs["column_list"])]
         judged = columns.notna().any(axis=1)  # a row whose listed columns are all missing is not judged
         failing = judged & columns[judged].duplicated(keep=False).reindex(df.index, fill_value=False)
@@ -179,7 +213,7 @@ def _run_in_gx(df: pd.DataFrame, active: list[Expectation]) -> dict[int, Contrac
     for domain, members in groups.items():
         frame = _frame(df, domain)
         batch = batches.get_batch(batch_parameters={"dataframe": frame})
-        suite = gx.ExpectationSuite(name="contract", expectations=[r.expectation.copy() for r in members])
+        suite = gx.ExpectationSuite(name="contract", expectations=[r.expectation for r in members])
         by_config: dict[str, list] = {}
         for res in batch.validate(suite, result_format="COMPLETE").results:
             by_config.setdefault(_config_key(res.expectation_config), []).append(res)
@@ -200,13 +234,12 @@ def _run_in_gx(df: pd.DataFrame, active: list[Expectation]) -> dict[int, Contrac
 
 
 def _domain(rule: Expectation) -> tuple:
-    config = rule.expectation.configuration
-    if config.type == "expect_column_to_exist":
+    if rule.kind == COLUMN_EXISTS:
         return ("(columns)",)
-    if config.kwargs.get("column_list"):
-        return tuple(config.kwargs["column_list"])
-    if config.kwargs.get("column"):
-        return (config.kwargs["column"],)
+    if rule.kwargs.get("column_list"):
+        return tuple(rule.kwargs["column_list"])
+    if rule.kwargs.get("column"):
+        return (rule.kwargs["column"],)
     return ("(table)",)
 
 

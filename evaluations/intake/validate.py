@@ -532,13 +532,13 @@ def _label_orders(value_labels: list[LabelledCodes], measure_of: dict[str, Measu
     return problems, {c: list({lc.file: lc for lc in lcs}.values()) for c, lcs in usable.items()}
 
 
-def _structural_problems(raw: pd.DataFrame, manifest: Manifest) -> list[str]:
+def _structural_problems(raw: pd.DataFrame, manifest: Manifest, engine: str) -> list[str]:
     d = manifest.design
     frame = raw
     if d.wave in raw.columns:  # an empty wave is a row problem (quarantined), not an unknown label
         frame = raw.copy(deep=False)
         frame[d.wave] = _blank_to_nan(raw[d.wave].to_numpy())
-    outcomes = run_suite(frame, structural_suite(manifest))
+    outcomes = run_suite(frame, structural_suite(manifest), engine=engine)
     problems = []
     for o in outcomes:
         if o.passed:
@@ -575,14 +575,16 @@ def _empty_column_problem(raw: pd.DataFrame, col: str) -> str:
 
 
 def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure],
-             value_labels: list[LabelledCodes] = ()) -> Validation:
+             value_labels: list[LabelledCodes] = (), *, contract_engine: str = "auto") -> Validation:
     """Split raw rows into validated rows and quarantined rows, or raise StructuralError.
 
     `value_labels` are the SPSS/Stata files' labels of outcome codes (labels.file_value_labels):
     a file's codes are checked against them, and read by label where their order differs.
+    `contract_engine` is contracts.run_suite's: the pipeline keeps the default; `commonground check`
+    judges the structural rules in pandas too (the same verdicts, without importing Great Expectations).
     """
     raw = raw.reset_index(drop=True)
-    problems = _structural_problems(raw, manifest)
+    problems = _structural_problems(raw, manifest, contract_engine)
     d = manifest.design
     q = _Quarantine(len(raw))
     measure_of = outcome_measures(manifest, measures)

@@ -7,7 +7,7 @@ returns."""
 import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, Output, asset
 
-from evaluations.diagnostics import run_diagnostics
+from evaluations.diagnostics.report import run_diagnostics
 from evaluations.diagnostics.wave_means import published_wave_means
 from evaluations.estimators.plan import estimate_impacts
 from evaluations.publish.text import markdown_table
