@@ -6,6 +6,7 @@ evaluations.publish.text.label, and maths parsing is off: a `$` in a name is a d
 """
 from __future__ import annotations
 
+import functools
 import textwrap
 from pathlib import Path
 
@@ -14,19 +15,30 @@ import matplotlib
 matplotlib.use("Agg")
 matplotlib.rcParams["text.parse_math"] = False  # user text is never mathtext ("$5 and $10" would be a formula)
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ft2font  # noqa: E402
+import matplotlib.text  # noqa: E402
 import matplotlib.ticker  # noqa: E402,F401  (used as matplotlib.ticker)
+from matplotlib.font_manager import FontProperties, fontManager, get_font  # noqa: E402
 
 from evaluations.files import atomic_path  # noqa: E402
 from evaluations.publish.text import label as figure_text  # noqa: E402
 from evaluations.record_model.record import EvidenceRecord  # noqa: E402
 
 INK, ACCENT, MUTED = "#1b2a41", "#c0392b", "#8a94a6"
+_NO_HINTING = (matplotlib.ft2font.LoadFlags.NO_HINTING if hasattr(matplotlib.ft2font, "LoadFlags")
+               else matplotlib.ft2font.LOAD_NO_HINTING)  # matplotlib < 3.10
 
 
-def _save(fig, path: Path) -> Path:
+DPI = 110  # pixels per inch of every PNG
+
+
+def _save(fig, path: Path, tight: bool = True) -> Path:
+    """Write the figure; `tight` crops it to what is drawn, at the cost of laying out every text twice
+    (a figure that sets its own margins, as forest_figure does, passes tight=False)."""
     try:
         with atomic_path(path, keep_identical=True) as tmp:  # unchanged figure: Sphinx need not re-read its page
-            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+            fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight" if tight else None,
+                        metadata={"Software": None})
     finally:
         plt.close(fig)
     return path
@@ -181,19 +193,136 @@ def flow_figure(record: EvidenceRecord, path: Path) -> Path:
     return _save(fig, path)
 
 
+@functools.lru_cache(maxsize=4096)
+def _advance(char: str, size: float) -> float:
+    """Width in inches of one character at `size` points, from the font's advance (no hinting).
+    A character the font lacks counts as a full em, the width of most fallback glyphs."""
+    font = get_font(fontManager._find_fonts_by_props(FontProperties(size=size)))
+    font.set_size(size, 72)
+    if not font.get_char_index(ord(char)):
+        return size / 72
+    return font.load_char(ord(char), flags=_NO_HINTING).linearHoriAdvance / 65536 / 72
+
+
+def _width(text: str, size: float) -> float:
+    """Estimated width in inches of the widest line of `text` (kerning ignored: a shade too wide).
+    Only sizes the figure; the margins are then set from matplotlib's own measurement."""
+    return max(sum(_advance(c, size) for c in line) for line in text.split("\n"))
+
+
 def forest_figure(rows: list[tuple[str, float, float, float]], pooled, path: Path, title: str) -> Path:
-    """Forest plot: each evaluation's effect size with its interval (label, g, low, high), and the pooled diamond."""
-    n = len(rows) + (1 if pooled else 0)
-    fig, ax = plt.subplots(figsize=(7.5, 0.55 * n + 1.5))
-    for i, (_, g, low, high) in enumerate(rows):
-        _interval(ax, n - 1 - i, g, low, high, marker="s")
+    """Forest plot: each evaluation's effect size with its interval (label, g, low, high), and the pooled diamond.
+
+    Drawn for hundreds of evaluations, so it is laid out by hand rather than with bbox_inches="tight"
+    (which lays every label out a second time): the figure is sized from its rows and an estimate of
+    the labels' width, then the margins are set from matplotlib's measurement of the labels, made with
+    the renderer savefig reuses, so nothing is clipped and each label is measured once. Rows are spaced
+    by the lines of their labels, so wrapped labels never overlap."""
     labels = [textwrap.fill(figure_text(label), 48) for label, *_ in rows]
     if pooled:
-        ax.fill([pooled.ci_low, pooled.estimate, pooled.ci_high, pooled.estimate], [0, 0.25, 0, -0.25],
-                color=ACCENT)
         labels.append("Pooled (random effects)")
-    ax.set_yticks(range(n), list(reversed(labels)), fontsize=10)
+    title = figure_text(title)
+    n = len(labels)
+    size, pad, row, line = 10, 0.1, 0.45, 1 / 6  # points; inches: margin, one-line row, a 10-point line
+    lines = [label.count("\n") + 1 for label in labels]
+    ys = [0.0] if labels else []  # in rows, top down: a gap of at least one row, more between tall labels
+    for above, below in zip(lines, lines[1:]):
+        ys.append(ys[-1] - max(1.0, ((above + below) / 2 * line + 0.1) / row))
+    ends = [max(0.7, (k / 2 * line + 0.05) / row) for k in (lines[:1] + lines[-1:] or [1, 1])]
+    ylim = (min(ys, default=0.0) - ends[1], ends[0])
+    # never shorter than the plot was when the figure was 0.55 inch a row and cropped tight
+    axes_w, axes_h = 5.8, max((ylim[1] - ylim[0]) * row, 0.77 * (0.55 * n + 1.5))
+    label_w = max((_width(label, size) for label in labels), default=0.0) + 0.15  # + tick and its gap
+    overhang = max(0.0, _width(title, size) - axes_w) / 2  # a title wider than the axes
+    left, right, bottom, top = max(label_w, overhang) + pad, max(0.3, overhang) + pad, 0.6 + pad, 0.3 + pad
+    fig = plt.figure(figsize=(left + axes_w + right, bottom + axes_h + top), dpi=DPI)
+    fig_w, fig_h = fig.get_size_inches()
+    ax = fig.add_axes((left / fig_w, bottom / fig_h, axes_w / fig_w, axes_h / fig_h))
+    if rows:  # one errorbar for all rows draws what one per row drew
+        g = [r[1] for r in rows]
+        ax.errorbar(g, ys[:len(rows)], xerr=[[r[1] - r[2] for r in rows], [r[3] - r[1] for r in rows]],
+                    fmt="s", color=INK, capsize=3, ms=6)
+    if pooled:
+        y = ys[-1]
+        ax.fill([pooled.ci_low, pooled.estimate, pooled.ci_high, pooled.estimate], [y, y + 0.25, y, y - 0.25],
+                color=ACCENT)
+    ax.set_yticks(ys, labels, fontsize=size)
+    ax.set_ylim(ylim)
     ax.axvline(0, color=MUTED, lw=1, ls="--")
     ax.set_xlabel("Effect size (Hedges' g) with 95% interval; right of the line = better")
-    ax.set_title(figure_text(title), fontsize=10)
-    return _save(fig, path)
+    ax.set_title(title, fontsize=size, y=1.0)  # placed, not searched for: nothing is drawn above the axes
+    ax.yaxis.set_label_coords(0, 0.5)  # no y label: matplotlib need not measure every tick label to place it
+    fitted = _fit_margins(fig, ax, labels, size, pad)
+    return _save(fig, path, tight=not fitted)
+
+
+def _text_as_bitmaps(renderer) -> None:
+    """Let this Agg renderer draw each line of plain horizontal text as one bitmap, made when the line
+    is measured, instead of laying the line out again and drawing it glyph by glyph (matplotlib 3.11
+    does that, in Python: most of a forest plot's time with a hundred labels). This is how matplotlib
+    up to 3.10 drew text, and the result differs from 3.11's only by fractions of a pixel. Only for
+    matplotlib versions that draw glyph by glyph and have the pieces used here; any other text (maths,
+    rotated, not antialiased, or not measured first) is drawn by matplotlib as before."""
+    inner = getattr(renderer, "_renderer", None)
+    if not (hasattr(renderer, "_draw_text_glyphs_and_boxes") and hasattr(inner, "draw_text_image")
+            and hasattr(matplotlib.ft2font.FT2Font, "draw_glyphs_to_bitmap")):
+        return
+    measure, draw, bitmaps = renderer.get_text_width_height_descent, renderer.draw_text, {}
+
+    def get_text_width_height_descent(s, prop, ismath):
+        width, height, descent = measure(s, prop, ismath)
+        if ismath is False and matplotlib.rcParams["text.antialiased"]:
+            font = get_font(fontManager._find_fonts_by_props(prop))  # still holds `s`, laid out by measure
+            if font.get_width_height() != (width * 64, height * 64):  # not the font measure used: no shortcut
+                return width, height, descent
+            font.draw_glyphs_to_bitmap(antialiased=True)
+            x, y = font.get_bitmap_offset()
+            bitmaps[s, hash(prop)] = (font.get_image().copy(), x / 64, y / 64 + font.get_descent() / 64)
+        return width, height, descent
+
+    def draw_text(gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        found = bitmaps.get((s, hash(prop))) if not ismath and not angle and gc.get_antialiased() else None
+        if found is None:
+            return draw(gc, x, y, s, prop, angle, ismath, mtext)
+        image, dx, dy = found
+        inner.draw_text_image(image, round(x + dx), round(y + dy) + 1, 0, gc)
+
+    renderer.get_text_width_height_descent = get_text_width_height_descent
+    renderer.draw_text = draw_text
+
+
+def _fit_margins(fig, ax, labels: list[str], size: float, pad: float) -> bool:
+    """Place the axes so that the tick labels, x-axis label and title lie `pad` inches inside the figure,
+    as bbox_inches="tight" would crop them. Measured with the renderer savefig then reuses (same size
+    and dpi), whose cache of text sizes the drawing reads. A figure too small for its text is enlarged
+    (a slower path: a new renderer measures again); False if it still does not fit (save it tight)."""
+    planned_w, planned_h = ax.bbox.width, ax.bbox.height
+    for _ in range(3):
+        renderer = fig.canvas.get_renderer()
+        _text_as_bitmaps(renderer)
+        dpi, page, axes = fig.dpi, fig.bbox, ax.bbox
+        px = pad * dpi
+        widest = max((matplotlib.text.Text(0, 0, label, fontsize=size, figure=fig).get_window_extent(renderer).width
+                      for label in labels), default=0.0)
+        tick = (ax.yaxis.get_tick_padding() + matplotlib.rcParams["ytick.major.pad"]) * dpi / 72
+        xaxis = ax.xaxis.get_tightbbox(renderer)
+        head = ax.title.get_window_extent(renderer)
+        left = max(widest + tick, axes.x0 - xaxis.x0) + px
+        right = max(0.2 * dpi, xaxis.x1 - axes.x1) + px  # a tick label can move to the end
+        bottom, top = axes.y0 - xaxis.y0 + px, head.y1 - axes.y1 + px
+        # the title is centred on the axes, at (page.width + left - right) / 2: move it inwards until
+        # both halves fit
+        half = head.width / 2 + px
+        left = max(left, 2 * half - page.width + right)
+        right = max(right, left + 2 * half - page.width)
+        width, height = page.width - left - right, page.height - bottom - top
+        centre = (page.width + left - right) / 2
+        more_w = max(0.0, 0.9 * planned_w - width, 2 * (half - centre))
+        more_h = max(0.0, 0.9 * planned_h - height)
+        if more_w > 0.5 or more_h > 0.5:
+            w, h = fig.get_size_inches()
+            fig.set_size_inches(w + (more_w + px) / dpi, h + (more_h + px) / dpi)
+            continue
+        ax.set_position((left / page.width, bottom / page.height, width / page.width, height / page.height))
+        return True
+    return False
