@@ -55,7 +55,40 @@ def build_panel(valid: pd.DataFrame, manifest: Manifest, measures: dict[str, Mea
         values = m.orient(valid[o.column].astype(float))
         panel[o.column] = values * 100 if m.response_type == "binary" else values
     panel = encode(panel, d.categorical_covariates)  # the columns the estimators see: design.covariates
-    return panel.sort_values(["unit", "period"]).reset_index(drop=True)
+    order = _unit_period_order(panel["unit"].to_numpy(dtype=object), panel["period"].to_numpy())
+    if order is None:
+        return panel.sort_values(["unit", "period"]).reset_index(drop=True)
+    panel = panel.take(order)
+    panel.index = pd.RangeIndex(len(panel))  # as reset_index(drop=True), without copying every column again
+    return panel
+
+
+# Above this many characters a unit is not sorted as fixed-width text (its array costs width x 4 bytes a unit).
+_WIDEST_SORTED_AS_ARRAY = 64
+
+
+def _unit_period_order(units: np.ndarray, periods: np.ndarray) -> np.ndarray | None:
+    """The row order of sort_values(["unit", "period"]) (stable: ties keep their order), in a fifth of the time.
+
+    pandas ranks the distinct units by comparing them as Python objects, a pair at a time; here they are
+    ranked by numpy's sort of fixed-width text, which is the same code-point order, and the rows ordered
+    by (rank, period) with the same stable lexsort. None (sort with pandas) unless every unit is text
+    without a NUL character (numpy's fixed-width text drops trailing NULs: "a" and "a\\0" would tie) and at
+    most _WIDEST_SORTED_AS_ARRAY characters long; units are pseudonyms, 16 hex digits.
+    """
+    codes, uniques = pd.factorize(units, use_na_sentinel=True)  # each unit's row to its distinct value
+    if not len(uniques) or (codes < 0).any() or pd.api.types.infer_dtype(uniques, skipna=False) != "string":
+        return None
+    width = max(map(len, uniques))
+    if width > _WIDEST_SORTED_AS_ARRAY or "\x00" in "".join(uniques):
+        return None
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(np.asarray(uniques, dtype=f"U{max(width, 1)}"))] = np.arange(len(uniques))  # distinct: any sort
+    periods = periods.astype(np.int64) - periods.min()
+    span = int(periods.max()) + 1
+    if len(uniques) * span < 2**62:  # one stable sort of rank x span + period: the order lexsort gives, faster
+        return np.argsort(rank[codes] * span + periods, kind="stable")
+    return np.lexsort((periods, rank[codes]))
 
 
 def post_period(manifest: Manifest) -> int:

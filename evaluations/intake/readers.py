@@ -175,9 +175,43 @@ def _unquoted_record_lengths(text: str, delimiter: str) -> np.ndarray | None:
     """Cells per record without the csv module's per-record loop, for the commonest file: no quote and
     no carriage return, so every line is one record and every separator ends a cell (cells = separators
     + 1; an empty line is a record of 0 cells, as the csv module counts it). None (read it record by
-    record) for any other file, or one near a limit, so every refusal keeps its row number and wording."""
+    record) for any other file, or one near a limit, so every refusal keeps its row number and wording.
+
+    The separators and newlines are counted in the text's UTF-8 bytes with numpy, a block at a time: in
+    UTF-8 no byte of a non-ASCII character is below 0x80, so each "\\n" and separator is one byte of its own.
+    """
     if '"' in text or "\r" in text:
         return None
+    data = np.frombuffer(text.encode("utf-8", errors="surrogatepass"), dtype=np.uint8)
+    sep = ord(delimiter)
+    newlines, before, seen = [], [], 0  # each newline's position, the separators before it, separators so far
+    for start in range(0, len(data), _COUNTED_AT_ONCE):
+        block = data[start:start + _COUNTED_AT_ONCE]
+        separators_here, at = np.flatnonzero(block == sep), np.flatnonzero(block == 10)
+        newlines.append(at + start)
+        before.append(np.searchsorted(separators_here, at) + seen)
+        seen += len(separators_here)
+    ends = np.concatenate(newlines) if newlines else np.zeros(0, dtype=np.int64)  # where each line ends
+    separators = np.concatenate(before) if before else np.zeros(0, dtype=np.int64)  # ... separators by then
+    if len(data) and data[-1] != 10:  # the last line has no newline; one that does ends the file, no empty line
+        ends = np.append(ends, len(data))
+        separators = np.append(separators, seen)
+    sizes = ends - np.concatenate(([0], ends[:-1] + 1))[:len(ends)]  # bytes: 0 exactly when the line is empty
+    lengths = np.diff(separators, prepend=0) + 1
+    lengths[sizes == 0] = 0
+    if len(lengths) and (lengths.max() > MAX_COLUMNS or lengths.sum() > MAX_CELLS):
+        return None
+    if len(lengths) and sizes.max() > MAX_CELL_CHARS:  # in bytes: a line of non-ASCII text has fewer characters
+        return None if text.isascii() else _line_by_line_record_lengths(text, delimiter)
+    return lengths.astype(np.int64, copy=False)
+
+
+_COUNTED_AT_ONCE = 1 << 22  # bytes of a CSV counted in one block (at most 8 bytes a byte for its positions)
+
+
+def _line_by_line_record_lengths(text: str, delimiter: str) -> np.ndarray | None:
+    """`_unquoted_record_lengths` line by line in Python, for a text with no quote and no carriage return:
+    exact in characters where a line's bytes are beyond MAX_CELL_CHARS (and the reference in tests)."""
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()  # the newline that ends the last record
@@ -266,7 +300,13 @@ def _with_rows(body: pd.DataFrame, header: list[str], blank: np.ndarray, spec: D
         if name.strip() in (SOURCE_ROW, SOURCE_FILE):
             raise IntakeError(spec.path, f"the column name {name!r} is reserved for intake", "rename that column",
                               row=1, column=name)
-    out = pd.DataFrame({i: body.iloc[:, i].to_numpy()[keep] for i in range(body.shape[1])})
+    if keep.all() and body.shape[1] and not pd.get_option("future.infer_string"):
+        # no blank row: the cells copied at once (the text a reader returns needs no type inferred), not column
+        # by column and then stacked into one block, which costs twice as much
+        out = body.copy()
+        out.index = pd.RangeIndex(len(out))
+    else:
+        out = pd.DataFrame({i: body.iloc[:, i].to_numpy()[keep] for i in range(body.shape[1])})
     out.columns = header
     out[SOURCE_ROW] = np.flatnonzero(keep) + header_rows + 1
     return out
@@ -281,7 +321,10 @@ def _blank_rows(df: pd.DataFrame) -> np.ndarray:
     if df.shape[1] == 0 or len(df) == 0:
         return np.ones(len(df), dtype=bool)
     first = df.iloc[:, 0].to_numpy(dtype=object)
-    spaces = pd.Series(first, dtype=object).astype(str).str.isspace().to_numpy()
+    if pd.api.types.infer_dtype(first, skipna=False) == "string":  # all text (the CSV reader's): no copy as str
+        spaces = np.fromiter(map(str.isspace, first), dtype=bool, count=len(first))
+    else:
+        spaces = pd.Series(first, dtype=object).astype(str).str.isspace().to_numpy()
     candidate = np.flatnonzero(pd.isna(first) | (first == "") | spaces)
     blank = np.zeros(len(df), dtype=bool)
     if len(candidate):
@@ -609,7 +652,8 @@ def _column_names(df: pd.DataFrame, spec: DataFile) -> pd.DataFrame:
         else:
             keep.append(True)
         names.append(name)
-    df = df.iloc[:, [i for i, k in enumerate(keep) if k]]
+    if not all(keep):  # (when every column is kept, df is the reader's own frame: renamed in place)
+        df = df.iloc[:, [i for i, k in enumerate(keep) if k]].copy()  # a frame of its own, not a slice's
     df.columns = [n for n, k in zip(names, keep) if k]
     return df
 
@@ -654,7 +698,8 @@ def read_export(folder: Path, spec: DataFile, manifest: Manifest) -> tuple[pd.Da
         head = Header(PLAIN, [c for c in df.columns if c != SOURCE_ROW], 0, [])
     df = _column_names(df, spec)
     originals = list(df.columns)
-    df = df.rename(columns=renames(spec, head))
+    mapping = renames(spec, head)  # df.rename(columns=mapping), without copying every column
+    df.columns = pd.Index([mapping.get(c, c) for c in df.columns], name=df.columns.name, tupleize_cols=False)
     seen: dict[str, str] = {}
     for original, name in zip(originals, df.columns):
         if name in seen:
@@ -668,7 +713,8 @@ def read_export(folder: Path, spec: DataFile, manifest: Manifest) -> tuple[pd.Da
                           "put the survey answers under the header row, one row per person and wave",
                           row=head.header_rows + 1)
     df[SOURCE_FILE] = spec.path
-    return df.reset_index(drop=True), head
+    df.index = pd.RangeIndex(len(df))  # reset_index(drop=True), without copying every column
+    return df, head
 
 
 def to_long(df: pd.DataFrame, spec: DataFile, manifest: Manifest) -> pd.DataFrame:
