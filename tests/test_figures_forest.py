@@ -34,7 +34,7 @@ def drawn(monkeypatch):
     seen = {}
     save = figures._save
 
-    def inspect(fig, path, tight=True):
+    def inspect(fig, path, tight=True, drawn_from=None):
         renderer = fig.canvas.get_renderer()
         ax = fig.axes[0]
         seen["tight"] = tight
@@ -43,7 +43,7 @@ def drawn(monkeypatch):
         seen["ticks"] = list(ax.get_yticks())
         seen["others"] = [t.get_window_extent(renderer) for t in (ax.title, ax.xaxis.label)]
         seen["x"] = ax.xaxis.get_tightbbox(renderer)
-        return save(fig, path, tight)
+        return save(fig, path, tight, drawn_from)
     monkeypatch.setattr(figures, "_save", inspect)
     return seen
 
@@ -96,3 +96,27 @@ def test_text_drawn_as_bitmaps_looks_as_matplotlib_draws_it(tmp_path, monkeypatc
     from matplotlib.backends.backend_agg import RendererAgg
     if hasattr(RendererAgg, "_draw_text_glyphs_and_boxes"):  # matplotlib >= 3.11: the shortcut was taken
         assert np.abs(fast - plain).mean() > 0
+
+
+def test_a_plot_is_drawn_again_only_when_what_it_shows_changed(tmp_path, monkeypatch):
+    """Every publish writes every measure page: a plot already drawn from the same rows is left as it is
+    (its PNG keeps the hash of what it was drawn from), and any change to a row or the title redraws it."""
+    path = tmp_path / "forest.png"
+    figures.forest_figure(rows(30), POOLED, path, TITLE)
+    first, stamp = path.read_bytes(), path.stat().st_mtime_ns
+    drawn = []
+    figure = figures.plt.figure
+    monkeypatch.setattr(figures.plt, "figure", lambda *a, **k: drawn.append(1) or figure(*a, **k))
+    figures.forest_figure(rows(30), POOLED, path, TITLE)
+    assert drawn == [] and path.read_bytes() == first and path.stat().st_mtime_ns == stamp
+    changed = rows(30)
+    changed[17] = (changed[17][0], changed[17][1], changed[17][2] - 0.01, changed[17][3])
+    for args in ((changed, POOLED, TITLE), (rows(30), None, TITLE), (rows(30), POOLED, TITLE + ".")):
+        figures.forest_figure(args[0], args[1], path, args[2])
+        assert path.read_bytes() != first
+        figures.forest_figure(rows(30), POOLED, path, TITLE)
+        assert path.read_bytes() == first
+    assert len(drawn) == 6
+    path.write_bytes(b"not a png")  # a damaged file is drawn again, never trusted
+    figures.forest_figure(rows(30), POOLED, path, TITLE)
+    assert path.read_bytes() == first
