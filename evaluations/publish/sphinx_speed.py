@@ -25,7 +25,6 @@ HTML page and the search index byte for byte.
 from __future__ import annotations
 
 import functools
-
 import posixpath
 
 # One build per process, so kept with the module (emptied when Sphinx has read the sources), not pickled
