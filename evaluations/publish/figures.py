@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import sys
 import textwrap
 from pathlib import Path
 
@@ -219,8 +220,10 @@ DRAWN_FROM = "Common Ground drawn from"
 
 
 def _drawing_key(*inputs) -> str:
+    """A hash of the inputs, this module and the one that makes user text safe for a figure, and matplotlib."""
     key = hashlib.sha256(repr(inputs).encode("utf-8", errors="surrogatepass"))
-    key.update(Path(__file__).read_bytes())
+    for module in (__name__, figure_text.__module__):
+        key.update(Path(sys.modules[module].__file__).read_bytes())
     key.update(matplotlib.__version__.encode())
     return key.hexdigest()
 
