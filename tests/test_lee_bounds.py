@@ -1,12 +1,29 @@
 """Lee (2009) trimming bounds: exact values worked by hand (with ties and a fractional trim), survey
 weights as repeated people, the known true bounds of a simulated population, the standard errors
-against the spread of repeated samples, and the disclosure-control widening.
+against the spread of repeated samples, the disclosure-control widening, and one published
+implementation's printed example.
 
-No published implementation's example could be reproduced here: the Job Corps data of Lee (2009),
-which the R package leebounds (vsemenova/leebounds) and Stata's `leebounds` use in their examples,
-are not shipped in a form available offline (the R package's data files are over 50 MB and absent from
-its stored snapshot; Stata's JC.dta is downloaded from its author's site). The checks below use values
-that can be worked out exactly instead."""
+The published example is Stata's `leebounds` (Tauchmann 2014, Stata Journal 14(4)) as printed in the
+GeorgetownX impact-evaluation course's Module 6 Stata tutorial (CNDLS/georgetownx_impact_evaluation,
+"Module 6/module_6.md", commit 88a6605), on Thornton (2008) data. Its outcome is 0/1, so its inputs
+are four counts, all printed in the same tutorial; no data file is needed. Stata cuts a tied value
+fractionally as we do, so the bounds match to the printed digits; its analytic standard error is
+Lee's formula with the untrimmed group's variance divided by n - 1, where ours divides by n, and the
+test allows exactly that difference. Neither weights nor the Imbens-Manski interval is exercised: the
+example has no weights, and Stata prints an interval for each bound, not for the effect.
+
+Other examples were found but cannot be matched, or were not kept:
+- The R package leebounds (vsemenova/leebounds; fork mindis/leebounds) prints Angrist et al. (2002)
+  voucher bounds in ABBKK_2002/STEP2_Estimate_Bounds/Table_ABBKK_2002_baseline.txt (math [0.075,
+  0.279], reading [0.029, 0.261], writing [-0.057, 0.204]). Its rule keeps every answer at or beyond
+  a type-7 quantile, ties included, so it keeps whole people (108, 111 or 109 of 115) where the sharp
+  bound keeps 108.77. Our code gives math [0.042, 0.268], reading [0.042, 0.292], writing [-0.042,
+  0.207], and matches the printed numbers exactly when given R's kept share. The data are not copied
+  here because their licence is not stated.
+- That package's Job Corps data are in the mindis/leebounds snapshot (data/JobCorps_*.rda), but
+  without the design weights that Lee (2009) and the package's replication logs use. Nowhere
+  prints unweighted results for those data, so Lee's published numbers cannot be reproduced from
+  them."""
 from __future__ import annotations
 
 import numpy as np
@@ -121,3 +138,31 @@ def test_nobody_answering_is_refused_with_a_reason():
     y, t, s = data([1, 2, None], [None, None, None])
     with pytest.raises(ValueError, match="each group needs someone answering"):
         lee_bounds(y, t, s)
+
+
+def test_stata_leebounds_printed_example_is_reproduced():
+    # `leebounds anycond treatment` in the Module 6 tutorial (module docstring): sexually active, HIV-positive
+    # respondents of Thornton (2008); anycond = bought condoms (0/1), missing for people not re-surveyed.
+    # Inputs: 98 offered an incentive and 24 not (Task 3). anycond was answered by 52 (Task 4), with
+    # means 0.2 (comparison) and 0.2 + 0.2285714 = 3/7 (programme). The only split with whole people is
+    # 10 and 42 (2 and 18 bought condoms), and the tutorial's robust standard error confirms it (below).
+    def arm(people, answered, bought):
+        return [1.0] * bought + [0.0] * (answered - bought) + [None] * (people - answered)
+
+    y, t, s = data(arm(98, 42, 18), arm(24, 10, 2))
+    yp, yc = y[(t == 1) & s], y[(t == 0) & s]
+    hc1 = np.sqrt((yp.var() / yp.size + yc.var() / yc.size) * s.sum() / (s.sum() - 2))
+    assert (yc.mean(), yp.mean() - yc.mean(), hc1) == pytest.approx((0.2, 0.2285714, 0.1506789), abs=1e-7)
+
+    b = lee_bounds(y, t, s)
+    # printed: Number of obs. = 122, Number of selected obs. = 52, Trimming porportion = 0.0278
+    assert (b.n_programme + b.n_comparison, b.responded_programme + b.responded_comparison) == (122, 52)
+    assert b.trimmed_group == "programme" and b.sharp_share == pytest.approx(0.0278, abs=5e-5)
+    # printed: lower .2122449 (Std. Err. .2209034), upper .2408163 (Std. Err. .1947452)
+    assert b.lower == pytest.approx(0.2122449, abs=1e-7)
+    assert b.upper == pytest.approx(0.2408163, abs=1e-7)
+    # Stata adds var(comparison answers, divisor n - 1) / n to each variance; ours uses divisor n. That
+    # difference is var / (n (n - 1)) here; with it added back, the standard errors match to the printed digits.
+    divisor_gap = yc.var() / (yc.size * (yc.size - 1))
+    assert np.sqrt(b.se_lower ** 2 + divisor_gap) == pytest.approx(0.2209034, abs=1e-7)
+    assert np.sqrt(b.se_upper ** 2 + divisor_gap) == pytest.approx(0.1947452, abs=1e-7)
