@@ -10,7 +10,7 @@ these checks produce now. After changing an estimator, regenerate the table with
 
 The reference numbers and their sources are the ones the estimator tests cite (test_staggered.py,
 test_did.py, test_cross_sections.py, test_weights.py, test_evalue.py, test_synthesis.py,
-test_honest_did.py, test_multiplicity.py); they are imported from there, so each is written once.
+test_honest_did.py, test_multiplicity.py, test_lee_bounds.py); they are imported from there, so each is written once.
 """
 from __future__ import annotations
 
@@ -269,9 +269,26 @@ def honest_did() -> Check:
                  "Medicaid expansion (HonestDiD README); BCdata_EventStudy (HonestDiD)", tuple(out))
 
 
+def lee_bounds() -> Check:
+    from evaluations.diagnostics.lee_bounds import lee_bounds as bounds
+    from tests.test_lee_bounds import STATA_THORNTON, stata_divisor_gap, thornton
+
+    y, t, s = thornton()
+    b = bounds(y, t, s)
+    gap = stata_divisor_gap(y, t, s)  # our SE divides the untrimmed group's variance by n, Stata's by n - 1
+    return Check("Lee (2009) trimming bounds for attrition", "Stata leebounds (Tauchmann 2014), printed in a "
+                 "course tutorial; standard errors compared with Stata's n − 1 divisor", "Thornton (2008) "
+                 "condom purchase, from the printed counts", (
+                     _c("trimming share", b.sharp_share, STATA_THORNTON["share"]),
+                     _c("lower bound", b.lower, STATA_THORNTON["lower"]),
+                     _c("upper bound", b.upper, STATA_THORNTON["upper"]),
+                     _c("lower-bound SE", math.sqrt(b.se_lower ** 2 + gap), STATA_THORNTON["se_lower"]),
+                     _c("upper-bound SE", math.sqrt(b.se_upper ** 2 + gap), STATA_THORNTON["se_upper"])))
+
+
 CHECKS = (callaway_santanna, callaway_santanna_covariates, drdid_panel, drdid_repeated_cross_sections,
           survey_regression, dowhy_estimators, evalues, robustness_values, meta_analysis, honest_did,
-          romano_wolf)
+          romano_wolf, lee_bounds)
 
 
 # --------------------------------------------------------------------------- the book's table
