@@ -154,3 +154,16 @@ def test_designs_resting_on_trends_are_not_refuted_or_downgraded_for_overlap():
     checks = diag["heterogeneity_checks"]
     assert {c["outcome"] for c in checks} == {"comfort", "friends"}
     assert all(c["same_verdict_as_published"] for c in checks)
+
+
+def test_the_remembered_normal_quantiles_are_scipys_bit_for_bit():
+    """power.py answers the normal-reference MDES without importing scipy (issue 13: `check` under 2 s)
+    from the two quantiles it remembers; they must be exactly what scipy.special.ndtri returns."""
+    from scipy.special import ndtri
+
+    from evaluations.diagnostics import power
+
+    assert set(power._NORMAL_QUANTILES) == {1 - power.ALPHA / 2, power.POWER}
+    for p, z in power._NORMAL_QUANTILES.items():
+        assert z == float(ndtri(p)), p
+    assert power.multiplier() == float(ndtri(1 - power.ALPHA / 2)) + float(ndtri(power.POWER))
