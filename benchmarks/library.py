@@ -5,7 +5,8 @@ town-exchange sample with its own seed, id and title each, so each is analysed f
 these stages run through the `commonground` command, each in a fresh process, as an evaluator
 would run them:
 
-    full run      `commonground run`: every evaluation, then the book (from nothing)
+    full run      `commonground run`: every evaluation (on one worker process per core), then the book (from nothing)
+    full run, 1 process   with --run-peer, the same library from nothing with COMMONGROUND_RUN_JOBS=1
     full book     `commonground book` after deleting the built HTML (Sphinx from scratch, on several processes)
     full book, 1 process   the same with COMMONGROUND_BOOK_JOBS=1: the peer of the parallel build
     add one       a new evaluation registered, `commonground run <new id>` (its run and the book)
@@ -24,6 +25,7 @@ analysis (`book.write_evaluation` for the evaluations that ran, then `book.remov
 book's share of each stage, for sizes whose full runs take too long on a shared machine.
 
     nice -n 10 .venv/bin/python benchmarks/library.py --sizes 10,100
+    nice -n 10 .venv/bin/python benchmarks/library.py --sizes 10 --run-peer
     nice -n 10 .venv/bin/python benchmarks/library.py --sizes 100,300 --book-only
     .venv/bin/python benchmarks/library.py --sizes 300 --keep /tmp/cg-library   # keep the folders
 """
@@ -46,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from evaluations.publish.parallel_build import JOBS_ENV  # noqa: E402
+from orchestration.run_pool import JOBS_ENV as RUN_JOBS_ENV  # noqa: E402
 
 CLI = str(Path(sys.executable).parent / "commonground")
 # Runs a command and prints its wall time and the peak RSS (kB on Linux) of its largest process.
@@ -191,13 +194,19 @@ def book_only_size(n: int, work: Path, base) -> list[dict]:
     return rows
 
 
-def run_size(n: int, work: Path) -> list[dict]:
+def run_size(n: int, work: Path, run_peer: bool) -> list[dict]:
     rows = []
     row = partial(_add_row, rows, n)
 
     lib = Library(work / f"library-{n}")
     ids = [simulate(lib.registry, lib.truth, i) for i in range(n)]
     row("full run", lib.measure("run"))
+    if run_peer:  # the same library from nothing, its evaluations run one after another in one process
+        serial = Library(work / f"library-{n}-serial")
+        for i in range(n):
+            simulate(serial.registry, serial.truth, i)
+        row("full run, 1 process", serial.measure_command(CLI, "run", env={RUN_JOBS_ENV: "1"}))
+        shutil.rmtree(serial.root)
     shutil.rmtree(lib.book / "_build")
     row("full book", lib.measure("book"))
     shutil.rmtree(lib.book / "_build")
@@ -239,6 +248,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,300", help="library sizes, comma-separated (default 10,100,300)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary folder)")
     parser.add_argument("--book-only", action="store_true", help="cloned records, publishing stages only")
+    parser.add_argument("--run-peer", action="store_true",
+                        help="also run the whole library on one process (COMMONGROUND_RUN_JOBS=1), from nothing")
     parser.add_argument("--step", help=argparse.SUPPRESS)  # one publishing stage, run by --book-only
     args = parser.parse_args()
     if args.step:
@@ -251,7 +262,7 @@ def main() -> None:
     try:
         base = base_record(work) if args.book_only else None
         for n in sizes:
-            rows += book_only_size(n, work, base) if args.book_only else run_size(n, work)
+            rows += book_only_size(n, work, base) if args.book_only else run_size(n, work, args.run_peer)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

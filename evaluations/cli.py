@@ -4,10 +4,11 @@ User errors (a bad manifest, a bad file) print what to fix and exit with status 
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import sys
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -306,6 +307,7 @@ def run(ids: list[str] = typer.Argument(None, help="Evaluation ids (default: eve
         fail(f"not registered in {reg}: {', '.join(unknown)}. Registered: {', '.join(known) or 'none'}.")
     if not known:
         fail(f"no evaluations in {reg}; register one with `commonground register <folder>`.")
+    from orchestration import run_pool
     from orchestration.definitions import build_definitions
     from orchestration.partitions import evaluation_partitions
     from orchestration.resources import book_dir, warehouse_dir
@@ -317,18 +319,26 @@ def run(ids: list[str] = typer.Argument(None, help="Evaluation ids (default: eve
         instance.add_dynamic_partitions(evaluation_partitions.name, [k for k in known if k not in existing])
         for stale in existing - set(known):
             instance.delete_dynamic_partition(evaluation_partitions.name, stale)
-        job = defs.resolve_job_def("evaluation_job")
         failed = []
         targets = ids or known
-        with out.status("") as status:
-            for i, key in enumerate(targets, 1):
-                status.update(f"[{i}/{len(targets)}] {key}: intake, analysis, page…")
-                result = _execute(job, instance, partition_key=key)
-                if result.success:
-                    out.print(f"[green]✓[/] {key} (run {result.run_id[:8]})")
+        workers = run_pool.jobs(len(targets))
+        job = defs.resolve_job_def("evaluation_job")
+        # one process: this command's job and instance; workers build their own after the fork
+        runner = (functools.partial(_evaluation_runner, job, instance) if workers == 1
+                  else functools.partial(_worker_evaluation_runner, home, reg))
+        # the workers are forked before the progress line starts its thread; leaving this block early
+        # (a full disk) waits for the evaluations running, and starts no other, before the lock is let go
+        with closing(run_pool.each_run(targets, runner, workers, died=lambda key, why: (key, False, "", None, why))) as runs, \
+                out.status(_running(targets, workers)) as status:
+            for done, (key, success, run_id, full, why) in enumerate(runs, 1):
+                if full:
+                    fail(full)
+                if success:
+                    out.print(f"[green]✓[/] {key} (run {run_id[:8]})")
                 else:
                     failed.append(key)
-                    out.print(f"[red]✗[/] {key}: {escape(_failure_message(result))}", highlight=False)
+                    out.print(f"[red]✗[/] {key}: {escape(why)}", highlight=False)
+                status.update(f"[{done}/{len(targets)}] finished; {_running(targets[done:], workers)}")
             status.update("Building the evidence book…")
             book_result = _execute(defs.resolve_job_def("book_job"), instance)
     if not book_result.success:
@@ -337,6 +347,34 @@ def run(ids: list[str] = typer.Argument(None, help="Evaluation ids (default: eve
     if failed:
         fail(f"{len(failed)} evaluation(s) stopped: {', '.join(failed)}. Each line above says why and what "
              "to do; run them again once it is done. The others were published.")
+
+
+def _running(targets: list[str], workers: int) -> str:
+    """The progress line while `targets` run."""
+    if not targets:
+        return "…"
+    if len(targets) == 1 or workers == 1:
+        return f"{targets[0]}: intake, analysis, page…"
+    return f"intake, analysis and page of {len(targets)} evaluations on {workers} processes…"
+
+
+def _worker_evaluation_runner(home: Path, registry: Path):
+    """`_evaluation_runner` in a worker process, with its own Dagster instance and job."""
+    from dagster import DagsterInstance
+
+    from orchestration.definitions import build_definitions
+    from orchestration.resources import book_dir, warehouse_dir
+
+    defs = build_definitions(registry=registry, warehouse=warehouse_dir(), book=book_dir())
+    return _evaluation_runner(defs.resolve_job_def("evaluation_job"), DagsterInstance.from_config(str(home)))
+
+
+def _evaluation_runner(job, instance):
+    """key -> (key, success, run id, full-disk message or None, why it failed or None)."""
+    def run_one(key: str) -> tuple[str, bool, str, str | None, str | None]:
+        result = _execute_quietly(job, instance, partition_key=key)
+        return key, result.success, result.run_id, _disk_full(result), None if result.success else _failure_message(result)
+    return run_one
 
 
 @contextmanager
@@ -367,14 +405,18 @@ def _instance(home: Path):
 
 def _execute(job, instance, **kwargs):
     """Run a job in this process, tagged with it (so a crash is recognised); a full disk stops the command."""
-    from orchestration.runs import process_tags
-
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
-                                    tags=process_tags(), **kwargs)
+    result = _execute_quietly(job, instance, **kwargs)
     full = _disk_full(result)
     if full:
         fail(full)
     return result
+
+
+def _execute_quietly(job, instance, **kwargs):
+    from orchestration.runs import process_tags
+
+    return job.execute_in_process(instance=instance, raise_on_error=False, run_config=QUIET,
+                                  tags=process_tags(), **kwargs)
 
 
 def _errors(result):

@@ -10,10 +10,11 @@ and writes on jobs - 1 workers.
 """
 from __future__ import annotations
 
-import ctypes
 import functools
 import os
 import sys
+
+from evaluations.child_processes import die_with, usable_cores
 
 
 JOBS_ENV = "COMMONGROUND_BOOK_JOBS"  # an operator's limit (a whole number); benchmarks/library.py compares 1 with all
@@ -28,27 +29,11 @@ def jobs() -> int:
     chosen = os.environ.get(JOBS_ENV, "").strip()
     if chosen.isdigit() and int(chosen) > 0:
         return int(chosen)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, cores) + 1
-
-
-def _die_with(parent: int) -> None:
-    """In a forked Sphinx worker: be killed when the build process dies, as the build process itself is
-    (publish/book.py), so no orphaned worker writes pages into the book after a kill -9 (Linux prctl
-    PR_SET_PDEATHSIG, which a fork does not inherit; the parent check closes the gap before it was set)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
-    except (OSError, AttributeError):
-        return
-    if os.getppid() != parent:
-        os._exit(1)
+    return usable_cores() + 1
 
 
 def main(argv: list[str]) -> int:
-    os.register_at_fork(after_in_child=functools.partial(_die_with, os.getpid()))
+    os.register_at_fork(after_in_child=functools.partial(die_with, os.getpid()))
     import jupyter_book.sphinx
     from jupyter_book.cli import main as command
 
