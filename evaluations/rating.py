@@ -17,14 +17,22 @@ Two problems are judged as a What Works Clearinghouse assessor judges them:
 * baseline equivalence, by the WWC rule (diagnostics/equivalence.py), for designs that judge
   baseline balance, and for a trial whose attrition is high (the WWC then asks a trial to show
   its analysed groups are still alike). Not satisfied takes off a padlock.
+
+Groups already moving apart before the programme (a pre-trend test) take off one padlock, however
+many outcomes show it: it is one threat to the design (its parallel-trends assumption). A primary
+outcome's test is judged alone at 5%; the secondary outcomes' tests are Holm-adjusted among
+themselves, as their effects are adjusted (estimators/multiplicity.py): five tests at 5% each would
+find a divergence by chance in nearly a quarter of evaluations whose groups moved together.
 """
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from evaluations import disclosure
 from evaluations.designs import design_of
-from evaluations.record_model.diagnostics import Diagnostics
+from evaluations.record_model.diagnostics import Diagnostics, PreTrendTest
 from evaluations.record_model.rating import Rating
 from evaluations.record_model.record import PublishedDiagnostics
 from evaluations.registry import Manifest
@@ -34,6 +42,28 @@ from evaluations.registry import Manifest
 MDES_BANDS = [(0.2, 5), (0.3, 4), (0.4, 3), (0.5, 2), (0.6, 1)]  # MDES below the bound -> padlocks
 ATTRITION_BANDS = [(0.10, 5), (0.20, 4), (0.30, 3), (0.40, 2), (0.50, 1)]
 FEW_CLUSTERS = 20  # cluster-robust inference is unreliable with fewer clusters (Cameron & Miller 2015)
+PRE_TREND_P = 0.05  # a divergence before the programme is judged at the level the effects are
+
+
+@dataclass(frozen=True)
+class PreTrendJudgement:
+    outcome: str
+    p_value: float  # the test's own
+    p_adjusted: float | None  # Holm-adjusted among the secondary outcomes' tests (None: primary, or the only secondary)
+
+    @property
+    def diverging(self) -> bool:
+        return (self.p_adjusted if self.p_adjusted is not None else self.p_value) < PRE_TREND_P
+
+
+def pre_trend_judgements(tests: Mapping[str, PreTrendTest], primary: Iterable[str]) -> list[PreTrendJudgement]:
+    """Each outcome's pre-trend test as the rating judges it (module docstring), in the tests' order."""
+    from evaluations.estimators.multiplicity import holm  # scipy.stats: not for every importer of the rating
+
+    primary = set(primary)
+    secondary = [o for o in tests if o not in primary]
+    adjusted = dict(zip(secondary, holm(tests[o].p_value for o in secondary))) if len(secondary) > 1 else {}
+    return [PreTrendJudgement(o, t.p_value, float(adjusted[o]) if o in adjusted else None) for o, t in tests.items()]
 
 
 def _band(value: float, bands) -> int:
@@ -93,10 +123,10 @@ def rate(manifest: Manifest, diagnostics: Diagnostics, plan_deviations: list[str
     if n_clusters is not None and n_clusters < FEW_CLUSTERS:
         downgrades.append(f"Only {n_clusters} clusters: with fewer than {FEW_CLUSTERS}, the uncertainty "
                           "intervals are themselves uncertain.")
-    for outcome, test in diagnostics.pre_trend_tests.items():
-        if test.p_value < 0.05:
-            downgrades.append(f"Before the programme, the groups' {outcome} was already moving apart "
-                              f"(pre-trend test p = {test.p_value:.3f}), which undermines the comparison.")
+    diverging = [j for j in pre_trend_judgements(diagnostics.pre_trend_tests,
+                                                 [o.column for o in manifest.primary_outcomes]) if j.diverging]
+    if diverging:
+        downgrades.append(_pre_trend_downgrade(diverging))
     overlap = diagnostics.overlap
     if overlap is not None and overlap.limited and design.rests_on_overlap:
         downgrades.append(_overlap_downgrade(overlap.reasons))
@@ -187,6 +217,15 @@ def _equivalence_downgrade(equivalence, trial: bool, manifest: Manifest) -> str:
             "they were not" if trial else
             "The groups analysed were not alike at baseline")
     return f"{lead} by the What Works Clearinghouse rule: " + "; ".join(failing) + "."
+
+
+def _pre_trend_downgrade(diverging: list[PreTrendJudgement]) -> str:
+    tests = "; ".join(f"{j.outcome}: p = {j.p_value:.3f}" + ("" if j.p_adjusted is None else
+                      f", {j.p_adjusted:.3f} adjusted for the secondary outcomes tested") for j in diverging)
+    which = "groups' " + " and ".join(j.outcome for j in diverging)
+    verb = "was" if len(diverging) == 1 else "were"
+    return (f"Before the programme, the {which} {verb} already moving apart (pre-trend "
+            f"test{'s' if len(diverging) > 1 else ''}: {tests}), which undermines the comparison.")
 
 
 def _overlap_downgrade(reasons) -> str:

@@ -17,6 +17,7 @@ from evaluations.publish.technical import (CLOSE_DETAILS, assumptions, collapsib
                                            open_details, unheaded)
 from evaluations.publish.text import md, md_list, md_paragraphs, one_line
 from evaluations.publish.verdict import RATING_IN_FULL, how_sure_section, lower_first, rating_in_full
+from evaluations.rating import pre_trend_judgements
 from evaluations.record_model.diagnostics import Robustness
 from evaluations.record_model.record import (EvidenceRecord, Flow, Outcome, PublishedDiagnostics, Registration,
                                              ShownEffect, TrendDrift)
@@ -558,9 +559,10 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
     ]
     if diag.n_clusters:
         parts.append(f"- Clusters ({md(d.cluster)}): {fmt_count(diag.n_clusters)}; uncertainty allows for people in one cluster being alike.")
-    for outcome, t in diag.pre_trend_tests.items():
-        parts.append(f"- Pre-programme trends in {md(outcome)}: {fmt_p_is(t.p_value)} "
-                     f"({'groups were already diverging' if t.p_value < 0.05 else 'no sign of diverging trends'}).")
+    for j in pre_trend_judgements(diag.pre_trend_tests, [o.column for o in record.outcomes if o.primary]):
+        adjusted = "" if j.p_adjusted is None else f"; adjusted for the secondary outcomes tested, {fmt_p_is(j.p_adjusted)}"
+        parts.append(f"- Pre-programme trends in {md(j.outcome)}: {fmt_p_is(j.p_value)}{adjusted} "
+                     f"({'groups were already diverging' if j.diverging else 'no sign of diverging trends'}).")
     parts += _trend_drift_numbers(record)
     if diag.max_abs_smd_covariates is not None:
         after = (f" before and {fmt_num(diag.max_abs_smd_covariates_after)} after re-weighting "

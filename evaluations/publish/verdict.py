@@ -15,12 +15,11 @@ than guess.
 from __future__ import annotations
 
 from evaluations.publish.text import md
-from evaluations.rating import FEW_CLUSTERS
+from evaluations.rating import FEW_CLUSTERS, pre_trend_judgements
 from evaluations.record_model.record import EvidenceRecord
 
 # How sure we are, in words, for each number of padlocks (0-5).
 CONFIDENCE = ("no", "very low", "low", "moderate", "high", "very high")
-PRE_TREND_P = 0.05  # as the rating judges a pre-programme trend (evaluations/rating.py)
 
 
 def _clear(est) -> bool:
@@ -86,9 +85,9 @@ def problems_found(record: EvidenceRecord) -> list[tuple[str, int]]:
     if diag.n_clusters is not None and diag.n_clusters < FEW_CLUSTERS:
         found.append((f"only {diag.n_clusters} sites (clusters) were compared, too few to be sure of the "
                       "margin of error", 1))
-    diverging = sum(1 for t in diag.pre_trend_tests.values() if t.p_value < PRE_TREND_P)
-    if diverging:
-        found.append(("the groups were already drifting apart before the programme started", diverging))
+    primary = [o.column for o in record.outcomes if o.primary]
+    if any(j.diverging for j in pre_trend_judgements(diag.pre_trend_tests, primary)):
+        found.append(("the groups were already drifting apart before the programme started", 1))
     if diag.overlap is not None and diag.overlap.limited and diag.overlap.applies:
         found.append(("some participants had nobody like them in the comparison group", 1))
     failed = sum(1 for x in diag.refutations if x.verdict == "failed")
