@@ -134,6 +134,13 @@ def test_fewer_than_ten_trimmed_are_widened_to_ten():
     assert lee_bounds(y, t, s, least_trimmed=3).widened is False  # 3 trimmed is enough for a rule of 3
 
 
+def test_an_infinite_answer_is_refused_not_turned_into_nan_bounds():
+    y, t, s = data([1, 2, 3, None], [1, 2, None, None])
+    y[0] = np.inf
+    with pytest.raises(ValueError, match="no outcome, or an infinite one"):
+        lee_bounds(y, t, s)
+
+
 def test_nobody_answering_is_refused_with_a_reason():
     y, t, s = data([1, 2, None], [None, None, None])
     with pytest.raises(ValueError, match="each group needs someone answering"):

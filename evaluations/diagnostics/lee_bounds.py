@@ -82,8 +82,8 @@ def lee_bounds(y, treated, responded, weights=None, *, least_trimmed: int = 0) -
     w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
     if not (len(y) == len(d) == len(s) == len(w)):
         raise ValueError("y, treated, responded and weights must have one value per person")
-    if np.any(s & np.isnan(y)):
-        raise ValueError("a person marked as responding has no outcome")
+    if np.any(s & ~np.isfinite(y)):  # an infinite answer would make every bound NaN, silently
+        raise ValueError("a person marked as responding has no outcome, or an infinite one")
     if not np.all(np.isfinite(w) & (w >= 0)):
         raise ValueError("weights must be non-negative numbers")
     groups = {"programme": d, "comparison": ~d}
