@@ -28,3 +28,25 @@ def test_the_book_built_without_the_speed_extension_is_the_same(published_librar
     assert "searchindex.js" in without and len([p for p in without if p.startswith("generated/evaluations/")]) >= 6
     assert with_extension.keys() == without.keys()
     assert [p for p in without if with_extension[p] != without[p]] == []
+
+
+def test_every_gated_post_transform_and_never_empty_template_is_where_the_extension_expects_it():
+    """The extension skips a post-transform by its module and name, and a theme template's emptiness check by
+    the template's name: after an upgrade renames one, the skip would silently stop (the build slower, the
+    same). This says so instead."""
+    import importlib
+    from pathlib import Path
+
+    import sphinx_book_theme
+
+    from evaluations.publish import sphinx_speed
+
+    for name in sphinx_speed._GATES:
+        module, _, qualname = name.rpartition(".")
+        assert hasattr(importlib.import_module(module), qualname), name
+    theme = Path(sphinx_book_theme.__file__).parent / "theme" / "sphinx_book_theme" / "components"
+    for template in sphinx_speed._NEVER_EMPTY:
+        text = (theme / template).read_text(encoding="utf-8")
+        before, first_tag = text[:text.index("<")], text[text.index("<"):]
+        # the template opens with an element, under no condition (an import may come first): never empty
+        assert first_tag.startswith(("<nav", "<div")) and " if " not in before and "-if " not in before, template
