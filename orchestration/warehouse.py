@@ -7,14 +7,17 @@ quarantine, is stored as it is). The replacement is one DuckDB transaction: if t
 part-way (a full disk, a killed process) the table is exactly as it was before the run.
 
 Two layouts, chosen by COMMONGROUND_WAREHOUSE_LAYOUT (`warehouse_io_manager`):
-- `one-file` (the embedded default, `make run`): every schema in warehouse/warehouse.duckdb.
+- `file-per-evaluation` (the default, `make run` and the production profile): warehouse/evaluations/
+  <id>.duckdb, one schema and its tables inside. Concurrent runs of different evaluations never
+  share a file, and the run queue starts one run per evaluation at a time (deploy/dagster.yaml),
+  so no run waits for or fails on another's lock (deploy/README.md, benchmarks/concurrent_warehouse.py).
+  It is also what keeps a run's cost flat as the library grows: opening a DuckDB file reads its
+  whole catalogue, and a run opens the warehouse about twenty times (a connection per table written
+  or read, so that other runs can take their turn), which in one file of 100 evaluations' tables
+  cost 0.5 s an opening against 0.05 s at 10 (benchmarks/README.md, a library of evaluations).
+- `one-file`: every schema in warehouse/warehouse.duckdb (the embedded default until 2026-12).
   DuckDB lets one process at a time open a file, so runs in separate processes take turns
   (`connect` waits for the file).
-- `file-per-evaluation` (the production profile, deploy/production.env): warehouse/evaluations/
-  <id>.duckdb, same schema and tables inside. Concurrent runs of different evaluations never
-  share a file, and the run queue starts one run per evaluation at a time (deploy/dagster.yaml),
-  so no run waits for or fails on another's lock. Measured against the alternatives in
-  deploy/README.md (benchmarks/concurrent_warehouse.py).
 """
 from __future__ import annotations
 
@@ -131,15 +134,16 @@ class EvaluationFilesWarehouse(_DuckDBTables):
 
 
 LAYOUT_ENV = "COMMONGROUND_WAREHOUSE_LAYOUT"
-LAYOUTS = ("one-file", "file-per-evaluation")
+LAYOUTS = ("file-per-evaluation", "one-file")  # the first is the default
 
 
 def warehouse_io_manager(folder: Path, layout: str | None = None) -> _DuckDBTables:
-    """The warehouse of `layout` (else the one COMMONGROUND_WAREHOUSE_LAYOUT names, default `one-file`) under `folder`."""
+    """The warehouse of `layout` (else the one COMMONGROUND_WAREHOUSE_LAYOUT names, default `file-per-evaluation`) under
+    `folder`."""
     layout = layout or os.environ.get(LAYOUT_ENV) or LAYOUTS[0]
     if layout == "one-file":
         return EvaluationWarehouse(database=str(folder / "warehouse.duckdb"))
     if layout == "file-per-evaluation":
         return EvaluationFilesWarehouse(directory=str(folder / "evaluations"))
     raise ValueError(f"{LAYOUT_ENV}={layout!r} is not a warehouse layout; set it to one of {', '.join(LAYOUTS)} "
-                     "(or leave it unset for one-file)")
+                     "(or leave it unset for file-per-evaluation)")

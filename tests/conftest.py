@@ -64,6 +64,13 @@ def pipeline_record(folder: Path, provenance: dict | None = None) -> PipelineRec
     return PipelineRecord(manifest, panel, table, diagnostics, rating, record)
 
 
+def warehouse_database(warehouse: Path, evaluation_id: str) -> Path:
+    """The DuckDB file holding an evaluation's tables in the warehouse folder `warehouse` (its layout's)."""
+    from orchestration.warehouse import warehouse_io_manager
+
+    return Path(warehouse_io_manager(Path(warehouse)).database_of(evaluation_id))
+
+
 def copy_book_sources(target: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in BOOK_SOURCES:

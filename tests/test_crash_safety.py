@@ -24,7 +24,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from evaluations.files import DamagedDocument, read_json_document, write_text_atomic
 from evaluations.registry import DEFAULT_REGISTRY
 from orchestration.runs import fail_dead_runs, one_command_at_a_time, process_gone
-from tests.conftest import copy_book_sources
+from tests.conftest import copy_book_sources, warehouse_database
 
 EVALUATION = "town-exchange-2023"
 CLI = str(Path(sys.executable).parent / "commonground")
@@ -213,7 +213,7 @@ def test_damaged_documents_are_named_with_what_is_wrong(tmp_path):
 
 
 def test_a_second_command_at_the_same_time_is_refused_and_changes_nothing(library):
-    before = tables(library["warehouse"] / "warehouse.duckdb")
+    before = tables(warehouse_database(library["warehouse"], EVALUATION))
     with one_command_at_a_time(library["warehouse"]):  # as a running `commonground run` holds it
         second = cli(library["env"], "run")
     assert second.returncode == 2
@@ -221,7 +221,7 @@ def test_a_second_command_at_the_same_time_is_refused_and_changes_nothing(librar
                                     f"{library['warehouse']} (pid {os.getpid()} on {os.uname().nodename}, since ")
     assert second.stderr.rstrip().endswith("wait for it to finish, then run this again")
     assert "Traceback" not in second.stdout + second.stderr
-    assert tables(library["warehouse"] / "warehouse.duckdb") == before
+    assert tables(warehouse_database(library["warehouse"], EVALUATION)) == before
 
 
 @pytest.fixture
@@ -242,7 +242,7 @@ def full_disk(library, tmp_path):
 
 def test_a_full_disk_stops_the_run_with_a_message_and_leaves_every_table_as_it_was(library, full_disk):
     warehouse = full_disk / "warehouse"
-    database = warehouse / "warehouse.duckdb"
+    database = warehouse_database(warehouse, EVALUATION)
     with duckdb.connect(str(database)) as con:  # make the stored table differ from what a run would write
         con.execute(f"delete from ev_{EVALUATION.replace('-', '_')}.raw_survey where rowid % 2 = 0")
     before, documents = tables(database), {p: p.read_bytes() for p in warehouse.rglob("*.json")}

@@ -12,7 +12,7 @@ import yaml
 
 from evaluations import disclosure
 from evaluations.registry import DEFAULT_REGISTRY
-from tests.conftest import copy_book_sources
+from tests.conftest import copy_book_sources, warehouse_database
 
 
 def test_counts_below_ten_are_suppressed_and_zero_is_kept():
@@ -143,7 +143,7 @@ def test_planted_names_emails_and_ids_appear_nowhere_published(tmp_path):
     # DuckDB compresses strings, so a byte search of its file proves little: ask it, column by column.
     import duckdb
 
-    with duckdb.connect(str(tmp_path / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(warehouse_database(tmp_path / "warehouse", "town-exchange-2023")), read_only=True) as con:
         columns = con.execute("select table_schema, table_name, column_name from information_schema.columns "
                               "where data_type = 'VARCHAR'").fetchall()
         assert len(columns) > 10

@@ -30,6 +30,7 @@ from evaluations.intake.privacy import KEY_ENV
 from orchestration.definitions import build_definitions
 from orchestration.partitions import evaluation_partitions
 from orchestration.warehouse import evaluation_schema
+from tests.conftest import warehouse_database
 
 CLI = str(Path(sys.executable).parent / "commonground")
 STAGGERED, WAVES = "intergenerational-2023", "ncs-youth-2024"
@@ -110,13 +111,17 @@ def test_canaries_in_typed_cells_are_stored_nowhere(canaried):
     assert files_holding(env["warehouse"], [f"text, {LENGTH} characters"]) != {}
 
     # The bytes alone could miss a compressed string: ask DuckDB for every text column of every table.
-    with duckdb.connect(str(env["warehouse"] / "warehouse.duckdb"), read_only=True) as con:
-        columns = con.execute("select table_schema, table_name, column_name from information_schema.columns "
-                              "where data_type = 'VARCHAR'").fetchall()
-        assert len(columns) > 20
-        hits = [(s, t, c) for s, t, c in columns
-                if con.execute(f'select count(*) from "{s}"."{t}" where "{c}" like \'%07700%\'').fetchone()[0]]
-        assert hits == []
+    databases, columns, hits = sorted(env["warehouse"].rglob("*.duckdb")), [], []
+    assert databases
+    for database in databases:
+        with duckdb.connect(str(database), read_only=True) as con:
+            found = con.execute("select table_schema, table_name, column_name from information_schema.columns "
+                                "where data_type = 'VARCHAR'").fetchall()
+            columns += found
+            hits += [(s, t, c) for s, t, c in found
+                     if con.execute(f'select count(*) from "{s}"."{t}" where "{c}" like \'%07700%\'').fetchone()[0]]
+    assert len(columns) > 20 and hits == []
+    with duckdb.connect(str(warehouse_database(env["warehouse"], STAGGERED)), read_only=True) as con:
         schema = evaluation_schema(STAGGERED)
         quarantine = con.execute(f'select "_source_row", "column", "check", "value", reason from {schema}.quarantine '
                                  'order by "_source_row"').fetchall()

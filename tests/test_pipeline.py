@@ -11,7 +11,7 @@ from orchestration.definitions import build_definitions
 from orchestration.partitions import evaluation_partitions
 from evaluations.registry import file_hash
 from orchestration.warehouse import evaluation_schema
-from tests.conftest import SAMPLES, truth
+from tests.conftest import SAMPLES, truth, warehouse_database
 
 # Rows the simulation planted as mess, counted by hand from evaluations/simulate.py
 # (4 duplicates in long files, 2 per wave-row in the wide exchange file; 2 impossible values each).
@@ -47,7 +47,7 @@ def test_materialised_evaluation_recovers_the_known_true_effect(pipeline_env, ev
         if t is not None:
             assert sub["ci_low"] <= t <= sub["ci_high"], (sub["subgroup"], sub["outcome"], sub["estimate"], t)
     # every row read is either analysed or quarantined, and the warehouse holds both tables
-    with duckdb.connect(str(pipeline_env["warehouse"] / "warehouse.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(warehouse_database(pipeline_env["warehouse"], evaluation_id)), read_only=True) as con:
         schema = evaluation_schema(evaluation_id)
         raw = con.execute(f"select count(*) from {schema}.raw_survey").fetchone()[0]
         valid = con.execute(f"select count(*) from {schema}.validated_survey").fetchone()[0]

@@ -271,12 +271,12 @@ def test_eight_concurrent_evaluations_on_postgres_match_a_serial_run(tmp_path, d
         assert cur.fetchone()[0] == COPIES
     assert not list(home.glob("**/*.db"))
 
-    # The same eight, one after another, in the embedded default: one DuckDB file, in this process.
+    # The same eight, one after another, in this process, in the other layout: one DuckDB file.
     serial = tmp_path / "serial"
     monkeypatch.setenv("COMMONGROUND_REGISTRY", str(tmp_path / "registry"))
     monkeypatch.setenv("COMMONGROUND_WAREHOUSE", str(serial / "warehouse"))
     monkeypatch.setenv("COMMONGROUND_BOOK", str(copy_book_sources(serial / "book")))
-    monkeypatch.delenv(LAYOUT_ENV, raising=False)
+    monkeypatch.setenv(LAYOUT_ENV, "one-file")
     from orchestration.definitions import build_definitions
 
     job = build_definitions().resolve_job_def("evaluation_job")
@@ -314,10 +314,10 @@ def test_the_run_queue_limits_name_the_tags_the_jobs_carry():
 
 def test_an_unknown_warehouse_layout_is_refused_naming_the_setting_and_the_choices(tmp_path, monkeypatch):
     monkeypatch.setenv(LAYOUT_ENV, "one-big-file")
-    with pytest.raises(ValueError, match="COMMONGROUND_WAREHOUSE_LAYOUT='one-big-file'.*one-file, file-per-evaluation"):
+    with pytest.raises(ValueError, match="COMMONGROUND_WAREHOUSE_LAYOUT='one-big-file'.*file-per-evaluation, one-file"):
         warehouse_io_manager(tmp_path)
-    monkeypatch.setenv(LAYOUT_ENV, "file-per-evaluation")
+    monkeypatch.setenv(LAYOUT_ENV, "one-file")
+    assert warehouse_io_manager(tmp_path).database_of("ncs-youth-2024") == str(tmp_path / "warehouse.duckdb")
+    monkeypatch.delenv(LAYOUT_ENV)  # the default: a file per evaluation
     assert warehouse_io_manager(tmp_path).database_of("ncs-youth-2024") == str(tmp_path / "evaluations" /
                                                                                "ncs-youth-2024.duckdb")
-    monkeypatch.delenv(LAYOUT_ENV)
-    assert warehouse_io_manager(tmp_path).database_of("ncs-youth-2024") == str(tmp_path / "warehouse.duckdb")

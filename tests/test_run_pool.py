@@ -84,10 +84,11 @@ RUN_ID = re.compile(rb"[0-9a-f]{8}(?:\\?-[0-9a-f]{4}){3}\\?-[0-9a-f]{12}")
 def _published(root: Path) -> dict[str, str]:
     """A hash of every warehouse table's rows and of every document and generated page, run ids aside."""
     out = {}
-    with duckdb.connect(str(root / "warehouse" / "warehouse.duckdb"), read_only=True) as con:
-        for schema, table in con.execute("select table_schema, table_name from information_schema.tables").fetchall():
-            rows = con.execute(f"select * from {schema}.{table}").fetchdf().to_csv(index=False)
-            out[f"{schema}.{table}"] = hashlib.sha256(rows.encode()).hexdigest()
+    for database in sorted((root / "warehouse").rglob("*.duckdb")):
+        with duckdb.connect(str(database), read_only=True) as con:
+            for schema, table in con.execute("select table_schema, table_name from information_schema.tables").fetchall():
+                rows = con.execute(f"select * from {schema}.{table}").fetchdf().to_csv(index=False)
+                out[f"{schema}.{table}"] = hashlib.sha256(rows.encode()).hexdigest()
     for folder in (root / "warehouse" / "documents", root / "book" / "generated"):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             out[str(path.relative_to(root))] = hashlib.sha256(RUN_ID.sub(b"<run id>", path.read_bytes())).hexdigest()
