@@ -6,10 +6,10 @@ Great Expectations, Dagster's own bookkeeping), so a library of evaluations run 
 leaves the other cores idle. `each_run` forks workers after the command has imported the pipeline,
 so a worker starts at once instead of importing it again, and hands each the next evaluation.
 
-What the workers share is built for it: the warehouse file is opened by one process at a time
-(`orchestration.warehouse.connect` waits its turn, and each write is one short transaction), the
-instance's SQLite storage locks per write, and each evaluation writes only its own documents and
-page. The book is built once, after all of them, by the command itself.
+What the workers share is built for it: each evaluation has its own warehouse file (in the
+one-file layout, `orchestration.warehouse.connect` waits its turn, and each write is one short
+transaction), the instance's SQLite storage locks per write, and each evaluation writes only its
+own documents and page. The book is built once, after all of them, by the command itself.
 
 A worker dies with the command (`die_with`): `kill -9` of `commonground run` leaves its runs
 STARTED with the worker's pid in their tags, which the next command marks failed, as it does
