@@ -1,4 +1,5 @@
-"""What every worker process `commonground` forks shares: the cores it may use, and dying with its parent."""
+"""What every worker process `commonground` forks shares: the cores it may use, how many an environment
+variable asks for, and dying with its parent."""
 from __future__ import annotations
 
 import ctypes
@@ -11,6 +12,13 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def chosen_jobs(variable: str) -> int | None:
+    """The positive whole number an environment variable sets a process count to, else None (unset,
+    empty or not a positive whole number: the caller's default applies)."""
+    chosen = os.environ.get(variable, "").strip()
+    return int(chosen) if chosen.isdigit() and int(chosen) > 0 else None
 
 
 def die_with(parent: int) -> None:

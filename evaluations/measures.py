@@ -5,11 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from pydantic import Field, ValidationError
 
 from evaluations.measure_model import DOMAINS, MeasureCore, OwnMeasure, own_measure_id
-from evaluations.registry import REPO_ROOT, SAFE_LOADER, Manifest
+from evaluations.registry import REPO_ROOT, Manifest, parse_yaml
 
 __all__ = ["DOMAINS", "MEASURES_DIR", "Measure", "OwnMeasure", "UnknownMeasure", "answer_scales", "load_measures",
            "outcome_measures", "own_measure_id", "unknown_measures"]
@@ -28,22 +27,12 @@ class Measure(MeasureCore):
     population: str
 
 
-def _read_yaml(text: str):
-    # libyaml's parser when PyYAML has it (registry.SAFE_LOADER): the pure-Python one took 0.05 s of
-    # `check`'s 2 s (issue 13) for the bank's files; a file it refuses is read again by the pure-Python
-    # parser, whose words the error has always had
-    try:
-        return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
-    except yaml.YAMLError:
-        return yaml.safe_load(text)
-
-
 @lru_cache(maxsize=4)
 def load_measures(directory: Path | str = MEASURES_DIR) -> dict[str, Measure]:
     out = {}
     for path in sorted(Path(directory).glob("*.yaml")):
         try:
-            m = Measure.model_validate(_read_yaml(path.read_text(encoding="utf-8")))
+            m = Measure.model_validate(parse_yaml(path.read_text(encoding="utf-8")))
         except ValidationError as err:
             raise ValueError(f"{path}: {err}") from None
         if m.id != path.stem:

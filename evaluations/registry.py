@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -617,6 +618,21 @@ MAX_YAML_NODES = 50_000  # values, counting each alias as the values it stands f
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def parse_yaml(text: str, check: Callable[[type], None] | None = None):
+    """YAML text to Python values with libyaml's parser; a text it refuses is parsed again by the
+    pure-Python parser, whose messages are the ones a charity is shown (libyaml stops at limits of
+    its own, such as 1,000 nested brackets, in words of its own). `check(loader)` runs first with
+    the same parser (the manifest's shape check)."""
+    try:
+        if check:
+            check(SAFE_LOADER)
+        return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        if check:
+            check(yaml.SafeLoader)
+        return yaml.safe_load(text)
+
+
 def _read_yaml(path: Path):
     size = path.stat().st_size
     if size > MAX_MANIFEST_BYTES:
@@ -633,14 +649,7 @@ def _read_yaml(path: Path):
         raise ManifestError(path, problems)
     try:
         text = path.read_bytes().decode("utf-8")
-        try:
-            _check_yaml_shape(path, text, SAFE_LOADER)
-            return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
-        except yaml.YAMLError:
-            # libyaml stops at limits of its own (1,000 nested brackets) before the shape check sees the events,
-            # in words of its own: the pure-Python parser gives the messages a charity is shown
-            _check_yaml_shape(path, text, yaml.SafeLoader)
-            return yaml.safe_load(text)
+        return parse_yaml(text, check=lambda loader: _check_yaml_shape(path, text, loader))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
-from evaluations.child_processes import die_with, usable_cores
+from evaluations.child_processes import chosen_jobs, die_with, usable_cores
 
 JOBS_ENV = "COMMONGROUND_RUN_JOBS"  # an operator's limit (a whole number); 1 runs them one after another
 
@@ -34,9 +34,7 @@ _runner: Callable[[str], tuple] | None = None
 
 def jobs(targets: int) -> int:
     """COMMONGROUND_RUN_JOBS when set, else the cores this process may use; never more than the targets."""
-    chosen = os.environ.get(JOBS_ENV, "").strip()
-    wanted = int(chosen) if chosen.isdigit() and int(chosen) > 0 else usable_cores()
-    return max(1, min(wanted, targets))
+    return max(1, min(chosen_jobs(JOBS_ENV) or usable_cores(), targets))
 
 
 def _start(make_runner: Callable[[], Callable[[str], tuple]], threads: int, parent: int) -> None:

@@ -16,8 +16,8 @@ from evaluations.publish.figure_numbers import event_study_numbers, numbers_bloc
 from evaluations.publish.technical import (CLOSE_DETAILS, assumptions, collapsible, group_means, number_figures,
                                            open_details, unheaded)
 from evaluations.publish.text import md, md_list, md_paragraphs, one_line
-from evaluations.publish.verdict import RATING_IN_FULL, how_sure_section, lower_first, rating_in_full
-from evaluations.rating import pre_trend_judgements
+from evaluations.publish.verdict import (RATING_IN_FULL, how_sure_section, lower_first, rating_in_full,
+                                         record_pre_trend_judgements)
 from evaluations.record_model.diagnostics import Robustness
 from evaluations.record_model.record import (EvidenceRecord, Flow, Outcome, PublishedDiagnostics, Registration,
                                              ShownEffect, TrendDrift)
@@ -559,7 +559,7 @@ def evaluation_page(record: EvidenceRecord, page_dir: Path, figure_dir: Path, re
     ]
     if diag.n_clusters:
         parts.append(f"- Clusters ({md(d.cluster)}): {fmt_count(diag.n_clusters)}; uncertainty allows for people in one cluster being alike.")
-    for j in pre_trend_judgements(diag.pre_trend_tests, [o.column for o in record.outcomes if o.primary]):
+    for j in record_pre_trend_judgements(record):
         adjusted = "" if j.p_adjusted is None else f"; adjusted for the secondary outcomes tested, {fmt_p_is(j.p_adjusted)}"
         parts.append(f"- Pre-programme trends in {md(j.outcome)}: {fmt_p_is(j.p_value)}{adjusted} "
                      f"({'groups were already diverging' if j.diverging else 'no sign of diverging trends'}).")

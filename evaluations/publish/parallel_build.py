@@ -14,7 +14,7 @@ import functools
 import os
 import sys
 
-from evaluations.child_processes import die_with, usable_cores
+from evaluations.child_processes import chosen_jobs, die_with, usable_cores
 
 
 JOBS_ENV = "COMMONGROUND_BOOK_JOBS"  # an operator's limit (a whole number); benchmarks/library.py compares 1 with all
@@ -26,10 +26,7 @@ def jobs() -> int:
     processes while its main process resolves each page and adds it to the search index, so with
     -j 2 on two cores one core wrote every page (a 51-page build: 12.0 s against 12.3 s on one
     process; with 3, 10.8-12.1 s against 13.6-14.0 s)."""
-    chosen = os.environ.get(JOBS_ENV, "").strip()
-    if chosen.isdigit() and int(chosen) > 0:
-        return int(chosen)
-    return usable_cores() + 1
+    return chosen_jobs(JOBS_ENV) or usable_cores() + 1
 
 
 def main(argv: list[str]) -> int:

@@ -15,11 +15,16 @@ than guess.
 from __future__ import annotations
 
 from evaluations.publish.text import md
-from evaluations.rating import FEW_CLUSTERS, pre_trend_judgements
+from evaluations.rating import FEW_CLUSTERS, PreTrendJudgement, pre_trend_judgements
 from evaluations.record_model.record import EvidenceRecord
 
 # How sure we are, in words, for each number of padlocks (0-5).
 CONFIDENCE = ("no", "very low", "low", "moderate", "high", "very high")
+
+
+def record_pre_trend_judgements(record: EvidenceRecord) -> list[PreTrendJudgement]:
+    """The published record's pre-trend tests as the rating judged them (its primary outcomes alone)."""
+    return pre_trend_judgements(record.diagnostics.pre_trend_tests, [o.column for o in record.outcomes if o.primary])
 
 
 def _clear(est) -> bool:
@@ -85,8 +90,7 @@ def problems_found(record: EvidenceRecord) -> list[tuple[str, int]]:
     if diag.n_clusters is not None and diag.n_clusters < FEW_CLUSTERS:
         found.append((f"only {diag.n_clusters} sites (clusters) were compared, too few to be sure of the "
                       "margin of error", 1))
-    primary = [o.column for o in record.outcomes if o.primary]
-    if any(j.diverging for j in pre_trend_judgements(diag.pre_trend_tests, primary)):
+    if any(j.diverging for j in record_pre_trend_judgements(record)):
         found.append(("the groups were already drifting apart before the programme started", 1))
     if diag.overlap is not None and diag.overlap.limited and diag.overlap.applies:
         found.append(("some participants had nobody like them in the comparison group", 1))
