@@ -23,7 +23,7 @@ run: install
 # Two workers: the machine's two cores (most fits are single-threaded); --dist loadgroup keeps each test file,
 # and every file sharing an expensive session fixture, on one worker (tests/conftest.py).
 test: install browser postgres
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=25
 
 # The browser tests drive Debian's chromium (no browser is ever downloaded by a test tool) and check each page
 # with axe-core from the npm registry, installed here once (npm, from Debian's nodejs) and read from disk by the tests.

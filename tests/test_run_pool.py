@@ -95,39 +95,10 @@ def _published(root: Path) -> dict[str, str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def two_ways(tmp_path_factory) -> dict:
-    """The same two evaluations run on two processes and on one."""
-    runs = {}
-    for workers in (2, 1):
-        root = tmp_path_factory.mktemp(f"workers-{workers}")
-        env = _library(root)
-        runs[workers] = {"root": root, "env": env, "proc": _run(env, workers)}
-    return runs
-
-
-def test_two_processes_publish_exactly_what_one_does(two_ways):
-    for run in two_ways.values():
-        assert run["proc"].returncode == 0, run["proc"].stdout + run["proc"].stderr
-        assert all(f"✓ {e} (run " in run["proc"].stdout for e in EVALUATIONS)
-    parallel, serial = (_published(two_ways[w]["root"]) for w in (2, 1))
-    assert len(parallel) > 40 and sum(k.endswith(".json") for k in parallel) > 10
-    assert parallel == serial
-
-
-def test_each_evaluation_ran_in_its_own_worker_as_its_own_dagster_run(two_ways):
-    pids = {}
-    with DagsterInstance.from_config(str(two_ways[2]["root"] / "dagster_home")) as instance:
-        for run in instance.get_runs():
-            if run.job_name == "evaluation_job":
-                assert run.status == DagsterRunStatus.SUCCESS
-                pids[run.tags["dagster/partition"]] = run.tags["commonground/pid"]
-    assert sorted(pids) == sorted(EVALUATIONS) and len(set(pids.values())) == 2
-
-
-def test_a_killed_command_leaves_no_worker_and_the_next_one_recovers(tmp_path):
-    env = _library(tmp_path)
-    home = tmp_path / "dagster_home"
+def _kill_once_both_started(env: dict) -> dict:
+    """`commonground run` on two workers, killed with -9 once both evaluations' runs are under way; then
+    the command again: what was left behind and what the second command did."""
+    home = Path(env["DAGSTER_HOME"])
     proc = subprocess.Popen([CLI, "run"], env={**env, run_pool.JOBS_ENV: "2"}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     workers = []
@@ -140,20 +111,58 @@ def test_a_killed_command_leaves_no_worker_and_the_next_one_recovers(tmp_path):
             time.sleep(0.1)
         while time.monotonic() < deadline and proc.poll() is None and not _started_both(home):
             time.sleep(0.1)
-        assert len(workers) == 2 and _started_both(home), "the command ended before both evaluations started"
-        assert psutil.Process(proc.pid).children() == workers
+        started = len(workers) == 2 and _started_both(home) and psutil.Process(proc.pid).children() == workers
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.kill()
         proc.wait()
-    gone, alive = psutil.wait_procs(workers, timeout=30)
-    assert not alive, f"workers outlived the command: {[p.pid for p in alive]}"
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    return {"started": started, "outlived": [p.pid for p in alive], "proc": _run(env, 2)}
 
-    again = _run(env, 2)
+
+@pytest.fixture(scope="module")
+def two_ways(tmp_path_factory) -> dict:
+    """The same two evaluations on one process, and on two after a first command on two was killed
+    (the recovered library is the two-process side of the comparison: one run of the library fewer)."""
+    runs = {}
+    for workers in (2, 1):
+        root = tmp_path_factory.mktemp(f"workers-{workers}")
+        env = _library(root)
+        runs[workers] = {"root": root, "env": env,
+                         **(_kill_once_both_started(env) if workers == 2 else {"proc": _run(env, 1)})}
+    return runs
+
+
+def test_a_killed_command_leaves_no_worker_and_the_next_one_recovers(two_ways):
+    killed = two_ways[2]
+    assert killed["started"], "the command ended before both evaluations started on their two workers"
+    assert killed["outlived"] == [], f"workers outlived the command: {killed['outlived']}"
+    again = killed["proc"]
     assert again.returncode == 0, again.stdout + again.stderr
     assert again.stdout.count("was left unfinished by a process that ended; marked failed") == 2
-    with DagsterInstance.from_config(str(home)) as instance:
+    with DagsterInstance.from_config(str(killed["root"] / "dagster_home")) as instance:
         assert [r.run_id for r in instance.get_runs() if not r.is_finished] == []
+
+
+def test_two_processes_publish_exactly_what_one_does(two_ways):
+    for run in two_ways.values():
+        assert run["proc"].returncode == 0, run["proc"].stdout + run["proc"].stderr
+        assert all(f"✓ {e} (run " in run["proc"].stdout for e in EVALUATIONS)
+    parallel, serial = (_published(two_ways[w]["root"]) for w in (2, 1))
+    assert len(parallel) > 40 and sum(k.endswith(".json") for k in parallel) > 10
+    assert parallel == serial
+
+
+def test_each_evaluation_ran_in_its_own_worker_as_its_own_dagster_run(two_ways):
+    pids, failed = {}, 0
+    with DagsterInstance.from_config(str(two_ways[2]["root"] / "dagster_home")) as instance:
+        for run in instance.get_runs():
+            if run.job_name == "evaluation_job" and run.status == DagsterRunStatus.FAILURE:
+                failed += 1  # the killed command's
+            elif run.job_name == "evaluation_job":
+                assert run.status == DagsterRunStatus.SUCCESS
+                pids[run.tags["dagster/partition"]] = run.tags["commonground/pid"]
+    assert failed == 2 and sorted(pids) == sorted(EVALUATIONS) and len(set(pids.values())) == 2
 
 
 def _started_both(home: Path) -> bool:
