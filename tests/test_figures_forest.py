@@ -1,6 +1,7 @@
-"""The measure pages' forest plot, laid out by hand (no bbox_inches="tight") so that a library of hundreds
-of evaluations draws it quickly: every label and the title inside the image, no two labels overlapping,
-the same rows and labels in order, the same bytes every time, and text drawn as matplotlib draws it."""
+"""The interval plots (the measure pages' forest plot, an evaluation page's effects and subgroup plots),
+laid out by hand (no bbox_inches="tight") so that a library of hundreds of evaluations draws them
+quickly: every label and the title inside the image, no two labels overlapping, the same rows and
+labels in order, the same bytes every time, and text drawn as matplotlib draws it."""
 from __future__ import annotations
 
 import textwrap
@@ -55,10 +56,8 @@ def test_every_label_and_the_title_lie_inside_the_figure_and_no_labels_overlap(t
     assert drawn["tight"] is False  # laid out by hand: nothing is measured twice
     want = [textwrap.fill(label, 48) for label, *_ in data] + ["Pooled (random effects)"]
     assert [text for text, _ in drawn["labels"]] == want  # top down, the pooled row last
-    assert drawn["ticks"] == sorted(drawn["ticks"], reverse=True)
+    _inside(drawn)
     page = drawn["figure"]
-    for box in [b for _, b in drawn["labels"]] + drawn["others"] + [drawn["x"]]:
-        assert page.x0 + 5 <= box.x0 and box.x1 <= page.x1 - 5 and page.y0 + 5 <= box.y0 and box.y1 <= page.y1 - 5
     boxes = [b for _, b in drawn["labels"]]
     for above, below in zip(boxes, boxes[1:]):
         assert below.y1 < above.y0  # a gap between consecutive labels, however many lines each has
@@ -120,3 +119,30 @@ def test_a_plot_is_drawn_again_only_when_what_it_shows_changed(tmp_path, monkeyp
     path.write_bytes(b"not a png")  # a damaged file is drawn again, never trusted
     figures.forest_figure(rows(30), POOLED, path, TITLE)
     assert path.read_bytes() == first
+
+
+def test_an_evaluation_pages_interval_plots_share_the_layout(tmp_path, drawn, ncs_sample):
+    """The effects plot and each subgroup plot of an evaluation page are laid out by the same hand (no
+    second layout), their rows top down as the record lists them, every label inside the image."""
+    record = ncs_sample.record
+    names = {o.column: o.measure_name for o in record.outcomes}
+    figures.effects_figure(record, tmp_path / "effects.png")
+    shown = [e for e in record.estimates if e.effect_size is not None]
+    assert drawn["tight"] is False and len(shown) >= 2
+    assert [text for text, _ in drawn["labels"]] == [textwrap.fill(names[e.outcome], 48) for e in shown]
+    _inside(drawn)
+    outcome = next(e.outcome for e in record.subgroups if e.effect_size is not None)
+    figures.subgroup_figure(record, outcome, tmp_path / "subgroups.png")
+    groups = [textwrap.fill(record.group_name(e.subgroup), 40) for e in record.subgroups
+              if e.outcome == outcome and e.effect_size is not None]
+    assert drawn["tight"] is False and len(groups) >= 2
+    assert [text for text, _ in drawn["labels"]] == ["All participants", *groups]
+    _inside(drawn)
+
+
+def _inside(drawn: dict) -> None:
+    """Rows top down; every label, the title and the x axis at least 5 pixels inside the image."""
+    page = drawn["figure"]
+    assert drawn["ticks"] == sorted(drawn["ticks"], reverse=True)
+    for box in [b for _, b in drawn["labels"]] + drawn["others"] + [drawn["x"]]:
+        assert page.x0 + 5 <= box.x0 and box.x1 <= page.x1 - 5 and page.y0 + 5 <= box.y0 and box.y1 <= page.y1 - 5

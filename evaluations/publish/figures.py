@@ -11,6 +11,7 @@ import hashlib
 import sys
 import textwrap
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 
@@ -52,50 +53,35 @@ def _names(record: EvidenceRecord) -> dict[str, str]:
 
 
 def effects_figure(record: EvidenceRecord, path: Path) -> Path | None:
-    """Standardised effect (Hedges' g) with 95% interval for every outcome."""
+    """Standardised effect (Hedges' g) with 95% interval for every outcome, the primary one in red."""
     rows = [e for e in record.estimates if e.effect_size is not None]
     if not rows:
         return None
     names = _names(record)
-    fig, ax = plt.subplots(figsize=(7, 0.6 * len(rows) + 1.4))
-    for i, e in enumerate(reversed(rows)):
-        ax.errorbar(e.effect_size, i, xerr=[[e.effect_size - e.effect_size_ci_low],
-                                            [e.effect_size_ci_high - e.effect_size]],
-                    fmt="o", color=ACCENT if e.outcome == record.primary_outcome else INK, capsize=4)
-    ax.set_yticks(range(len(rows)), [names[e.outcome] for e in reversed(rows)])
-    ax.axvline(0, color=MUTED, lw=1, ls="--")
-    ax.set_xlabel("Effect size (Hedges' g) with 95% interval; right of the line = better")
-    ax.set_title("Effect on each outcome")
-    return _save(fig, path)
-
-
-def _interval(ax, y, g, low, high, color=INK, marker="o", size=6):
-    ax.errorbar(g, y, xerr=[[g - low], [high - g]], fmt=marker, color=color, capsize=3, ms=size)
+    return _interval_figure(
+        [textwrap.fill(names[e.outcome], 48) for e in rows],
+        [Interval(e.effect_size, e.effect_size_ci_low, e.effect_size_ci_high,
+                  ACCENT if e.outcome == record.primary_outcome else INK, "o") for e in rows],
+        None, path, "Effect on each outcome")
 
 
 def subgroup_figure(record: EvidenceRecord, outcome: str, path: Path) -> Path | None:
-    """Forest plot of one outcome's effect for each group of participants, under its overall effect: a
-    row per published group, grouped by characteristic. Groups the record hides draw nothing."""
+    """Forest plot of one outcome's effect for each group of participants, under its overall effect
+    (a red diamond): a row per published group, grouped by characteristic. Groups the record hides
+    draw nothing."""
     rows = [e for e in record.subgroups if e.outcome == outcome and e.effect_size is not None]
     if not rows:
         return None
     overall = record.overall(outcome)
-    items = []  # (label, g, low, high, is_overall)
+    labels, intervals = [], []
     if overall.effect_size is not None:
-        items.append(("All participants", overall.effect_size, overall.effect_size_ci_low,
-                      overall.effect_size_ci_high, True))
+        labels.append("All participants")
+        intervals.append(Interval(overall.effect_size, overall.effect_size_ci_low, overall.effect_size_ci_high,
+                                  ACCENT, "D"))
     for e in rows:
-        name = figure_text(record.group_name(e.subgroup))
-        items.append((textwrap.fill(name, 40), e.effect_size, e.effect_size_ci_low, e.effect_size_ci_high, False))
-    fig, ax = plt.subplots(figsize=(7, 0.5 * len(items) + 1.5))
-    n = len(items)
-    for i, (_, g, low, high, is_overall) in enumerate(items):
-        _interval(ax, n - 1 - i, g, low, high, ACCENT if is_overall else INK, "D" if is_overall else "o")
-    ax.set_yticks(range(n), [label for label, *_ in reversed(items)], fontsize=10)
-    ax.axvline(0, color=MUTED, lw=1, ls="--")
-    ax.set_xlabel("Effect size (Hedges' g) with 95% interval; right of the line = better", fontsize=10)
-    ax.set_title(textwrap.fill(figure_text(_names(record)[outcome]), 60), fontsize=11)
-    return _save(fig, path)
+        labels.append(textwrap.fill(figure_text(record.group_name(e.subgroup)), 40))
+        intervals.append(Interval(e.effect_size, e.effect_size_ci_low, e.effect_size_ci_high, INK, "o"))
+    return _interval_figure(labels, intervals, None, path, textwrap.fill(_names(record)[outcome], 60))
 
 
 def event_study_figure(record: EvidenceRecord, path: Path) -> Path | None:
@@ -238,23 +224,38 @@ def _drawn_already(path: Path, key: str) -> bool:
         return False
 
 
-def forest_figure(rows: list[tuple[str, float, float, float]], pooled, path: Path, title: str) -> Path:
-    """Forest plot: each evaluation's effect size with its interval (label, g, low, high), and the pooled diamond.
+class Interval(NamedTuple):
+    """One row of an interval plot: an estimate, its 95% interval, and how its marker is drawn."""
+    estimate: float
+    low: float
+    high: float
+    color: str = INK
+    marker: str = "s"
 
-    Drawn for hundreds of evaluations, so it is laid out by hand rather than with bbox_inches="tight"
-    (which lays every label out a second time): the figure is sized from its rows and an estimate of
-    the labels' width, then the margins are set from matplotlib's measurement of the labels, made with
-    the renderer savefig reuses, so nothing is clipped and each label is measured once. Rows are spaced
-    by the lines of their labels, so wrapped labels never overlap. A plot whose rows, pooled estimate
-    and title are those it was drawn from is left as it is."""
-    key = _drawing_key([tuple(r) for r in rows],
+
+def forest_figure(rows: list[tuple[str, float, float, float]], pooled, path: Path, title: str) -> Path:
+    """Forest plot: each evaluation's effect size with its interval (label, g, low, high), and the pooled diamond."""
+    return _interval_figure([textwrap.fill(figure_text(label), 48) for label, *_ in rows],
+                            [Interval(g, low, high) for _, g, low, high in rows], pooled, path, figure_text(title))
+
+
+def _interval_figure(labels: list[str], rows: list[Interval], pooled, path: Path, title: str) -> Path:
+    """Estimates with their intervals, a row each, top down, under `title` (labels and title already
+    made figure text and wrapped; `pooled`, with estimate, ci_low and ci_high, adds a diamond row at
+    the foot).
+
+    Drawn for every evaluation and for hundreds of evaluations on a measure's page, so it is laid out
+    by hand rather than with bbox_inches="tight" (which lays every label out a second time): the
+    figure is sized from its rows and an estimate of the labels' width, then the margins are set from
+    matplotlib's measurement of the labels, made with the renderer savefig reuses, so nothing is
+    clipped and each label is measured once. Rows are spaced by the lines of their labels, so wrapped
+    labels never overlap. A plot whose rows, pooled estimate and title are those it was drawn from is
+    left as it is."""
+    key = _drawing_key(labels, [tuple(r) for r in rows],
                        (pooled.estimate, pooled.ci_low, pooled.ci_high) if pooled else None, title)
     if _drawn_already(path, key):
         return path
-    labels = [textwrap.fill(figure_text(label), 48) for label, *_ in rows]
-    if pooled:
-        labels.append("Pooled (random effects)")
-    title = figure_text(title)
+    labels = list(labels) + (["Pooled (random effects)"] if pooled else [])
     n = len(labels)
     size, pad, row, line = 10, 0.1, 0.45, 1 / 6  # points; inches: margin, one-line row, a 10-point line
     lines = [label.count("\n") + 1 for label in labels]
@@ -271,10 +272,14 @@ def forest_figure(rows: list[tuple[str, float, float, float]], pooled, path: Pat
     fig = plt.figure(figsize=(left + axes_w + right, bottom + axes_h + top), dpi=DPI)
     fig_w, fig_h = fig.get_size_inches()
     ax = fig.add_axes((left / fig_w, bottom / fig_h, axes_w / fig_w, axes_h / fig_h))
-    if rows:  # one errorbar for all rows draws what one per row drew
-        g = [r[1] for r in rows]
-        ax.errorbar(g, ys[:len(rows)], xerr=[[r[1] - r[2] for r in rows], [r[3] - r[1] for r in rows]],
-                    fmt="s", color=INK, capsize=3, ms=6)
+    styles: dict[tuple[str, str], list[int]] = {}  # one errorbar per colour and marker draws what one per row drew
+    for i, r in enumerate(rows):
+        styles.setdefault((r.color, r.marker), []).append(i)
+    for (color, marker), members in styles.items():
+        picked = [rows[i] for i in members]
+        ax.errorbar([r.estimate for r in picked], [ys[i] for i in members],
+                    xerr=[[r.estimate - r.low for r in picked], [r.high - r.estimate for r in picked]],
+                    fmt=marker, color=color, capsize=3, ms=6)
     if pooled:
         y = ys[-1]
         ax.fill([pooled.ci_low, pooled.estimate, pooled.ci_high, pooled.estimate], [y, y + 0.25, y, y - 0.25],
