@@ -54,7 +54,7 @@ def instance(home: Path) -> DagsterInstance:
 
 def kill_at(env: dict, home: Path, job: str, step: str, child: str | None = None):
     """Start `commonground run`; SIGKILL it once `step` of `job` has started (and, if named, its `child`
-    process is running). Return the killed run, once every process the kill orphaned has ended."""
+    process is running). Return the killed run, once every process the kill orphaned has ended with it."""
     with instance(home) as dagster:
         before = {r.run_id for r in dagster.get_runs()}
         proc = subprocess.Popen([CLI, "run"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -76,7 +76,9 @@ def kill_at(env: dict, home: Path, job: str, step: str, child: str | None = None
             proc.kill()
             proc.wait()
         assert proc.returncode == -signal.SIGKILL, f"the run ended before {step} started"
-        psutil.wait_procs(orphans, timeout=120)  # a build the kill orphaned must not race the next run's build
+        # the book build dies with the command (parallel_build --die-with): it must not race the next run's build
+        _, alive = psutil.wait_procs(orphans, timeout=30)
+        assert not alive, f"outlived the killed command: {[p.cmdline()[:4] for p in alive]}"
         (killed,) = runs
         return dagster.get_run_by_id(killed.run_id)
 

@@ -24,6 +24,7 @@ from evaluations.files import write_text_atomic
 from evaluations.measures import load_measures
 from evaluations.publish.library import gap_map_page, measure_page, measures_index, toolkit_page
 from evaluations.publish.pages import evaluation_page, unpublished_page
+from evaluations.publish.parallel_build import DIE_WITH
 from evaluations.publish.text import cell, neutralise
 from evaluations.record_model import EvidenceRecord, schema_file_name
 from evaluations.records import estimates_csv
@@ -175,22 +176,6 @@ def write_library(records: list[EvidenceRecord], book_dir: Path = BOOK_DIR, not_
             measures_index(measures, summaries, gen / "measures.md"), *pages]
 
 
-# Runs the build in a child that the kernel kills if this process dies (kill -9 included), so an
-# orphaned Sphinx never writes into the book while the next run holds the lock. Linux prctl;
-# elsewhere the build simply runs (the lock still serialises live builds). PR_SET_PDEATHSIG
-# survives exec; the parent-pid check closes the gap in which the parent died first.
-_DIE_WITH_PARENT = """
-import ctypes, os, sys
-try:
-    ctypes.CDLL(None, use_errno=True).prctl(1, 9)  # PR_SET_PDEATHSIG = 1, SIGKILL = 9
-except (OSError, AttributeError):
-    pass
-if os.getppid() != int(sys.argv[1]):
-    sys.exit(1)
-os.execv(sys.argv[2], sys.argv[2:])
-"""
-
-
 def write_schema(book_dir: Path = BOOK_DIR) -> Path:
     """The records' JSON Schema beside the JSON downloads, under its versioned name (methods.md links it)."""
     schema = EvidenceRecord.model_json_schema()
@@ -206,11 +191,10 @@ def _build(book_dir: Path) -> str | None:
     write_schema(book_dir)
     if importlib.util.find_spec("jupyter_book") is None:
         raise BookBuildError("jupyter-book is not installed; run `make install`")
-    # `jupyter-book build`, with Sphinx on several processes (publish/parallel_build.py)
-    command = [sys.executable, "-m", "evaluations.publish.parallel_build", "build", str(book_dir), "--warningiserror",
-               "--quiet", "--keep-going"]
-    proc = subprocess.run([sys.executable, "-c", _DIE_WITH_PARENT, str(os.getpid()), *command],
-                          capture_output=True, text=True, cwd=book_dir)
+    # `jupyter-book build`, with Sphinx on several processes, killed with this process (parallel_build.py)
+    command = [sys.executable, "-m", "evaluations.publish.parallel_build", DIE_WITH, str(os.getpid()),
+               "build", str(book_dir), "--warningiserror", "--quiet", "--keep-going"]
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=book_dir)
     return None if proc.returncode == 0 else f"{proc.stdout}\n{proc.stderr}"
 
 

@@ -6,7 +6,11 @@ and flags unchanged) with that function given `jobs()` processes. Sphinx reads i
 when more than five pages changed (an incremental build after one evaluation reads on one process)
 and writes on jobs - 1 workers.
 
-    python -m evaluations.publish.parallel_build build BOOK_DIR --warningiserror --quiet --keep-going
+    python -m evaluations.publish.parallel_build [--die-with PID] build BOOK_DIR --warningiserror --quiet --keep-going
+
+With ``--die-with PID`` the build, and every process it forks, is killed when process PID ends
+(kill -9 included; evaluations/child_processes.py `die_with`), so an orphaned Sphinx never writes
+into the book while the next run holds its lock.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import sys
 from evaluations.child_processes import chosen_jobs, die_with, usable_cores
 
 
+DIE_WITH = "--die-with"
 JOBS_ENV = "COMMONGROUND_BOOK_JOBS"  # an operator's limit (a whole number); benchmarks/library.py compares 1 with all
 
 
@@ -30,6 +35,9 @@ def jobs() -> int:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == [DIE_WITH]:
+        die_with(int(argv[1]))
+        argv = argv[2:]
     os.register_at_fork(after_in_child=functools.partial(die_with, os.getpid()))
     import jupyter_book.sphinx
     from jupyter_book.cli import main as command
