@@ -70,6 +70,18 @@ def test_row_rules_fail_the_rows_great_expectations_fails(frame):
     assert _outcomes(frame, "auto") == _outcomes(frame, "gx")
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables())
+def test_uniqueness_judged_on_the_callers_codes_fails_the_same_rows(frame):
+    """validate hands the row suite the id and wave codes it has made: the same rows fail as when the
+    columns are hashed again (and as in Great Expectations, above)."""
+    codes = {c: pd.factorize(frame[c], use_na_sentinel=True)[0] for c in ("id", "wave")}
+    rules = [r for r in _rules() if r.kind == contracts.UNIQUE]
+    given_codes = [(o.name, o.passed, [int(i) for i in o.failing_index])
+                   for o in contracts.run_suite(frame, rules, codes=codes)]
+    assert given_codes == _outcomes(frame, "auto", rules)
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables(), st.sets(st.sampled_from(["id", "wave", "t", "y", "age"])))
 def test_structural_rules_judged_in_pandas_agree_with_great_expectations(frame, dropped):

@@ -62,13 +62,14 @@ def _reference_order(frame: pd.DataFrame) -> pd.DataFrame:
     ["0" * 15 + "1", "f" * 16, "0" * 16, "9" * 16, "a" * 16, "a" * 15 + "0", "3" * 16, "0" * 16, "f" * 16,
      "0" * 15 + "1", "b" * 16, "c" * 16, "c" * 16, "1" * 16, "2" * 16],  # pseudonyms
 ])
-def test_panel_order_is_pandas_sort_values(units):
+@pytest.mark.parametrize("ordering", ["_unit_period_order", "_pseudonym_period_order"])
+def test_panel_order_is_pandas_sort_values(units, ordering):
     rng = np.random.default_rng(3)
     n = len(units)
     frame = pd.DataFrame({"unit": pd.Series(units, dtype=object), "wave": rng.choice(["baseline", "follow-up"], n),
                           "period": rng.integers(1, 3, n), "row": np.arange(n), "x": rng.normal(size=n)},
                          index=rng.permutation(n) + 50)
-    order = panel_module._unit_period_order(frame["unit"].to_numpy(dtype=object), frame["period"].to_numpy())
+    order = getattr(panel_module, ordering)(frame["unit"].to_numpy(dtype=object), frame["period"].to_numpy())
     expected = _reference_order(frame)
     if order is not None:
         got = frame.take(order)
@@ -84,13 +85,22 @@ def test_panel_order_falls_back_for_what_numpy_would_sort_differently():
     assert panel_module._unit_period_order(np.array(["a", None], dtype=object), np.array([1, 2])) is None
 
 
-def test_panel_order_on_many_pseudonyms_matches_pandas():
+@pytest.mark.parametrize("ordering", ["_unit_period_order", "_pseudonym_period_order"])
+def test_panel_order_on_many_pseudonyms_matches_pandas(ordering):
     rng = np.random.default_rng(5)
-    people = [f"{v:016x}" for v in rng.integers(0, 2**63, 3000)]
+    people = [f"{v:016x}" for v in rng.integers(0, 2**64, 3000, dtype=np.uint64)]  # the top bit too
     units = np.array(people * 2 + people[:50], dtype=object)  # some unit and period twice: ties
     periods = np.r_[np.ones(3000, int), np.full(3000, 2), np.full(50, 2)]
     perm = rng.permutation(len(units))
     frame = pd.DataFrame({"unit": units[perm], "period": periods[perm], "row": np.arange(len(units))})
-    order = panel_module._unit_period_order(frame["unit"].to_numpy(dtype=object), frame["period"].to_numpy())
+    order = getattr(panel_module, ordering)(frame["unit"].to_numpy(dtype=object), frame["period"].to_numpy())
     got = frame.take(order).reset_index(drop=True)
     pd.testing.assert_frame_equal(got, _reference_order(frame))
+
+
+@pytest.mark.parametrize("other", ["a" * 15, "a" * 17, "A" * 16, "g" * 16, "é" * 16, "a" * 15 + "\x00",
+                                   "a" * 15 + " "])
+def test_pseudonym_order_is_only_for_pseudonyms(other):
+    units = np.array(["0" * 16, other, "f" * 16], dtype=object)
+    assert panel_module._pseudonym_period_order(units, np.array([1, 1, 2])) is None
+    assert panel_module._pseudonym_period_order(np.array([], dtype=object), np.array([], dtype=np.int64)) is None

@@ -55,12 +55,38 @@ def build_panel(valid: pd.DataFrame, manifest: Manifest, measures: dict[str, Mea
         values = m.orient(valid[o.column].astype(float))
         panel[o.column] = values * 100 if m.response_type == "binary" else values
     panel = encode(panel, d.categorical_covariates)  # the columns the estimators see: design.covariates
-    order = _unit_period_order(panel["unit"].to_numpy(dtype=object), panel["period"].to_numpy())
+    units, periods = panel["unit"].to_numpy(dtype=object), panel["period"].to_numpy()
+    order = _pseudonym_period_order(units, periods)
+    if order is None:
+        order = _unit_period_order(units, periods)
     if order is None:
         return panel.sort_values(["unit", "period"]).reset_index(drop=True)
     panel = panel.take(order)
     panel.index = pd.RangeIndex(len(panel))  # as reset_index(drop=True), without copying every column again
     return panel
+
+
+_HEX_VALUE = np.full(256, 16, dtype=np.uint8)  # each byte's value as a lowercase hex digit; 16: not one
+_HEX_VALUE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+
+
+def _pseudonym_period_order(units: np.ndarray, periods: np.ndarray) -> np.ndarray | None:
+    """The row order of sort_values(["unit", "period"]) (stable) when every unit is a pseudonym, 16 lowercase
+    hex digits (privacy.pseudonyms), as every unit is after intake; else None. Such texts sort exactly as the
+    64-bit numbers they spell, which numpy sorts without hashing or comparing any text: in half the time
+    of `_unit_period_order`."""
+    try:
+        text = np.array(units, dtype="S17")  # ASCII bytes; a 17th byte shows a longer unit
+    except UnicodeEncodeError:
+        return None
+    if not len(text):
+        return None
+    chars = text.view(np.uint8).reshape(len(text), 17)
+    digits = _HEX_VALUE[chars[:, :16]]
+    if chars[:, 16].any() or (digits > 15).any():  # longer, or shorter (NUL-padded), or not hex digits
+        return None
+    number = ((digits[:, 0::2] << 4) | digits[:, 1::2]).view(">u8").ravel()  # two digits a byte, big-endian
+    return np.lexsort((periods, number))
 
 
 # Above this many characters a unit is not sorted as fixed-width text (its array costs width x 4 bytes a unit).

@@ -13,10 +13,12 @@ import hashlib
 import hmac
 import os
 import re
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from evaluations.intake.distinct import stripped_text_codes
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, IntakeErrors
 
 KEY_ENV = "COMMONGROUND_PSEUDONYM_KEY"
@@ -56,17 +58,19 @@ class IdentifyingColumns(IntakeErrors):
 
 
 def screen_columns(df: pd.DataFrame, file: str, declared: set[str], drop: set[str],
-                   known: dict[str, str] | None = None) -> pd.DataFrame:
+                   known: dict[str, str] | None = None,
+                   coded: dict[str, tuple[np.ndarray, pd.Series]] | None = None) -> pd.DataFrame:
     """Refuse identifying columns (unless the manifest drops them), all of a file's at once, and
     drop them when asked. `known` names the columns a survey tool itself says identify someone
-    (intake/exports: the tool knows its SubmitterID is an account, not an answer)."""
+    (intake/exports: the tool knows its SubmitterID is an account, not an answer); `coded` holds
+    columns' stripped text codes (distinct.stripped_text_codes) where the caller has made them."""
     found = []
     for col in df.columns:
         if col in (SOURCE_FILE, SOURCE_ROW) or col in drop:
             continue
         kind, index = ((known or {}).get(col), None)
         if kind is None:
-            kind, index = _identifying(df[col], col, declared)
+            kind, index = _identifying(df[col], col, declared, (coded or {}).get(col))
         if kind:
             row = int(df[SOURCE_ROW].iloc[index]) if index is not None else None
             found.append(IntakeError(
@@ -77,21 +81,21 @@ def screen_columns(df: pd.DataFrame, file: str, declared: set[str], drop: set[st
         raise found[0]
     if found:
         raise IdentifyingColumns(found)
-    return df.drop(columns=[c for c in drop if c in df.columns])
+    dropped = [c for c in drop if c in df.columns]
+    return df.drop(columns=dropped) if dropped else df  # drop copies every column, even to drop none
 
 
-def _identifying(values: pd.Series, col: str, declared: set[str]) -> tuple[str | None, int | None]:
+def _identifying(values: pd.Series, col: str, declared: set[str],
+                 coded: tuple[np.ndarray, pd.Series] | None = None) -> tuple[str | None, int | None]:
     if col not in declared:
         words = column_words(col)
         for kind, pattern in NAME_PATTERNS.items():
             if pattern.search(words):
                 return kind, None
-    # Each distinct value is looked at once: a million rows hold few distinct answers.
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    text = pd.Series(uniques, dtype=object).astype(str)
-    text = pd.Series(list(map(str.strip, text.to_numpy(dtype=object))), dtype=object)  # .str.strip(), without
-    # pandas' per-value wrapper: a third of the time on half a million distinct ids
-    counts = np.bincount(codes[codes >= 0], minlength=len(text))
+    # Each distinct value is looked at once, stripped: a million rows hold few distinct answers. A
+    # missing value is the empty text, which is never looked at.
+    codes, text = coded if coded is not None else stripped_text_codes(values)
+    counts = np.bincount(codes, minlength=len(text))
     present = (text != "").to_numpy()
     if not present.any():
         return None, None
@@ -189,9 +193,14 @@ def pseudonymise(ids: pd.Series, key: bytes, evaluation_id: str) -> pd.Series:
     The pseudonym is the first 16 hex digits of HMAC-SHA256(key, "<evaluation id>:<id>"). Pseudonyms are
     stored, so this formula never changes (tests/test_intake_speed_privacy_panel.py pins it)."""
     codes, uniques = pd.factorize(ids, use_na_sentinel=True)  # each distinct id is hashed once
-    hashed = np.array(_hmac_sha256_hex16(key, f"{evaluation_id}:".encode(), map(str, uniques)) + [np.nan],
+    hashed = np.array(pseudonyms(map(str, uniques), key, evaluation_id) + [np.nan],
                       dtype=object)  # code -1 (missing) stays missing
     return pd.Series(hashed[codes], index=ids.index, name=ids.name)
+
+
+def pseudonyms(ids: Iterable[str], key: bytes, evaluation_id: str) -> list[str]:
+    """The pseudonym of each id (text), as `pseudonymise` writes it: for callers that hold distinct ids."""
+    return _hmac_sha256_hex16(key, f"{evaluation_id}:".encode(), ids)
 
 
 _IPAD = bytes(x ^ 0x36 for x in range(256))  # RFC 2104's inner and outer pads, as the hmac module applies them

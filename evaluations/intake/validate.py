@@ -19,9 +19,10 @@ from evaluations.covariates import NOT_ANSWERED, category_key, read_categories
 from evaluations.intake.contracts import ContractOutcome, row_level_suite, run_suite, structural_suite
 from evaluations.intake.labels import LabelledCodes, label_key, order_problem, read_answers, show_scale
 from evaluations.intake.panel import NEVER
-from evaluations.intake.privacy import pseudonym_key, pseudonymise, screen_columns
+from evaluations.intake.privacy import pseudonym_key, pseudonyms, screen_columns
 from evaluations.intake.values import describe_value, describe_values, to_numbers, value_kinds
 from evaluations.intake.columns import columns_found, missing_column
+from evaluations.intake.distinct import combined_codes, joined_text_codes, stripped_text_codes, text_codes
 from evaluations.intake.exports import Header
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, IntakeErrors, read_export, renames, to_long
 from evaluations.intake.rules import rule_of
@@ -61,56 +62,41 @@ def declared_columns(manifest: Manifest) -> list[str]:
     return list(dict.fromkeys(manifest.design.design_columns + [o.column for o in manifest.outcomes]))
 
 
-def _distinct(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """Codes per row and the distinct values as text, so a rule runs once per distinct value.
-
-    A missing value (None/NaN) gets the code of "" (the empty text), so every code is valid.
-    """
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    texts = pd.Series(uniques, dtype=object).astype(str)
-    if (codes < 0).any():
-        empty = np.flatnonzero((texts == "").to_numpy())
-        if len(empty):
-            codes = np.where(codes < 0, empty[0], codes)
-        else:
-            texts = pd.concat([texts, pd.Series([""], dtype=object)], ignore_index=True)
-            codes = np.where(codes < 0, len(texts) - 1, codes)
-    return codes, texts
-
-
-def _stripped(values: pd.Series) -> pd.Series:
-    codes, uniques = _distinct(values)
-    return pd.Series(uniques.str.strip().to_numpy(dtype=object)[codes],
-                     index=values.index, name=values.name, dtype=object)
-
-
-def _screened(folder: Path, spec: DataFile, manifest: Manifest, declared: list[str]) -> pd.DataFrame:
-    """One file read, its tool's metadata set aside and its identifying columns refused or dropped."""
+def _screened(folder: Path, spec: DataFile, manifest: Manifest, declared: list[str]
+              ) -> tuple[pd.DataFrame, dict[str, tuple[np.ndarray, pd.Series]]]:
+    """One file read, its tool's metadata set aside and its identifying columns refused or dropped; with
+    its declared columns' stripped text codes (distinct.py), which the screen and read_raw share."""
     df, head = read_export(folder, spec, manifest)
     df = _per_file_columns(df, spec, manifest)
     rename = renames(spec, head)
     # a survey tool's own harmless columns (timestamps, response ids, status) are set aside unless declared
     metadata = {rename.get(c, c) for c in head.metadata} - set(declared)
-    df = df.drop(columns=[c for c in df.columns if c in metadata])
+    if metadata & set(df.columns):  # drop copies every column, even to drop none
+        df = df.drop(columns=[c for c in df.columns if c in metadata])
     drop = dropped_columns(spec, head)
-    return screen_columns(df, spec.path, set(declared), drop, {rename.get(c, c): k for c, k in head.identifiers.items()})
+    coded = {c: stripped_text_codes(df[c]) for c in declared if c in df.columns and c not in drop}
+    df = screen_columns(df, spec.path, set(declared), drop, {rename.get(c, c): k for c, k in head.identifiers.items()},
+                        coded)
+    return df, coded
 
 
 def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
     """All data files as one long table of text, identifiers screened out, ids pseudonymised."""
     declared = declared_columns(manifest)
     key = pseudonym_key(manifest.synthetic)
-    parts, found, errors = [], {}, []
+    parts, coded, found, errors = [], [], {}, []
     for spec in manifest.files:
         try:
-            df = _screened(folder, spec, manifest, declared)
+            df, codes = _screened(folder, spec, manifest, declared)
         except IntakeError as err:  # every file's problems at once (a header, identifying columns), then stop
             errors += getattr(err, "errors", [err])
             continue
         found[spec.path] = [c for c in df.columns if c not in (SOURCE_FILE, SOURCE_ROW, TOOK_PART)]
-        df = to_long(df, spec, manifest)
+        if spec.layout != "long":  # a wide file's rows become other rows: its codes are made again
+            df, codes = to_long(df, spec, manifest), {}
         keep = [c for c in declared if c in df.columns] + [SOURCE_FILE, SOURCE_ROW]
         parts.append(df[keep])  # data minimisation: undeclared columns never reach the warehouse
+        coded.append(codes)
     if errors:
         raise errors[0] if len(errors) == 1 else IntakeErrors(errors)
     # A column that some files have and others lack would read as empty in those: name the file.
@@ -125,15 +111,25 @@ def read_raw(folder: Path, manifest: Manifest) -> pd.DataFrame:
                                              f"{columns_found(col, found[spec.path])}",
                                   f"add the column to this file, or map its name with files.rename{also}",
                                   column=col)
-    raw = pd.concat(parts, ignore_index=True)
-    for col in declared:
-        if col in raw.columns:
-            raw[col] = _stripped(raw[col])
-    raw = _describe_bad_cells(raw, manifest)
-    unit = manifest.design.unit_id
-    if unit in raw.columns:
-        ids = raw[unit]
-        raw[unit] = pseudonymise(ids, key, manifest.id).where(ids != "", "")
+    # Each declared column is read once per distinct value (a million rows hold few): stripped of
+    # surrounding spaces, then a cell that fails its type described, or an id pseudonymised.
+    scales = answer_scales(manifest, load_measures())
+    columns = {}
+    for col in parts[0].columns:
+        if col in (SOURCE_FILE, SOURCE_ROW):
+            columns[col] = pd.concat([p[col] for p in parts], ignore_index=True)
+            continue
+        codes, u = joined_text_codes([c.pop(col) if col in c else stripped_text_codes(p[col])
+                                      for p, c in zip(parts, coded)])
+        if col == manifest.design.unit_id:
+            text = np.array(pseudonyms(u, key, manifest.id), dtype=object)
+            text[(u == "").to_numpy()] = ""  # an empty id stays empty (set aside as unrecorded), not hashed
+        else:
+            text = _described(u, col, manifest, scales)
+        columns[col] = text[codes]
+    # as pd.concat(parts, ignore_index=True); the columns are new arrays, so they are not copied again into
+    # one block (validate reads raw column by column and builds its own table)
+    raw = pd.DataFrame(columns, index=pd.RangeIndex(sum(map(len, parts))), copy=False)
     raw.attrs[COLUMNS_FOUND] = found  # column names only (no values): for the message naming a missing column
     return raw
 
@@ -168,8 +164,9 @@ def _per_file_columns(df: pd.DataFrame, spec: DataFile, manifest: Manifest) -> p
     return df
 
 
-def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
-    """Every declared cell that fails its type is replaced by its description ("text, 21 characters").
+def _described(u: pd.Series, col: str, manifest: Manifest, scales: dict) -> np.ndarray:
+    """A declared column's distinct texts `u`, each that fails its type replaced by its description
+    ("text, 21 characters"); `scales` are the outcomes' answer labels (measures.answer_scales).
 
     A cell that is not what its column holds (words in a number column, an unknown wave, a
     formula) may be anything a person typed, including who they are. raw_survey is stored
@@ -182,38 +179,30 @@ def _describe_bad_cells(raw: pd.DataFrame, manifest: Manifest) -> pd.DataFrame:
     d = manifest.design
     numeric = set(d.numeric_covariates) | {o.column for o in manifest.outcomes}
     categorical = d.categorical_covariates
-    missing_texts = _missing_texts(manifest.missing_codes)
-    numeric_codes = [float(c) for c in manifest.missing_codes if _is_number(c)]
-    scales = answer_scales(manifest, load_measures())
-    for col in declared_columns(manifest):
-        if col not in raw.columns or col == d.unit_id:
-            continue
-        codes, u = _distinct(raw[col])
-        text = u.to_numpy(dtype=object)
-        kinds = value_kinds(u)
-        blank = kinds == "empty"
-        lower = u.str.lower()
-        bad = np.isin(kinds, ["formula", "text with a control character"])
-        if col in numeric:
-            number = to_numbers(u.where(kinds == "number"))
-            code = lower.isin(missing_texts).to_numpy(dtype=bool) | np.isin(number, numeric_codes)
-            if col in scales:  # an answer in the measure's words, or a "don't know", is an answer, not personal text
-                typed = kinds == "text"
-                words = read_answers(u[typed], scales[col])
-                code[typed] |= words.from_words | words.dont_know
-            bad |= ~blank & ~code & (kinds != "number")
-        elif col in categorical:  # an answer naming no category may be anything typed
-            bad |= read_categories(u, categorical[col], manifest.missing_codes)[2]
-        if col == d.treatment_column:
-            bad |= ~blank & ~_treatment_codes(u, d.groups).notna().to_numpy()
-        elif col == d.wave:
-            bad |= ~blank & ~u.isin(d.wave_labels).to_numpy(dtype=bool)
-        elif col == d.first_treated:
-            bad |= ~u.isin(d.wave_labels).to_numpy(dtype=bool) & ~lower.isin(NEVER).to_numpy(dtype=bool)
-        if bad.any():
-            text = np.where(bad, describe_values(u), text)
-            raw[col] = pd.Series(text[codes], index=raw.index, dtype=object)
-    return raw
+    text = u.to_numpy(dtype=object)
+    kinds = value_kinds(u)
+    blank = kinds == "empty"
+    lower = u.str.lower()
+    bad = np.isin(kinds, ["formula", "text with a control character"])
+    if col in numeric:
+        number = to_numbers(u.where(kinds == "number"))
+        missing_texts = _missing_texts(manifest.missing_codes)
+        numeric_codes = [float(c) for c in manifest.missing_codes if _is_number(c)]
+        code = lower.isin(missing_texts).to_numpy(dtype=bool) | np.isin(number, numeric_codes)
+        if col in scales:  # an answer in the measure's words, or a "don't know", is an answer, not personal text
+            typed = kinds == "text"
+            words = read_answers(u[typed], scales[col])
+            code[typed] |= words.from_words | words.dont_know
+        bad |= ~blank & ~code & (kinds != "number")
+    elif col in categorical:  # an answer naming no category may be anything typed
+        bad |= read_categories(u, categorical[col], manifest.missing_codes)[2]
+    if col == d.treatment_column:
+        bad |= ~blank & ~_treatment_codes(u, d.groups).notna().to_numpy()
+    elif col == d.wave:
+        bad |= ~blank & ~u.isin(d.wave_labels).to_numpy(dtype=bool)
+    elif col == d.first_treated:
+        bad |= ~u.isin(d.wave_labels).to_numpy(dtype=bool) & ~lower.isin(NEVER).to_numpy(dtype=bool)
+    return np.where(bad, describe_values(u), text) if bad.any() else text
 
 
 def _treatment_codes(u: pd.Series, groups: dict[str, list[str]] | None = None) -> pd.Series:
@@ -244,9 +233,19 @@ def _num_text(code) -> str:
         return str(code).strip().lower()
 
 
+def _all_blank(values: np.ndarray) -> bool:
+    """Every value missing or the empty text (what text_codes makes ""): decided by the first rows for
+    any column that holds something there, the usual case, before every row is looked at."""
+    for part in (values[:1024], values):
+        if not (pd.isna(part) | (part == "")).all():
+            return False
+    return True
+
+
 def _blank_to_nan(values: np.ndarray) -> np.ndarray:
-    values = np.asarray(values, dtype=object)
-    return np.where(values == "", np.nan, values).astype(object)
+    out = np.array(values, dtype=object)  # a copy: one pass, where np.where and astype made two
+    out[out == ""] = np.nan
+    return out
 
 
 def _is_number(code) -> bool:
@@ -320,14 +319,20 @@ def _coerce(raw: pd.DataFrame, manifest: Manifest, q: _Quarantine, measure_of: d
     categorical = d.categorical_covariates
     missing_texts = _missing_texts(manifest.missing_codes)
     numeric_codes = np.array([float(c) for c in manifest.missing_codes if _is_number(c)], dtype=float)
+    roles = set(numeric) | set(categorical) | set(d.modifier_words) | {d.treatment_column, d.first_treated}
     for col in declared_columns(manifest):
         if col not in raw.columns:
             continue
-        codes, u = _distinct(raw[col])
+        if col == d.unit_id and col not in roles:
+            # Respondent ids are keyed hashes by now, and the column with most values: nothing to classify
+            # or code, so not grouped by value either; only whether any row names someone.
+            if _all_blank(raw[col].to_numpy(dtype=object)):
+                empty_columns.append(col)
+            continue
+        codes, u = text_codes(raw[col])
         used = np.bincount(codes, minlength=len(u)) > 0  # distinct values some row holds
         # read_raw has replaced a bad cell by its description; describing again also covers raw text.
-        # Respondent ids are keyed hashes by now: nothing to classify, and the column with most values.
-        kinds = value_kinds(u) if col != d.unit_id else np.full(len(u), "text", dtype=object)
+        kinds = value_kinds(u)
         formula = kinds == "formula"
         control = kinds == "text with a control character"
         q.add_distinct(formula[codes], codes, u, "formula_cell", col,
@@ -583,7 +588,8 @@ def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]
     `contract_engine` is contracts.run_suite's: the pipeline keeps the default; `commonground check`
     judges the structural rules in pandas too (the same verdicts, without importing Great Expectations).
     """
-    raw = raw.reset_index(drop=True)
+    raw = raw.copy(deep=False)  # as reset_index(drop=True), without copying every column
+    raw.index = pd.RangeIndex(len(raw))
     problems = _structural_problems(raw, manifest, contract_engine)
     d = manifest.design
     q = _Quarantine(len(raw))
@@ -595,10 +601,9 @@ def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]
         raise StructuralError(problems)
 
     # Exact duplicates (same answers, sent twice): keep the first, quarantine the copies.
-    content = [c for c in df.columns if c != SOURCE_ROW]
-    group = df.groupby(content, dropna=False, sort=False).ngroup().to_numpy()
-    _, first_pos = np.unique(group, return_index=True)  # the first row of each distinct content
-    first = first_pos[group]
+    unit_codes, _ = pd.factorize(df[d.unit_id], use_na_sentinel=True)
+    wave_codes, _ = pd.factorize(df[d.wave], use_na_sentinel=True)
+    first = _first_alike(df, [c for c in df.columns if c != SOURCE_ROW], {d.unit_id: unit_codes, d.wave: wave_codes})
     rows = np.flatnonzero(first != np.arange(len(df)))
     if len(rows):
         q.add(rows, "exact_duplicate", "", "",
@@ -606,7 +611,6 @@ def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]
                zip(df[SOURCE_FILE].to_numpy()[rows], df[SOURCE_ROW].to_numpy()[first[rows]])])
 
     # Treatment must not change within a person: quarantine every row of a person who switches.
-    unit_codes, _ = pd.factorize(df[d.unit_id], use_na_sentinel=True)
     treatment = df[d.treatment_column].to_numpy(dtype=float)
     live = ~q.mask & (unit_codes >= 0) & ~np.isnan(treatment)
     if live.any():
@@ -617,7 +621,9 @@ def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]
               f"this person is recorded as both taking part and not in '{d.treatment_column}'; correct the group in every wave")
 
     live = df[~q.mask]
-    checks = run_suite(live, row_level_suite(manifest, measures))
+    before = int(q.mask.sum())
+    live_codes = {d.unit_id: unit_codes[~q.mask], d.wave: wave_codes[~q.mask]}  # spares hashing the ids again
+    checks = run_suite(live, row_level_suite(manifest, measures), codes=live_codes)
     for outcome in checks:
         rows = np.asarray([i for i in outcome.failing_index], dtype=np.int64)
         rows = rows[~q.mask[rows]] if len(rows) else rows
@@ -625,7 +631,7 @@ def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]
         q.add(rows, outcome.name, outcome.column, values, outcome.reason)
     checks = _with_pandas_checks(checks, q)
 
-    valid = df[~q.mask]
+    valid = live if int(q.mask.sum()) == before else df[~q.mask]  # the mask only grows: same count, same rows
     groups = _people_per_group(unit_codes[~q.mask], treatment[~q.mask])
     needed = [0.0, 1.0] if design_of(d).has_comparison else [1.0]
     few = [g for g in needed if groups.get(g, 0) < MIN_UNITS_PER_GROUP]
@@ -637,15 +643,30 @@ def validate(raw: pd.DataFrame, manifest: Manifest, measures: dict[str, Measure]
             f"({_main_reason(df, q, manifest)})" for g in few])
     registered = _people_per_group(unit_codes, treatment)
     registered = {"programme": int(registered.get(1.0, 0)), "comparison": int(registered.get(0.0, 0))}
-    return Validation(valid.reset_index(drop=True), _quarantine_table(df, q, manifest), checks, missing_answers,
-                      registered, answers)
+    valid.index = pd.RangeIndex(len(valid))  # as reset_index(drop=True): valid is already a copy
+    return Validation(valid, _quarantine_table(df, q, manifest), checks, missing_answers, registered, answers)
+
+
+def _first_alike(df: pd.DataFrame, columns: list[str], codes_of: dict[str, np.ndarray]) -> np.ndarray:
+    """Each row's position of the first row with the same values in `columns` (missing values alike), as
+    df.groupby(columns, dropna=False) groups them, from each column's factorize codes (`codes_of` holds
+    those already made) combined into one integer per row: half the time of grouping the columns."""
+    key = combined_codes([codes_of[c] if c in codes_of else pd.factorize(df[c], use_na_sentinel=True)[0]
+                          for c in columns])
+    group = pd.factorize(key)[0]  # numbered in order of first appearance, so each number first appears at
+    first = np.flatnonzero(np.diff(np.maximum.accumulate(group), prepend=-1) > 0)  # the running maximum's step
+    return first[group]
 
 
 def _people_per_group(unit_codes: np.ndarray, treatment: np.ndarray) -> dict[float, int]:
     """Distinct people per treatment value (1.0 programme, 0.0 comparison)."""
     ok = (unit_codes >= 0) & ~np.isnan(treatment)
-    pairs = pd.DataFrame({"u": unit_codes[ok], "t": treatment[ok]}).drop_duplicates()
-    return {float(k): int(v) for k, v in pairs["t"].value_counts().items()}
+    if not ok.any():
+        return {}
+    groups, values = pd.factorize(treatment[ok])
+    people = pd.unique(unit_codes[ok].astype(np.int64) * len(values) + groups)  # each person once per group
+    counts = np.bincount(people % len(values), minlength=len(values))
+    return {float(v): int(c) for v, c in zip(values, counts)}
 
 
 def _main_reason(df: pd.DataFrame, q: _Quarantine, manifest: Manifest) -> str:
@@ -721,10 +742,19 @@ def _quarantine_table(df: pd.DataFrame, q: _Quarantine, manifest: Manifest) -> p
 def reconcile(raw: pd.DataFrame, valid: pd.DataFrame, quarantine: pd.DataFrame, wave_col: str) -> pd.DataFrame:
     """Rows read, validated and quarantined, per file and wave; `unaccounted` lists any where they do not add up."""
     def count(files, waves, name):
+        """Rows per file and wave, sorted by both, as groupby([files, waves]).size() counts them, but from
+        each column's codes (a million rows: a third of the time)."""
         waves = np.asarray(waves, dtype=object)
         waves = np.where(pd.isna(waves) | (waves == ""), "(no wave)", waves)
-        return pd.Series(1, index=pd.MultiIndex.from_arrays([np.asarray(files), waves])).groupby(
-            level=[0, 1]).size().rename(name)
+        file_codes, file_names = pd.factorize(np.asarray(files, dtype=object), sort=True)
+        wave_codes, wave_names = pd.factorize(waves, sort=True)
+        named = file_codes >= 0  # a row without a file is not counted, as groupby leaves it out
+        pair = file_codes[named].astype(np.int64) * len(wave_names) + wave_codes[named]
+        n = np.bincount(pair, minlength=len(file_names) * len(wave_names))
+        held = np.flatnonzero(n)
+        index = pd.MultiIndex.from_arrays([file_names[held // max(len(wave_names), 1)],
+                                           wave_names[held % max(len(wave_names), 1)]])
+        return pd.Series(n[held], index=index, name=name)
 
     table = pd.concat([count(raw[SOURCE_FILE], raw[wave_col], "read"),
                        count(valid[SOURCE_FILE], valid[wave_col], "validated"),
