@@ -23,7 +23,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # offline: no usage stat
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from evaluations.intake.distinct import combined_codes  # noqa: E402
+from evaluations.intake.distinct import combined_codes, first_positions  # noqa: E402
 from evaluations.measures import Measure, outcome_measures  # noqa: E402
 from evaluations.registry import Manifest  # noqa: E402
 
@@ -306,7 +306,7 @@ def _distinct_values(column: pd.Series, index: pd.Index) -> tuple[pd.DataFrame, 
     order of first appearance at positions 0, 1, ...; a failing position is every row holding that value,
     in row order, as Great Expectations would list them on the whole column."""
     codes, _ = pd.factorize(column, use_na_sentinel=False)  # every kind of missing value is one value
-    first = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)  # codes count up as first met
+    first = first_positions(codes)
     frame = column.iloc[first].to_frame().reset_index(drop=True)
 
     def rows(failing: list) -> list:

@@ -48,6 +48,12 @@ def joined_text_codes(parts: list[tuple[np.ndarray, pd.Series]]) -> tuple[np.nda
     return codes, pd.Series(texts, dtype=object)
 
 
+def first_positions(codes: np.ndarray) -> np.ndarray:
+    """Where each code first appears, code by code, for codes numbered in order of first appearance
+    (pd.factorize's, no missing sentinel): each new code is a step of the running maximum."""
+    return np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1) > 0)
+
+
 def combined_codes(codes: list[np.ndarray]) -> np.ndarray:
     """One integer per row for its combination of columns' pd.factorize codes (-1, a missing value, is a
     value of its own): rows get the same integer exactly when every column's code is the same."""

@@ -22,7 +22,8 @@ from evaluations.intake.panel import NEVER
 from evaluations.intake.privacy import pseudonym_key, pseudonyms, screen_columns
 from evaluations.intake.values import describe_value, describe_values, to_numbers, value_kinds
 from evaluations.intake.columns import columns_found, missing_column
-from evaluations.intake.distinct import combined_codes, joined_text_codes, stripped_text_codes, text_codes
+from evaluations.intake.distinct import (combined_codes, first_positions, joined_text_codes, stripped_text_codes,
+                                         text_codes)
 from evaluations.intake.exports import Header
 from evaluations.intake.readers import SOURCE_FILE, SOURCE_ROW, IntakeError, IntakeErrors, read_export, renames, to_long
 from evaluations.intake.rules import rule_of
@@ -653,9 +654,8 @@ def _first_alike(df: pd.DataFrame, columns: list[str], codes_of: dict[str, np.nd
     those already made) combined into one integer per row: half the time of grouping the columns."""
     key = combined_codes([codes_of[c] if c in codes_of else pd.factorize(df[c], use_na_sentinel=True)[0]
                           for c in columns])
-    group = pd.factorize(key)[0]  # numbered in order of first appearance, so each number first appears at
-    first = np.flatnonzero(np.diff(np.maximum.accumulate(group), prepend=-1) > 0)  # the running maximum's step
-    return first[group]
+    group = pd.factorize(key)[0]
+    return first_positions(group)[group]
 
 
 def _people_per_group(unit_codes: np.ndarray, treatment: np.ndarray) -> dict[float, int]:
