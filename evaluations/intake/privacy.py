@@ -187,19 +187,11 @@ def pseudonym_key(synthetic: bool) -> bytes:
         "so people link across waves), e.g. `export " + KEY_ENV + "=$(python -c 'import secrets; print(secrets.token_hex(32))')`")
 
 
-def pseudonymise(ids: pd.Series, key: bytes, evaluation_id: str) -> pd.Series:
-    """Keyed hash of each id; salted with the evaluation so ids do not link across evaluations.
+def pseudonyms(ids: Iterable[str], key: bytes, evaluation_id: str) -> list[str]:
+    """Keyed hash of each distinct id (text); salted with the evaluation so ids do not link across evaluations.
 
     The pseudonym is the first 16 hex digits of HMAC-SHA256(key, "<evaluation id>:<id>"). Pseudonyms are
     stored, so this formula never changes (tests/test_intake_speed_privacy_panel.py pins it)."""
-    codes, uniques = pd.factorize(ids, use_na_sentinel=True)  # each distinct id is hashed once
-    hashed = np.array(pseudonyms(map(str, uniques), key, evaluation_id) + [np.nan],
-                      dtype=object)  # code -1 (missing) stays missing
-    return pd.Series(hashed[codes], index=ids.index, name=ids.name)
-
-
-def pseudonyms(ids: Iterable[str], key: bytes, evaluation_id: str) -> list[str]:
-    """The pseudonym of each id (text), as `pseudonymise` writes it: for callers that hold distinct ids."""
     return _hmac_sha256_hex16(key, f"{evaluation_id}:".encode(), ids)
 
 
