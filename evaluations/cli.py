@@ -28,10 +28,12 @@ DAGSTER_HOME_DEFAULT = REPO_ROOT / ".dagster_home"
 DAGSTER_YAML = """# Written by `commonground` (it replaces only a copy it wrote itself; once you edit this file, it is yours).
 # Embedded default: SQLite storage in this folder. Production: Dagster's Postgres storage and run launcher.
 run_queue:
-  # One run at a time: DuckDB lets one process write the warehouse at a time, and each evaluation
-  # run and book run writes it. The sensors' runs wait here and start one after another; a run whose
-  # process died is failed by run monitoring (below), or, if `commonground run` started it, by the
-  # dead_commonground_runs sensor (orchestration/runs.py), so it never holds the queue.
+  # One run at a time: each run the daemon starts is a process of up to about 0.6 GB that keeps a
+  # core busy, on a machine that also serves the UI (`commonground run` runs a library on a process
+  # per core itself; the production profile, deploy/dagster.yaml, runs several at once). The
+  # sensors' runs wait here and start one after another; a run whose process died is failed by run
+  # monitoring (below), or, if `commonground run` started it, by the dead_commonground_runs sensor
+  # (orchestration/runs.py), so it never holds the queue.
   max_concurrent_runs: 1
 run_monitoring:
   enabled: true
@@ -61,6 +63,23 @@ run_launcher:
   # started by `commonground run` is still alive (orchestration/runs.py).
   module: orchestration.runs
   class: LocalRunLauncher
+run_monitoring:
+  enabled: true
+  poll_interval_seconds: 30
+  max_resume_run_attempts: 0  # an evaluation is rerun whole, never resumed half-way
+  # Last resort for a run nothing can check (its process on another machine): fail it after 6 hours,
+  # far beyond the largest evaluation measured (about 5 minutes at a million respondents).
+  max_runtime_seconds: 21600
+telemetry:
+  enabled: false
+""", """# Written by `commonground` (it replaces only a copy it wrote itself; once you edit this file, it is yours).
+# Embedded default: SQLite storage in this folder. Production: Dagster's Postgres storage and run launcher.
+run_queue:
+  # One run at a time: DuckDB lets one process write the warehouse at a time, and each evaluation
+  # run and book run writes it. The sensors' runs wait here and start one after another; a run whose
+  # process died is failed by run monitoring (below), or, if `commonground run` started it, by the
+  # dead_commonground_runs sensor (orchestration/runs.py), so it never holds the queue.
+  max_concurrent_runs: 1
 run_monitoring:
   enabled: true
   poll_interval_seconds: 30

@@ -120,9 +120,10 @@ def test_the_shipped_instance_config_is_written_upgraded_and_never_overwritten_o
     assert (dagster_home() / "dagster.yaml").read_text() == DAGSTER_YAML
     old = tmp_path / "old"
     old.mkdir()
-    (old / "dagster.yaml").write_text(OLD_DAGSTER_YAMLS[0])  # what earlier versions wrote: ours to upgrade
     monkeypatch.setenv("DAGSTER_HOME", str(old))
-    assert (dagster_home() / "dagster.yaml").read_text() == DAGSTER_YAML
+    for text in OLD_DAGSTER_YAMLS:  # what earlier versions wrote: ours to upgrade
+        (old / "dagster.yaml").write_text(text)
+        assert (dagster_home() / "dagster.yaml").read_text() == DAGSTER_YAML
     edited = OLD_DAGSTER_YAMLS[0].replace("max_concurrent_runs: 1", "max_concurrent_runs: 2")
     (old / "dagster.yaml").write_text(edited)  # the user's own edit is kept
     assert (dagster_home() / "dagster.yaml").read_text() == edited
