@@ -3,6 +3,7 @@ doubly robust estimator's weights, DoWhy refutations, and how they reach the rat
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -167,3 +168,23 @@ def test_the_remembered_normal_quantiles_are_scipys_bit_for_bit():
     for p, z in power._NORMAL_QUANTILES.items():
         assert z == float(ndtri(p)), p
     assert power.multiplier() == float(ndtri(1 - power.ALPHA / 2)) + float(ndtri(power.POWER))
+
+
+def test_the_t_quantiles_computed_without_scipy_are_scipys():
+    """A whole number of degrees of freedom (every planned MDES) gets its t quantile from power.py's
+    own series or expansion, so `check` imports no scipy; it must be the t quantile: exact closed
+    forms at 1 and 2 degrees of freedom, scipy.special.stdtrit elsewhere (itself off by up to 4e-11),
+    on both sides of the switch from the series to the expansion, up to ten million."""
+    from scipy.special import stdtrit
+
+    from evaluations.diagnostics import power
+
+    for p in power._NORMAL_QUANTILES:
+        assert power._quantile(p, 1) == pytest.approx(math.tan(math.pi * (p - 0.5)), rel=1e-14)
+        assert power._quantile(p, 2) == pytest.approx((2 * p - 1) / math.sqrt(2 * p * (1 - p)), rel=1e-14)
+        cut = power._SERIES_UP_TO
+        for df in [*range(1, 160), 499, cut - 1, cut, cut + 1, cut + 2, 4321, 10**5, 10**7]:
+            assert power._quantile(p, df) == pytest.approx(float(stdtrit(df, p)), rel=1e-10, abs=0), (p, df)
+            assert power._quantile(p, float(df)) == power._quantile(p, df)  # df from an estimate is a float
+        assert power._quantile(p, 12.5) == float(stdtrit(12.5, p))  # a Welch df: scipy's
+    assert power.multiplier(30) == pytest.approx(float(stdtrit(30, 0.975) + stdtrit(30, 0.8)), rel=1e-12)
