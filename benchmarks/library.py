@@ -14,6 +14,9 @@ would run them:
     withdraw one  one evaluation's folder removed, `commonground book`
     alone         the added evaluation in an empty library, `commonground run <new id>`
 
+With `--rounds R`, `add one` and `alone` alternate R times (another new evaluation each round) and
+"add / alone" is the ratio of their medians: one pair of runs moves by a fifth with the machine's load.
+
 "peak RSS" is the largest resident memory of any process of the stage (Dagster's or Sphinx's),
 from `getrusage(RUSAGE_CHILDREN)` in a wrapper process per stage; "pages written" counts the
 HTML pages whose file changed. "add / alone" is the issue's target (at most 1.2 at 100).
@@ -26,6 +29,7 @@ book's share of each stage, for sizes whose full runs take too long on a shared 
 
     nice -n 10 .venv/bin/python benchmarks/library.py --sizes 10,100
     nice -n 10 .venv/bin/python benchmarks/library.py --sizes 10 --run-peer
+    .venv/bin/python benchmarks/library.py --sizes 100 --rounds 3
     nice -n 10 .venv/bin/python benchmarks/library.py --sizes 100,300 --book-only
     .venv/bin/python benchmarks/library.py --sizes 300 --keep /tmp/cg-library   # keep the folders
 """
@@ -35,6 +39,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -164,8 +169,8 @@ def _add_row(rows: list[dict], n: int, stage: str, result: dict) -> None:
 
 
 def _seconds(rows: list[dict], stage: str) -> float:
-    """A stage's time, by its name (the table's rows come in the order the stages ran)."""
-    return next(r["seconds"] for r in rows if r["stage"] == stage)
+    """A stage's time, by its name: the median if it ran more than once (--rounds)."""
+    return statistics.median(r["seconds"] for r in rows if r["stage"] == stage)
 
 
 def book_only_size(n: int, work: Path, base) -> list[dict]:
@@ -194,7 +199,7 @@ def book_only_size(n: int, work: Path, base) -> list[dict]:
     return rows
 
 
-def run_size(n: int, work: Path, run_peer: bool) -> list[dict]:
+def run_size(n: int, work: Path, run_peer: bool, rounds: int = 1) -> list[dict]:
     rows = []
     row = partial(_add_row, rows, n)
 
@@ -211,8 +216,14 @@ def run_size(n: int, work: Path, run_peer: bool) -> list[dict]:
     row("full book", lib.measure("book"))
     shutil.rmtree(lib.book / "_build")
     row("full book, 1 process", lib.measure_command(CLI, "book", env={JOBS_ENV: "1"}))
-    new = simulate(lib.registry, lib.truth, n)
-    row("add one", lib.measure("run", new))
+    # add one and alone alternate, `rounds` times: each round registers another new evaluation and runs
+    # it in the library and in an empty library of its own, so both sides see the same machine's load
+    for r in range(rounds):
+        new = simulate(lib.registry, lib.truth, n + r)
+        row("add one", lib.measure("run", new))
+        alone = Library(work / f"alone-{n}-{r}")
+        simulate(alone.registry, alone.truth, n + r)
+        row("alone", alone.measure("run", new))
     manifest = lib.registry / ids[0] / "evaluation.yaml"
     text = manifest.read_text(encoding="utf-8")
     header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
@@ -222,12 +233,10 @@ def run_size(n: int, work: Path, run_peer: bool) -> list[dict]:
     row("change one", lib.measure("run", ids[0]))
     shutil.rmtree(lib.registry / ids[1])
     row("withdraw one", lib.measure("book"))
-
-    alone = Library(work / f"alone-{n}")
-    simulate(alone.registry, alone.truth, n)
-    row("alone", alone.measure("run", new))
     add, by_itself = _seconds(rows, "add one"), _seconds(rows, "alone")
-    print(f"  {n:>4} add one / alone = {add / by_itself:.2f} (target at most 1.2 at 100 evaluations)", flush=True)
+    what = f"medians of {rounds} alternating rounds" if rounds > 1 else "one round"
+    print(f"  {n:>4} add one / alone = {add / by_itself:.2f} ({what}; target at most 1.2 at 100 evaluations)",
+          flush=True)
     rows.append({"evaluations": n, "stage": "add / alone", "ratio": add / by_itself})
     return rows
 
@@ -250,6 +259,8 @@ def main() -> None:
     parser.add_argument("--book-only", action="store_true", help="cloned records, publishing stages only")
     parser.add_argument("--run-peer", action="store_true",
                         help="also run the whole library on one process (COMMONGROUND_RUN_JOBS=1), from nothing")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run `add one` and `alone` this many times, alternating; their medians are compared")
     parser.add_argument("--step", help=argparse.SUPPRESS)  # one publishing stage, run by --book-only
     args = parser.parse_args()
     if args.step:
@@ -262,7 +273,7 @@ def main() -> None:
     try:
         base = base_record(work) if args.book_only else None
         for n in sizes:
-            rows += book_only_size(n, work, base) if args.book_only else run_size(n, work, args.run_peer)
+            rows += book_only_size(n, work, base) if args.book_only else run_size(n, work, args.run_peer, args.rounds)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -37,7 +37,8 @@ def evidence_book(context: AssetExecutionContext, book_dir: BookResource, regist
     A record document that cannot be read (a crash mid-write, a damaged disk) does not stop the
     book: that evaluation is listed as not published until its next run rebuilds the record.
     """
-    registered = {key: r for key, r in records.items() if key in set(evaluation_ids(registry.path))}
+    listed = set(evaluation_ids(registry.path))
+    registered = {key: r for key, r in records.items() if key in listed}
     readable, damaged = {}, {}
     for key, document in registered.items():
         if not isinstance(document, dict):  # a DamagedDocument: the IO manager logged it
