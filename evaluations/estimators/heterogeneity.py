@@ -19,8 +19,9 @@ Two EconML estimators:
 
     Repeated cross-fitting with boosting nuisances (Chernozhukov et al. 2018, section 3.4):
     boosting's estimates move with the random split into folds, and one split's sandwich
-    leaves that variation out (its intervals ran narrow). So LinearDML is fitted on
-    ``CROSS_FIT_REPEATS`` (5) random splits; each published number is the median over the
+    leaves that variation out (its intervals ran narrow). So below ``ONE_SPLIT_FROM`` (100,000)
+    people LinearDML is fitted on ``CROSS_FIT_REPEATS`` (5) random splits (from there the splits
+    agree to within a tenth of an SE and one is fitted); each published number is the median over the
     splits, and its variance the median of each split's variance plus the split's squared
     distance from that median (the heterogeneity test likewise, with element-wise medians of
     the ``b_l`` and of their covariance). EconML's own ``mc_iters``/``mc_agg`` is not this:
@@ -106,6 +107,12 @@ N_FOLDS = 5
 # Boosting's estimates move with the split, which one split's sandwich leaves out (benchmarks/README.md);
 # straight-line nuisance models barely move and are fitted once.
 CROSS_FIT_REPEATS = {"linear": 1, "boosting": 5}
+# From this many people boosting is fitted on one split too: its estimates then move between splits
+# by under a tenth of an SE (benchmarks/split_spread.py, non-linear trends: an SD of 0.03-0.09 of an
+# SE at 100,000 people, against 0.11-0.42 at 2,000 and 0.05-0.13 at 20,000), so the spread term would
+# widen the interval by under 0.5%, while five splits cost five fits (381 s a modifier at a million
+# people on one core, against 76 s for one: benchmarks/README.md).
+ONE_SPLIT_FROM = 100_000
 PROPENSITY_FLOOR = 1e-2  # e(1-e) is floored here in the doubly robust scores, as EconML does
 
 __all__ = ["HeterogeneityResult", "group_average_effects", "SMALL_SAMPLE", "MIN_PER_GROUP"]
@@ -311,7 +318,7 @@ def _linear(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list
     notes = _missing_note(modifier, n_missing)
     cluster_words = "cluster-robust SE" if cluster else "robust SE"
     models = "linear and logistic" if nuisance == "linear" else "gradient-boosting"
-    repeats = CROSS_FIT_REPEATS[nuisance]
+    repeats = CROSS_FIT_REPEATS[nuisance] if len(wide) < ONE_SPLIT_FROM else 1  # people, as SMALL_SAMPLE counts them
     splits_words = f"median of {repeats} cross-fitting splits; " if repeats > 1 else ""
     name = (f"Group average effect: EconML LinearDML on the change score (cross-fitted {models} "
             f"nuisance models; {splits_words}{'survey-weighted; ' if weights else ''}{cluster_words})")
