@@ -225,6 +225,25 @@ def test_from_one_split_from_people_boosting_is_fitted_on_one_split(monkeypatch)
     assert [g.estimate for g in five.gates] != pytest.approx([g.estimate for g in one.gates], rel=1e-6)
 
 
+def test_the_units_counted_for_one_split_are_the_independent_ones(monkeypatch):
+    """What the split-to-split spread shrinks with: clusters when people are clustered (400 people in 40
+    schools are 40 units), the weights' effective sample size (Kish) when weighted, else people."""
+    assert H._independent_units(None, None, 400) == 400
+    assert H._independent_units(np.repeat(np.arange(40), 10), None, 400) == 40
+    uneven = np.r_[np.ones(200), np.full(200, 9.0)]
+    assert H._independent_units(None, uneven, 400) == pytest.approx(2000**2 / 16400)  # (sum w)^2 / sum w^2
+    assert H._independent_units(None, np.full(400, 2.5), 400) == pytest.approx(400)
+    monkeypatch.setattr(H, "ONE_SPLIT_FROM", 400)
+    clustered = simulate(400, 21, effects=(0.1, 0.5), n_clusters=40)
+    (res,) = group_average_effects(clustered, outcome="y", modifiers=["g"], covariates=["x1", "x2"], cluster=True,
+                                   seed=7, nuisance="boosting")
+    assert "median of 5 cross-fitting splits" in res.gates[0].estimator
+    weighted = simulate(400, 21, effects=(0.1, 0.5)).assign(weight=uneven)
+    (res,) = group_average_effects(weighted, outcome="y", modifiers=["g"], covariates=["x1", "x2"], weights=True,
+                                   seed=7, nuisance="boosting")
+    assert "median of 5 cross-fitting splits" in res.gates[0].estimator
+
+
 def test_cluster_robust_sandwich_is_statsmodels_cr1():
     rng = np.random.default_rng(2)
     Z = rng.normal(size=(300, 2))

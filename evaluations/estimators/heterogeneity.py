@@ -20,8 +20,9 @@ Two EconML estimators:
     Repeated cross-fitting with boosting nuisances (Chernozhukov et al. 2018, section 3.4):
     boosting's estimates move with the random split into folds, and one split's sandwich
     leaves that variation out (its intervals ran narrow). So below ``ONE_SPLIT_FROM`` (100,000)
-    people LinearDML is fitted on ``CROSS_FIT_REPEATS`` (5) random splits (from there the splits
-    agree to within a tenth of an SE and one is fitted); each published number is the median over the
+    independent people (clusters, when people are clustered) LinearDML is fitted on
+    ``CROSS_FIT_REPEATS`` (5) random splits (from there the splits agree to within a tenth of an SE
+    and one is fitted); each published number is the median over the
     splits, and its variance the median of each split's variance plus the split's squared
     distance from that median (the heterogeneity test likewise, with element-wise medians of
     the ``b_l`` and of their covariance). EconML's own ``mc_iters``/``mc_agg`` is not this:
@@ -107,11 +108,12 @@ N_FOLDS = 5
 # Boosting's estimates move with the split, which one split's sandwich leaves out (benchmarks/README.md);
 # straight-line nuisance models barely move and are fitted once.
 CROSS_FIT_REPEATS = {"linear": 1, "boosting": 5}
-# From this many people boosting is fitted on one split too: its estimates then move between splits
-# by under a tenth of an SE (benchmarks/split_spread.py, non-linear trends: an SD of 0.03-0.09 of an
-# SE at 100,000 people, against 0.11-0.42 at 2,000 and 0.05-0.13 at 20,000), so the spread term would
-# widen the interval by under 0.5%, while five splits cost five fits (381 s a modifier at a million
-# people on one core, against 76 s for one: benchmarks/README.md).
+# From this many independent people (`_independent_units`: a cluster counts once, survey weights by
+# their effective sample size) boosting is fitted on one split too: its estimates then move between
+# splits by under a tenth of an SE (benchmarks/split_spread.py, non-linear trends: an SD of 0.03-0.09
+# of an SE at 100,000 people, against 0.11-0.42 at 2,000 and 0.05-0.13 at 20,000), so the spread
+# term would widen the interval by under 0.5%, while five splits cost five fits (381 s a modifier at
+# a million people on one core, against 76 s for one: benchmarks/README.md).
 ONE_SPLIT_FROM = 100_000
 PROPENSITY_FLOOR = 1e-2  # e(1-e) is floored here in the doubly robust scores, as EconML does
 
@@ -157,6 +159,17 @@ def _indicators(values: pd.Series, levels: list, drop_first: bool) -> np.ndarray
 
 def _cluster_codes(df: pd.DataFrame, cluster: bool) -> np.ndarray | None:
     return pd.factorize(df["cluster"])[0] if cluster else None
+
+
+def _independent_units(groups: np.ndarray | None, sw: np.ndarray | None, n: int) -> float:
+    """How many independent units the estimate rests on, which the spread between cross-fitting splits
+    shrinks with (ONE_SPLIT_FROM): the clusters when people are clustered (the folds are whole clusters),
+    else the survey weights' effective sample size (Kish: (sum w)^2 / sum w^2), else the people."""
+    if groups is not None:
+        return float(groups.max()) + 1
+    if sw is not None:
+        return float(sw.sum()) ** 2 / float((sw ** 2).sum())
+    return float(n)
 
 
 def _sandwich(Z: np.ndarray, resid: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
@@ -316,12 +329,6 @@ def _linear(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list
     data = wide[wide[modifier].notna()]
     levels, skipped = _levels(data, modifier, min_per_group)
     notes = _missing_note(modifier, n_missing)
-    cluster_words = "cluster-robust SE" if cluster else "robust SE"
-    models = "linear and logistic" if nuisance == "linear" else "gradient-boosting"
-    repeats = CROSS_FIT_REPEATS[nuisance] if len(wide) < ONE_SPLIT_FROM else 1  # people, as SMALL_SAMPLE counts them
-    splits_words = f"median of {repeats} cross-fitting splits; " if repeats > 1 else ""
-    name = (f"Group average effect: EconML LinearDML on the change score (cross-fitted {models} "
-            f"nuisance models; {splits_words}{'survey-weighted; ' if weights else ''}{cluster_words})")
     if not levels:
         return HeterogeneityResult(outcome, modifier, "LinearDML", (), None, tuple(skipped), n_missing, notes)
     data = data[data[modifier].isin(levels)].reset_index(drop=True)
@@ -332,8 +339,14 @@ def _linear(wide: pd.DataFrame, *, outcome: str, modifier: str, covariates: list
     W = data[covs].to_numpy(float) if covs else None
     groups = _cluster_codes(data, cluster)
     sw = survey_weights(data, outcome) if weights else None
+    repeats = CROSS_FIT_REPEATS[nuisance] if _independent_units(groups, sw, len(data)) < ONE_SPLIT_FROM else 1
     splits = [_linear_dml_split(Y, T, X, W, groups, sw, nuisance, seed, seed + s)
               for s in range(repeats)]
+    models = "linear and logistic" if nuisance == "linear" else "gradient-boosting"
+    splits_words = f"median of {repeats} cross-fitting splits; " if repeats > 1 else ""
+    name = (f"Group average effect: EconML LinearDML on the change score (cross-fitted {models} "
+            f"nuisance models; {splits_words}{'survey-weighted; ' if weights else ''}"
+            f"{'cluster-robust SE' if cluster else 'robust SE'})")
     n_clusters = int(groups.max()) + 1 if groups is not None else None
     # the covariates as given, not only those that vary here: naming only those would tell that a category is empty
     assumptions = _assumptions(modifier, "LinearDML", [c for c in covariates if c != modifier])
