@@ -14,8 +14,9 @@ would run them:
     withdraw one  one evaluation's folder removed, `commonground book`
     alone         the added evaluation in an empty library, `commonground run <new id>`
 
-With `--rounds R`, `add one` and `alone` alternate R times (another new evaluation each round) and
-"add / alone" is the ratio of their medians: one pair of runs moves by a fifth with the machine's load.
+With `--rounds R`, `add one` and `alone` alternate R times (another new evaluation each round, so
+round r adds to a library of N + r) and "add / alone" is the ratio of their medians: one pair of runs
+moves by a fifth with the machine's load.
 
 "peak RSS" is the largest resident memory of any process of the stage (Dagster's or Sphinx's),
 from `getrusage(RUSAGE_CHILDREN)` in a wrapper process per stage; "pages written" counts the

@@ -197,7 +197,7 @@ def test_boosting_gates_are_the_median_over_econml_splits(monkeypatch):
 
 
 def test_from_one_split_from_people_boosting_is_fitted_on_one_split(monkeypatch):
-    """From ONE_SPLIT_FROM people the splits agree to within a tenth of an SE (benchmarks/split_spread.py), so
+    """From ONE_SPLIT_FROM people the split estimates' SD is under a tenth of an SE (benchmarks/split_spread.py), so
     boosting is fitted once and the published numbers are that split's own EconML fit; one person fewer
     and it is the median of five again. (The threshold is lowered here to fit 400 people, for time.)"""
     from econml.dml import LinearDML

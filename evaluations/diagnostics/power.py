@@ -13,7 +13,7 @@ ALPHA, POWER = 0.05, 0.80
 
 # scipy.special.ndtri at the two probabilities every MDES uses, as it returns them
 # (tests/test_diagnostics.py holds them equal, bit for bit): `commonground check` then imports no
-# scipy at all (scipy.special is 0.3-0.7 s of its 2 s goal, issue 13)
+# scipy at all (scipy.special took 0.2-0.7 s of its 2 s goal, by machine load; issue 13)
 _NORMAL_QUANTILES = {1 - ALPHA / 2: 1.959963984540054, POWER: 0.8416212335729143}
 # Above this many degrees of freedom the Cornish-Fisher expansion to 1/df^4 is within 1e-15 of the
 # t quantile at both probabilities; below it the exact series is short (at most 500 terms).
@@ -23,7 +23,7 @@ _SERIES_UP_TO = 1000
 def _quantile(p: float, df: float | None) -> float:
     """The normal (df None) or Student t quantile at p, one of the two probabilities above."""
     z = _NORMAL_QUANTILES.get(p)
-    if z is None or (df and not float(df).is_integer()):
+    if z is None or (df and not (float(df).is_integer() and df >= 1)):
         # imported here: a fractional df (Welch) comes only from an analysis, where scipy is loaded
         from scipy.special import ndtri, stdtrit
         return float(stdtrit(df, p)) if df else float(ndtri(p))
@@ -40,7 +40,7 @@ def _t_quantile(p: float, df: int, z: float) -> float:
     one or two), for which the t distribution has exact finite formulas. Up to _SERIES_UP_TO, Newton's
     method on P(|T| < t) from Abramowitz & Stegun 26.7.3-4 (it starts below the root and the
     probability is concave in t, so it climbs to it); above, Cornish-Fisher (A&S 26.7.5). Within
-    2e-14 of the exact quantile (mpmath at 40 digits), where stdtrit is off by up to 4e-11."""
+    2e-14 of the exact quantile, relatively (mpmath at 40 digits), where stdtrit is off by up to 4e-11."""
     if df > _SERIES_UP_TO:
         g = ((z ** 3 + z) / 4, (5 * z ** 5 + 16 * z ** 3 + 3 * z) / 96,
              (3 * z ** 7 + 19 * z ** 5 + 17 * z ** 3 - 15 * z) / 384,

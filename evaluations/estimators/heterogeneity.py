@@ -21,8 +21,8 @@ Two EconML estimators:
     boosting's estimates move with the random split into folds, and one split's sandwich
     leaves that variation out (its intervals ran narrow). So below ``ONE_SPLIT_FROM`` (100,000)
     independent people (clusters, when people are clustered) LinearDML is fitted on
-    ``CROSS_FIT_REPEATS`` (5) random splits (from there the splits agree to within a tenth of an SE
-    and one is fitted); each published number is the median over the
+    ``CROSS_FIT_REPEATS`` (5) random splits (from there the split estimates' SD is under a tenth
+    of an SE and one is fitted); each published number is the median over the
     splits, and its variance the median of each split's variance plus the split's squared
     distance from that median (the heterogeneity test likewise, with element-wise medians of
     the ``b_l`` and of their covariance). EconML's own ``mc_iters``/``mc_agg`` is not this:
@@ -109,11 +109,12 @@ N_FOLDS = 5
 # straight-line nuisance models barely move and are fitted once.
 CROSS_FIT_REPEATS = {"linear": 1, "boosting": 5}
 # From this many independent people (`_independent_units`: a cluster counts once, survey weights by
-# their effective sample size) boosting is fitted on one split too: its estimates then move between
-# splits by under a tenth of an SE (benchmarks/split_spread.py, non-linear trends: an SD of 0.03-0.09
-# of an SE at 100,000 people, against 0.11-0.42 at 2,000 and 0.05-0.13 at 20,000), so the spread
-# term would widen the interval by under 0.5%, while five splits cost five fits (381 s a modifier at
-# a million people on one core, against 76 s for one: benchmarks/README.md).
+# their effective sample size) boosting is fitted on one split too: its split estimates then have an
+# SD under a tenth of an SE (benchmarks/split_spread.py, non-linear trends: 0.03-0.09 of an SE at
+# 100,000 people, against 0.11-0.42 at 2,000 and 0.05-0.13 at 20,000; one split was within 0.14 SE
+# of the five's median), so the spread term would widen the interval by under 0.5%, while five
+# splits cost five fits (381 s a modifier at a million people on one core, against 76 s for one:
+# benchmarks/README.md).
 ONE_SPLIT_FROM = 100_000
 PROPENSITY_FLOOR = 1e-2  # e(1-e) is floored here in the doubly robust scores, as EconML does
 
