@@ -100,3 +100,23 @@ def test_pseudonym_order_is_only_for_pseudonyms(other):
     units = np.array(["0" * 16, other, "f" * 16], dtype=object)
     assert panel_module._pseudonym_period_order(units, np.array([1, 1, 2])) is None
     assert panel_module._pseudonym_period_order(np.array([], dtype=object), np.array([], dtype=np.int64)) is None
+
+
+def test_people_per_group_counts_each_person_once_per_group_as_drop_duplicates_does():
+    """validate's count of distinct people per treatment value (the minimum-per-group refusal and the
+    registered counts), from codes, against the straightforward pandas count."""
+    from evaluations.intake.validate import _people_per_group
+
+    def reference(units, treatment):
+        ok = (units >= 0) & ~np.isnan(treatment)
+        pairs = pd.DataFrame({"u": units[ok], "t": treatment[ok]}).drop_duplicates()
+        return {float(k): int(v) for k, v in pairs["t"].value_counts().items()}
+
+    rng = np.random.default_rng(13)
+    for _ in range(200):
+        n = int(rng.integers(0, 80))
+        units = rng.integers(-1, 20, n)  # -1: no id
+        treatment = rng.choice([0.0, 1.0, np.nan, 2.0], n)
+        assert _people_per_group(units, treatment) == reference(units, treatment)
+    switcher = _people_per_group(np.array([0, 0, 1, 1, 2]), np.array([0.0, 1.0, 1.0, 1.0, 0.0]))
+    assert switcher == {0.0: 2, 1.0: 2}  # a person in both groups counts once in each

@@ -664,8 +664,8 @@ def _people_per_group(unit_codes: np.ndarray, treatment: np.ndarray) -> dict[flo
     if not ok.any():
         return {}
     groups, values = pd.factorize(treatment[ok])
-    people = pd.unique(unit_codes[ok].astype(np.int64) * len(values) + groups)  # each person once per group
-    counts = np.bincount(people % len(values), minlength=len(values))
+    pairs = pd.factorize(combined_codes([unit_codes[ok], groups]))[0]
+    counts = np.bincount(groups[first_positions(pairs)], minlength=len(values))  # each person once per group
     return {float(v): int(c) for v, c in zip(values, counts)}
 
 
