@@ -163,6 +163,10 @@ def test_median_over_splits_is_chernozhukov_et_al():
     assert one == pytest.approx([11.0]) and one_cov == pytest.approx(np.array([[4.0]]))  # one split: its own numbers
 
 
+# The nuisance models the pipeline fits from 2,000 people, seeded 7, written out here so a change to them shows.
+PUBLISHED_BOOSTING = dict(max_iter=100, max_leaf_nodes=15, early_stopping=True, random_state=7)
+
+
 def test_boosting_gates_are_the_median_over_econml_splits(monkeypatch):
     """Each boosting GATE and its SE follow from independent EconML fits (random_state seed, seed+1, ..)
     by the median formulas, with EconML's own HC1 standard errors (3 splits here to save time; 5 published)."""
@@ -177,8 +181,8 @@ def test_boosting_gates_are_the_median_over_econml_splits(monkeypatch):
     assert "median of 3 cross-fitting splits" in res.gates[0].estimator
     estimates, ses = [], []
     for s in range(3):
-        est = LinearDML(model_y=HistGradientBoostingRegressor(max_iter=100, max_leaf_nodes=15, random_state=7),
-                        model_t=HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=15, random_state=7),
+        est = LinearDML(model_y=HistGradientBoostingRegressor(**PUBLISHED_BOOSTING),
+                        model_t=HistGradientBoostingClassifier(**PUBLISHED_BOOSTING),
                         discrete_treatment=True, cv=5, random_state=7 + s)
         with H._fitting():  # one thread: OpenMP boosting crawls on a busy machine
             est.fit((df.y1 - df.y0).to_numpy(), df.treated.to_numpy(), X=df[["g"]].to_numpy(float),
@@ -210,8 +214,8 @@ def test_from_one_split_from_people_boosting_is_fitted_on_one_split(monkeypatch)
     monkeypatch.setattr(H, "ONE_SPLIT_FROM", 400)
     (one,) = fit()
     assert "cross-fitting splits" not in one.gates[0].estimator
-    est = LinearDML(model_y=HistGradientBoostingRegressor(max_iter=100, max_leaf_nodes=15, random_state=7),
-                    model_t=HistGradientBoostingClassifier(max_iter=100, max_leaf_nodes=15, random_state=7),
+    est = LinearDML(model_y=HistGradientBoostingRegressor(**PUBLISHED_BOOSTING),
+                    model_t=HistGradientBoostingClassifier(**PUBLISHED_BOOSTING),
                     discrete_treatment=True, cv=5, random_state=7)
     with H._fitting():
         est.fit((df.y1 - df.y0).to_numpy(), df.treated.to_numpy(), X=df[["g"]].to_numpy(float),
