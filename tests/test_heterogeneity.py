@@ -167,12 +167,24 @@ def test_median_over_splits_is_chernozhukov_et_al():
 PUBLISHED_BOOSTING = dict(max_iter=100, max_leaf_nodes=15, early_stopping=True, random_state=7)
 
 
-def test_boosting_gates_are_the_median_over_econml_splits(monkeypatch):
-    """Each boosting GATE and its SE follow from independent EconML fits (random_state seed, seed+1, ..)
-    by the median formulas, with EconML's own HC1 standard errors (3 splits here to save time; 5 published)."""
+def econml_boosting_gates(df: pd.DataFrame, split_seed: int):
+    """EconML's own LinearDML fit with the published boosting nuisances on one split, and its group 0 and
+    group 1 effects with EconML's HC1 inference: what one split of the pipeline must reproduce."""
     from econml.dml import LinearDML
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
+    est = LinearDML(model_y=HistGradientBoostingRegressor(**PUBLISHED_BOOSTING),
+                    model_t=HistGradientBoostingClassifier(**PUBLISHED_BOOSTING),
+                    discrete_treatment=True, cv=5, random_state=split_seed)
+    with H._fitting():  # one thread: OpenMP boosting crawls on a busy machine
+        est.fit((df.y1 - df.y0).to_numpy(), df.treated.to_numpy(), X=df[["g"]].to_numpy(float),
+                W=df[["x1", "x2"]].to_numpy(float))
+    return est.effect_inference(np.array([[0.0], [1.0]]))
+
+
+def test_boosting_gates_are_the_median_over_econml_splits(monkeypatch):
+    """Each boosting GATE and its SE follow from independent EconML fits (random_state seed, seed+1, ..)
+    by the median formulas, with EconML's own HC1 standard errors (3 splits here to save time; 5 published)."""
     assert H.CROSS_FIT_REPEATS == {"linear": 1, "boosting": 5}
     monkeypatch.setitem(H.CROSS_FIT_REPEATS, "boosting", 3)
     df = simulate(400, 21, effects=(0.1, 0.5))
@@ -181,13 +193,7 @@ def test_boosting_gates_are_the_median_over_econml_splits(monkeypatch):
     assert "median of 3 cross-fitting splits" in res.gates[0].estimator
     estimates, ses = [], []
     for s in range(3):
-        est = LinearDML(model_y=HistGradientBoostingRegressor(**PUBLISHED_BOOSTING),
-                        model_t=HistGradientBoostingClassifier(**PUBLISHED_BOOSTING),
-                        discrete_treatment=True, cv=5, random_state=7 + s)
-        with H._fitting():  # one thread: OpenMP boosting crawls on a busy machine
-            est.fit((df.y1 - df.y0).to_numpy(), df.treated.to_numpy(), X=df[["g"]].to_numpy(float),
-                    W=df[["x1", "x2"]].to_numpy(float))
-        inference = est.effect_inference(np.array([[0.0], [1.0]]))
+        inference = econml_boosting_gates(df, split_seed=7 + s)
         estimates.append(inference.point_estimate.ravel())
         ses.append(inference.stderr.ravel())
     estimates, ses = np.array(estimates), np.array(ses)
@@ -204,9 +210,6 @@ def test_from_one_split_from_people_boosting_is_fitted_on_one_split(monkeypatch)
     """From ONE_SPLIT_FROM people the split estimates' SD is under a tenth of an SE (benchmarks/split_spread.py), so
     boosting is fitted once and the published numbers are that split's own EconML fit; one person fewer
     and it is the median of five again. (The threshold is lowered here to fit 400 people, for time.)"""
-    from econml.dml import LinearDML
-    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-
     assert H.ONE_SPLIT_FROM == 100_000
     df = simulate(400, 21, effects=(0.1, 0.5))
     fit = partial(group_average_effects, df, outcome="y", modifiers=["g"], covariates=["x1", "x2"], seed=7,
@@ -214,13 +217,7 @@ def test_from_one_split_from_people_boosting_is_fitted_on_one_split(monkeypatch)
     monkeypatch.setattr(H, "ONE_SPLIT_FROM", 400)
     (one,) = fit()
     assert "cross-fitting splits" not in one.gates[0].estimator
-    est = LinearDML(model_y=HistGradientBoostingRegressor(**PUBLISHED_BOOSTING),
-                    model_t=HistGradientBoostingClassifier(**PUBLISHED_BOOSTING),
-                    discrete_treatment=True, cv=5, random_state=7)
-    with H._fitting():
-        est.fit((df.y1 - df.y0).to_numpy(), df.treated.to_numpy(), X=df[["g"]].to_numpy(float),
-                W=df[["x1", "x2"]].to_numpy(float))
-    inference = est.effect_inference(np.array([[0.0], [1.0]]))
+    inference = econml_boosting_gates(df, split_seed=7)
     assert [g.estimate for g in one.gates] == pytest.approx(inference.point_estimate.ravel(), rel=1e-8)
     assert [g.std_error for g in one.gates] == pytest.approx(inference.stderr.ravel(), rel=1e-6)
     monkeypatch.setattr(H, "ONE_SPLIT_FROM", 401)
